@@ -1,0 +1,78 @@
+# lkvm: a small KVM host tool for kernel developers.
+#
+#   make            build ./lkvm
+#   make check      unit tests, then the end-to-end suite (boots real Linux)
+#   make unit       unit tests only (no /dev/kvm needed)
+#   make demo       boot a Debian kernel to a busybox shell
+#   make bench      benchmarks against a peer VMM (not part of check)
+#   make fuzz       run the fuzz targets for a while
+#   make install PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+ARCH    ?= $(shell uname -m)
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS  += -I. -D_GNU_SOURCE -pthread -MMD -MP
+LDFLAGS += -pthread
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+# Generic code: everything but the arch folders and main.
+CORE_SRCS := $(wildcard kvm/*.c virtio/*.c term/*.c disk/*.c)
+CMD_SRCS  := $(wildcard builtin-cmds/*.c)
+ifeq ($(ARCH),x86_64)
+ARCH_SRCS := $(wildcard x86/*.c)
+endif
+ifeq ($(ARCH),aarch64)
+ARCH_SRCS := $(wildcard arm64/*.c)
+endif
+
+LIB_OBJS := $(CORE_SRCS:.c=.o) $(ARCH_SRCS:.c=.o)
+OBJS     := main.o $(CMD_SRCS:.c=.o) $(LIB_OBJS)
+
+all: lkvm
+
+lkvm: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+# A static build is what goes inside the emulated L1 machine of the tests.
+lkvm-static: $(OBJS)
+	$(CC) $(LDFLAGS) -static -o $@ $(OBJS) $(LDLIBS)
+
+builtin-cmds/version.o: CFLAGS += -DLKVM_VERSION='"$(VERSION)"'
+
+# Unit tests: tests/unit/test-NAME.c, linked against the library objects it
+# names in tests/unit/test-NAME.mk as "test-NAME-objs := a.o b.o".
+-include $(wildcard tests/unit/*.mk)
+UNIT_SRCS  := $(wildcard tests/unit/test-*.c)
+UNIT_TESTS := $(UNIT_SRCS:.c=)
+
+.SECONDEXPANSION:
+tests/unit/test-%: tests/unit/test-%.c tests/unit/unit.h $$(test-%-objs)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(test-$*-objs) $(LDLIBS)
+
+unit: $(UNIT_TESTS)
+	@pass=0; fail=0; \
+	for t in $(UNIT_TESTS); do \
+		if timeout 60 ./$$t; then pass=$$((pass+1)); \
+		else echo "FAIL: $$t"; fail=$$((fail+1)); fi; \
+	done; \
+	echo "unit: $$pass passed, $$fail failed"; test $$fail -eq 0
+
+-include tests/tests.mk
+
+install: lkvm
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 lkvm $(DESTDIR)$(PREFIX)/bin/lkvm
+
+clean:
+	rm -f lkvm lkvm-static $(OBJS) $(OBJS:.o=.d) $(UNIT_TESTS) main.d
+	rm -f tests/unit/*.d
+
+.PHONY: all unit check install clean demo bench fuzz
+
+-include $(OBJS:.o=.d)
