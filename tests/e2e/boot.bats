@@ -1,0 +1,62 @@
+#!/usr/bin/env bats
+# Booting a real Debian kernel: userspace, vCPUs, power-off, panic and
+# --timeout, each checked by lkvm's exit code and by the guest's console.
+# The guest scenarios are tests/e2e/guest/{hello,panic,hang}.sh.
+
+load ../lib/e2e
+
+setup_file() {
+	e2e_run hello -- -c 2
+	e2e_run panic
+	# The limit is lkvm's; the run's outer timeout (120 s) only guards it.
+	e2e_run hang -- --timeout 5
+	e2e_execute
+}
+
+@test "boot: the guest's init writes to the console" {
+	e2e_result hello
+	e2e_assert_status 0
+	e2e_assert_console "lkvm-guest: init up"
+	e2e_assert_console "lkvm-guest: hello from userspace"
+}
+
+@test "boot: -c 2 gives the guest two CPUs in /proc/cpuinfo" {
+	e2e_result hello
+	e2e_assert_status 0
+	e2e_assert_console "lkvm-guest: cpus 2"
+}
+
+@test "boot: poweroff -f in the guest ends lkvm with exit 0" {
+	e2e_result hello
+	e2e_assert_status 0
+	e2e_assert_console "reboot: Power down"
+}
+
+@test "boot: a guest kernel panic ends lkvm with exit 3" {
+	e2e_result panic
+	e2e_assert_console "lkvm-guest: triggering a panic"
+	e2e_assert_console "Kernel panic"
+	e2e_assert_status 3
+}
+
+@test "boot: --timeout 5 stops a hung guest with exit 5" {
+	e2e_result hang
+	e2e_assert_status 5
+	e2e_assert_stderr "lkvm: "
+	# The guest was stopped, not finished: it never reached power-off.
+	e2e_refute_console "reboot: Power down"
+}
+
+@test "host: a missing kernel file is exit 1 with one clear line" {
+	e2e_host_lkvm run -k /nonexistent/bzImage
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "lkvm: "*"/nonexistent/bzImage"* ]]
+}
+
+@test "host: an unknown option is a usage error, exit 2" {
+	e2e_host_lkvm run --no-such-option
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"lkvm: "* ]]
+}

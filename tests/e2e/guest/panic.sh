@@ -1,0 +1,4 @@
+# Scenario panic: a real kernel panic, through sysrq (always allowed via
+# /proc/sysrq-trigger, whatever kernel.sysrq says).
+echo "lkvm-guest: triggering a panic"
+echo c >/proc/sysrq-trigger

@@ -1,0 +1,306 @@
+# Bats helpers for end-to-end runs of lkvm with real Linux guests.
+#
+# A .bats file plans its guest runs in setup_file and executes them all at
+# once, on the host when its KVM is fast, else inside one boot of an
+# emulated L1 (QEMU TCG). Each test then reads one run's results:
+#
+#   load ../lib/e2e
+#
+#   setup_file() {
+#       e2e_run hello -- -c 2          # scenario tests/e2e/guest/hello.sh
+#       e2e_run hang --scenario hang -- --timeout 5
+#       e2e_execute
+#   }
+#
+#   @test "hello reaches userspace" {
+#       e2e_result hello               # sets status, output, lines
+#       e2e_assert_status 0
+#       e2e_assert_console "lkvm-guest: hello from userspace"
+#   }
+#
+# e2e_run NAME [options] [-- LKVM RUN ARGS...] adds a run:
+#   --scenario S   guest scenario (default NAME): lkvm.scenario=S
+#   --append ARGS  more kernel command line
+#   --limit SECS   outer timeout of this lkvm run (default 120)
+#   --pre SH       POSIX sh run before lkvm in the run's directory
+#   --post SH      POSIX sh run after it; its output is $e2e_post
+#   --raw          the arguments after -- are lkvm's whole argv: no run,
+#                  kernel, initrd or command line are added
+# Without --raw the run is `lkvm run -k kit/vmlinuz -i kit/l2-initrd.cpio
+# -p "console=ttyS0 panic=-1 quiet lkvm.scenario=S ARGS" LKVM RUN ARGS`.
+# Paths in the arguments and steps are relative to the run's directory,
+# which holds kit/ (the kit) and ship/ (files given to e2e_ship). Pre and
+# post steps run under busybox in L1, with the helpers of tests/lib/disk.sh.
+
+bats_require_minimum_version 1.5.0
+
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+
+E2E_LIB=$E2E_ROOT/tests/lib
+# The binaries under test; overridable to test the harness itself.
+E2E_LKVM=${E2E_LKVM:-$E2E_ROOT/lkvm}
+E2E_LKVM_STATIC=${E2E_LKVM_STATIC:-$E2E_ROOT/lkvm-static}
+# One state directory per .bats file, kept after the run for inspection.
+E2E_STATE=$KIT_OUT/e2e/$(basename "${BATS_TEST_FILENAME:-adhoc}" .bats)
+E2E_DEFAULT_LIMIT=${E2E_DEFAULT_LIMIT:-120}
+# Time L1 may take beyond its runs: its own boot, module loads, power-off.
+E2E_L1_SLACK=${E2E_L1_SLACK:-120}
+
+# Single-quotes a word for sh.
+e2e_sq() {
+	local s=${1//\'/\'\\\'\'}
+	printf "'%s'" "$s"
+}
+
+e2e_plan_reset() {
+	rm -rf "$E2E_STATE"
+	mkdir -p "$E2E_STATE/plan/runs" "$E2E_STATE/ship"
+	E2E_NRUNS=0
+}
+
+e2e_run() {
+	local name=$1 scenario=$1 append= limit=$E2E_DEFAULT_LIMIT
+	local pre= post= raw=0 file a
+	local -a args
+
+	shift
+	[[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || {
+		echo "e2e_run: bad run name '$name'" >&2
+		return 1
+	}
+	while (($#)); do
+		case $1 in
+		--scenario) scenario=$2; shift 2 ;;
+		--append) append=" $2"; shift 2 ;;
+		--limit) limit=$2; shift 2 ;;
+		--pre) pre=$2; shift 2 ;;
+		--post) post=$2; shift 2 ;;
+		--raw) raw=1; shift ;;
+		--) shift; break ;;
+		*)
+			echo "e2e_run: unknown option '$1'" >&2
+			return 1
+			;;
+		esac
+	done
+	[[ ${E2E_NRUNS:-} ]] || e2e_plan_reset
+	if compgen -G "$E2E_STATE/plan/runs/*-$name.sh" >/dev/null; then
+		echo "e2e_run: run '$name' planned twice" >&2
+		return 1
+	fi
+
+	if ((raw)); then
+		args=("$@")
+	else
+		args=(run -k kit/vmlinuz -i kit/l2-initrd.cpio
+			-p "console=ttyS0 panic=-1 quiet lkvm.scenario=$scenario$append"
+			"$@")
+	fi
+	E2E_NRUNS=$((E2E_NRUNS + 1))
+	file=$E2E_STATE/plan/runs/$(printf %03d "$E2E_NRUNS")-$name
+	{
+		echo "e2e_name=$name"
+		echo "e2e_limit=$((limit))"
+		printf 'set --'
+		for a in "${args[@]}"; do
+			printf ' %s' "$(e2e_sq "$a")"
+		done
+		echo
+	} >"$file.sh"
+	[[ -z $pre ]] || printf '%s\n' "$pre" >"$file.pre"
+	[[ -z $post ]] || printf '%s\n' "$post" >"$file.post"
+}
+
+# e2e_ship SRC [NAME]: a host file the runs see as ship/NAME.
+e2e_ship() {
+	[[ ${E2E_NRUNS:-} ]] || e2e_plan_reset
+	cp "$1" "$E2E_STATE/ship/${2:-$(basename "$1")}"
+}
+
+# e2e_ship_ext4 NAME MIB [SRC_DIR]: an ext4 image made on the host
+# (mkfs.ext4 -d), seen by the runs as ship/NAME. Runs that write to it
+# should copy it first in a pre step, e.g. --pre 'cp ship/fs.img fs.img'.
+e2e_ship_ext4() {
+	[[ ${E2E_NRUNS:-} ]] || e2e_plan_reset
+	(. "$E2E_LIB/disk.sh" && disk_ext4 "$E2E_STATE/ship/$1" "$2" "${3:-}")
+}
+
+# Tells the TAP stream (bats shows fd 3 as is) and keeps it for the tests.
+e2e_note() {
+	echo "# $(basename "$E2E_STATE"): $*" >&3
+	echo "$*" >>"$E2E_STATE/notes"
+}
+
+# A plan-wide failure: every e2e_result of this file fails with it.
+e2e_plan_error() {
+	echo "$*" >"$E2E_STATE/error"
+	e2e_note "ERROR: $*"
+}
+
+e2e_execute() {
+	local t0=$SECONDS
+
+	[[ ${E2E_NRUNS:-} ]] || e2e_plan_reset
+	rm -rf "$E2E_STATE/results" "$E2E_STATE/error" "$E2E_STATE/skip"
+	mkdir -p "$E2E_STATE/results"
+	e2e_choose_path
+	e2e_note "$E2E_HOW: $E2E_WHY"
+	case $E2E_HOW in
+	none) echo "$E2E_WHY" >"$E2E_STATE/skip" ;;
+	direct) e2e_execute_direct ;;
+	l1) e2e_execute_l1 ;;
+	esac
+	[[ -f $E2E_STATE/skip || -f $E2E_STATE/error ]] ||
+		e2e_note "$E2E_NRUNS runs in $((SECONDS - t0)) s"
+}
+
+e2e_execute_direct() {
+	if [[ ! -x $E2E_LKVM ]]; then
+		e2e_plan_error "$E2E_LKVM is not built (make lkvm)"
+		return
+	fi
+	LKVM=$E2E_LKVM KIT=$KIT_OUT SHIP=$E2E_STATE/ship \
+		WORK=$E2E_STATE/work \
+		sh "$E2E_LIB/plan-exec.sh" "$E2E_STATE/plan" \
+		"$E2E_STATE/results" >"$E2E_STATE/plan.log" 2>&1 ||
+		e2e_plan_error "plan-exec failed: $(tail -n 5 "$E2E_STATE/plan.log")"
+}
+
+# QEMU parses commas in option values as separators; ",," is a comma.
+e2e_qemu_path() { printf '%s' "${1//,/,,}"; }
+
+e2e_execute_l1() {
+	local extra=$E2E_STATE/l1-extra img=$E2E_STATE/results.img
+	local limit=$E2E_L1_SLACK f rc=0
+
+	if ! command -v "$QEMU" >/dev/null; then
+		echo "$QEMU is not installed, and $E2E_WHY" >"$E2E_STATE/skip"
+		return
+	fi
+	if [[ ! -x $E2E_LKVM_STATIC ]]; then
+		e2e_plan_error "$E2E_LKVM_STATIC is not built (make lkvm-static)"
+		return
+	fi
+	for f in "$E2E_STATE"/plan/runs/*.sh; do
+		[[ -f $f ]] || continue
+		limit=$((limit + $(sed -n 's/^e2e_limit=//p' "$f") + 5))
+	done
+
+	rm -rf "$extra"
+	mkdir -p "$extra/bin"
+	cp "$E2E_LKVM_STATIC" "$extra/bin/lkvm"
+	cp -r "$E2E_STATE/plan" "$E2E_STATE/ship" "$extra/"
+	l1_pack "$E2E_STATE/l1.cpio" "$extra"
+
+	# L1 tars its results onto this disk: the guests' consoles and exit
+	# codes come back as files, apart from L1's own console.
+	rm -f "$img"
+	truncate -s 64M "$img"
+	l1_qemu plan "$E2E_STATE/l1.cpio" -display none -serial stdio \
+		-drive "file=$(e2e_qemu_path "$img"),format=raw,if=virtio"
+	timeout -k 10 "$limit" "${L1_CMD[@]}" </dev/null \
+		>"$E2E_STATE/l1-console.log" 2>"$E2E_STATE/qemu.log" || rc=$?
+
+	if ! tar -xf "$img" -C "$E2E_STATE/results" 2>/dev/null ||
+		[[ ! -f $E2E_STATE/results/plan.done ]]; then
+		e2e_plan_error "the emulated L1 did not finish the plan (QEMU exit $rc$( ((rc == 124)) && echo ": outer timeout ${limit}s")); see $E2E_STATE/l1-console.log"
+		return
+	fi
+	if ! grep -qx 'kvm yes' "$E2E_STATE/results/l1-info"; then
+		e2e_plan_error "no /dev/kvm in the emulated L1 (did kvm-amd load?); see $E2E_STATE/l1-console.log"
+	fi
+}
+
+# e2e_result NAME: loads one run's results into status (lkvm's exit
+# code), output and lines (the guest console, without \r), e2e_stderr,
+# e2e_post, e2e_post_status and e2e_time. Skips the test when the plan
+# could not run here; fails when the run has no usable results.
+e2e_result() {
+	local d=$E2E_STATE/results/$1
+
+	[[ ! -f $E2E_STATE/skip ]] || skip "$(cat "$E2E_STATE/skip")"
+	if [[ -f $E2E_STATE/error ]]; then
+		echo "e2e: $(cat "$E2E_STATE/error")"
+		[[ ! -f $E2E_STATE/l1-console.log ]] || {
+			echo "--- last lines of the L1 console ---"
+			tail -n 30 "$E2E_STATE/l1-console.log" | tr -d '\r'
+		}
+		return 1
+	fi
+	if [[ ! -f $d/status ]]; then
+		echo "e2e: run '$1' has no results (was it planned with e2e_run?)"
+		return 1
+	fi
+	status=$(<"$d/status")
+	if [[ $status == pre-failed ]]; then
+		echo "e2e: the pre step of run '$1' failed:"
+		cat "$d/pre.out"
+		return 1
+	fi
+	output=$(tr -d '\r' <"$d/console")
+	mapfile -t lines <<<"$output"
+	e2e_stderr=$(<"$d/stderr")
+	e2e_time=$(<"$d/time")
+	e2e_post=$(cat "$d/post.out" 2>/dev/null || true)
+	e2e_post_status=$(cat "$d/post.status" 2>/dev/null || echo 0)
+	# Printed now, shown by bats only if the test fails.
+	echo "=== run $1 ($(head -n 1 "$E2E_STATE/notes" 2>/dev/null)) ==="
+	echo "lkvm exit status: $status after ${e2e_time}s"
+	echo "--- lkvm stderr ---"
+	printf '%s\n' "$e2e_stderr"
+	echo "--- guest console (last 40 lines) ---"
+	printf '%s\n' "$output" | tail -n 40
+	if [[ -s $d/post.out ]]; then
+		echo "--- post step (status $e2e_post_status) ---"
+		printf '%s\n' "$e2e_post"
+	fi
+	if [[ -f $d/timed_out ]]; then
+		echo "e2e: lkvm did not end by itself; the run's outer timeout stopped it"
+		return 1
+	fi
+}
+
+e2e_assert_status() {
+	[[ $status == "$1" ]] || {
+		echo "e2e: expected lkvm exit status $1, got $status"
+		return 1
+	}
+}
+
+# e2e_assert_console TEXT: TEXT appears in the guest console output.
+e2e_assert_console() {
+	grep -qF -- "$1" <<<"$output" || {
+		echo "e2e: the console lacks: $1"
+		return 1
+	}
+}
+
+e2e_refute_console() {
+	! grep -qF -- "$1" <<<"$output" || {
+		echo "e2e: the console should not contain: $1"
+		return 1
+	}
+}
+
+# e2e_assert_stderr TEXT: TEXT appears in lkvm's own diagnostics.
+e2e_assert_stderr() {
+	grep -qF -- "$1" <<<"$e2e_stderr" || {
+		echo "e2e: lkvm's stderr lacks: $1"
+		return 1
+	}
+}
+
+# e2e_host_lkvm ARGS...: runs ./lkvm directly on the host under a timeout
+# (for cases that boot no Linux), with bats' run: status, output, stderr.
+e2e_host_lkvm() {
+	[[ -x $E2E_LKVM ]] || {
+		echo "e2e: $E2E_LKVM is not built (make lkvm)"
+		return 1
+	}
+	run --separate-stderr timeout -k 5 30 "$E2E_LKVM" "$@" </dev/null
+	echo "lkvm $*: exit $status"
+	echo "--- stdout ---"
+	printf '%s\n' "$output"
+	echo "--- stderr ---"
+	printf '%s\n' "$stderr"
+}

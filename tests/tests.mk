@@ -1,0 +1,57 @@
+# End-to-end tests: the guest kit, the bats suite, and the demo.
+# Included by the top Makefile, which defines unit, lkvm and lkvm-static.
+#
+#   make kit    build the guest kit from Debian packages (cached)
+#   make e2e    run the bats suite in tests/e2e
+#   make check  unit, then e2e
+#   make demo   boot the kit kernel to a busybox shell on this terminal
+#
+# E2E_PATH=direct|l1 forces how Linux guests run (default: kvm-probe
+# decides); BATS_FLAGS adds bats options (e.g. --filter hello).
+
+KIT_DIR   := tests/kit
+KIT_OUT   := $(KIT_DIR)/out
+KIT_CACHE := $(KIT_DIR)/cache
+KIT_BUILD := sh $(KIT_DIR)/build.sh
+BATS      ?= bats
+BATS_FLAGS ?=
+
+KIT_FILES := $(KIT_OUT)/kvm-probe $(KIT_OUT)/l2-initrd.cpio \
+	     $(KIT_OUT)/l1-base.cpio
+
+kit: $(KIT_FILES)
+
+# The only step that downloads; it keeps what is in the cache.
+$(KIT_CACHE)/.fetched:
+	$(KIT_BUILD) fetch
+
+$(KIT_OUT)/.unpacked: $(KIT_CACHE)/.fetched $(KIT_DIR)/build.sh \
+		$(KIT_DIR)/l1-modules.txt $(KIT_DIR)/l2-modules.txt
+	$(KIT_BUILD) unpack
+	touch $@
+
+$(KIT_OUT)/l2-initrd.cpio: $(KIT_OUT)/.unpacked $(KIT_DIR)/l2-init.sh \
+		$(wildcard tests/e2e/guest/*.sh)
+	$(KIT_BUILD) l2-initrd
+
+$(KIT_OUT)/l1-base.cpio: $(KIT_OUT)/l2-initrd.cpio tests/lib/l1-init.sh \
+		tests/lib/plan-exec.sh tests/lib/disk.sh
+	$(KIT_BUILD) l1-base
+
+# Own flags: the probe is a standalone program, not part of lkvm.
+$(KIT_OUT)/kvm-probe: $(KIT_DIR)/kvm-probe.c
+	@mkdir -p $(KIT_OUT)
+	$(CC) -O2 -Wall -Wextra -o $@ $<
+
+e2e: lkvm lkvm-static kit
+	$(BATS) $(BATS_FLAGS) tests/e2e
+
+# Unit first: no point booting guests when the pure code is broken.
+check:
+	$(MAKE) unit
+	$(MAKE) e2e
+
+demo: lkvm lkvm-static kit
+	bash tests/lib/demo.sh
+
+.PHONY: kit e2e check demo
