@@ -71,6 +71,6 @@ l1_qemu() {
 	shift 2
 	L1_CMD=("$QEMU" -accel tcg -cpu max -smp 2 -m 2048 -no-reboot
 		-nodefaults -kernel "$KIT_OUT/vmlinuz" -initrd "$initrd"
-		-append "console=ttyS0 panic=-1 loglevel=3 lkvm.l1=$mode"
+		-append "console=ttyS0 panic=-1 loglevel=3 edd=off lkvm.l1=$mode"
 		"$@")
 }
