@@ -25,11 +25,14 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CORE_SRCS := $(wildcard kvm/*.c virtio/*.c term/*.c disk/*.c)
 CMD_SRCS  := $(wildcard builtin-cmds/*.c)
 ifeq ($(ARCH),x86_64)
-ARCH_SRCS := $(wildcard x86/*.c)
+ARCH_DIR := x86
 endif
 ifeq ($(ARCH),aarch64)
-ARCH_SRCS := $(wildcard arm64/*.c)
+ARCH_DIR := arm64
 endif
+ARCH_SRCS := $(wildcard $(ARCH_DIR)/*.c)
+# Generic code reaches the arch only through "arch-vm.h" and arch_*().
+CFLAGS    += -I$(ARCH_DIR)
 
 LIB_OBJS := $(CORE_SRCS:.c=.o) $(ARCH_SRCS:.c=.o)
 OBJS     := main.o $(CMD_SRCS:.c=.o) $(LIB_OBJS)

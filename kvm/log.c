@@ -20,9 +20,7 @@ void lkvm_log(const char *level, const char *fmt, ...)
 	vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
 	va_end(ap);
 	n = strlen(buf);
-	if (n && buf[n - 1] != '\n' && n < (int)sizeof(buf) - 2) {
-		/* A raw-mode terminal needs \r\n to return the carriage. */
-		buf[n++] = '\r';
+	if (n && buf[n - 1] != '\n' && n < (int)sizeof(buf) - 1) {
 		buf[n++] = '\n';
 		buf[n] = 0;
 	}

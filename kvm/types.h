@@ -2,7 +2,7 @@
 /*
  * Small shared vocabulary: fixed-width types and a few helpers that every
  * part of lkvm uses.  The fixed-width types are the kernel's UAPI ones, so
- * structures from <linux/*.h> mix with ours without casts.
+ * structures from the linux/ headers mix with ours without casts.
  */
 #ifndef LKVM_TYPES_H
 #define LKVM_TYPES_H

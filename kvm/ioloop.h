@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The I/O thread: one epoll loop that serves queue notifications
+ * (ioeventfds), host input and timers for every device.
+ *
+ * Only the I/O thread changes the epoll set (a design taken from
+ * Firecracker): ioloop_add() and ioloop_del() are called on the I/O thread,
+ * or before ioloop_start().  Other threads (vCPUs activating a device, the
+ * control thread) hand work over with ioloop_call(), which runs a function on
+ * the I/O thread and can wait for it to finish.
+ */
+#ifndef LKVM_IOLOOP_H
+#define LKVM_IOLOOP_H
+
+#include <pthread.h>
+
+#include "kvm/types.h"
+
+typedef void ioloop_fn(int fd, void *arg);
+typedef void ioloop_call_fn(void *arg);
+
+struct io_event {
+	int fd;
+	ioloop_fn *fn;
+	void *arg;
+	bool deleted;
+	struct io_event *next_free;
+};
+
+struct ioloop_call;
+
+struct ioloop {
+	int epfd;
+	int wakefd; /* eventfd: calls queued or stop requested */
+	pthread_t thread;
+	bool running;
+	bool stop;
+	pthread_mutex_t lock; /* protects calls and stop */
+	struct ioloop_call *calls;
+	struct io_event *graveyard; /* freed after the current epoll batch */
+};
+
+int ioloop_init(struct ioloop *l);
+struct io_event *ioloop_add(struct ioloop *l, int fd, ioloop_fn *fn, void *arg);
+void ioloop_del(struct ioloop *l, struct io_event *ev);
+/* Run fn(arg) on the I/O thread; with wait, return after it ran. */
+int ioloop_call(struct ioloop *l, ioloop_call_fn *fn, void *arg, bool wait);
+int ioloop_start(struct ioloop *l);
+void ioloop_stop(struct ioloop *l);
+bool ioloop_on_thread(const struct ioloop *l);
+
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Interrupts and doorbells between devices and KVM.
+ *
+ * - irq_line(): raise or lower a wired interrupt (the 8250 on IRQ 4).
+ * - GSI routing: KVM_SET_GSI_ROUTING replaces the whole table, so lkvm keeps
+ *   its copy here; the arch adds the irqchip pins, devices add MSI routes and
+ *   bind an irqfd to them.  An MSI-X vector then fires with one eventfd write
+ *   from the I/O thread, and the guest's MSI-X table writes only change the
+ *   route.
+ * - ioeventfd_add(): a guest write to a doorbell address signals an eventfd
+ *   inside KVM, without a userspace exit.
+ */
+#ifndef LKVM_IRQ_H
+#define LKVM_IRQ_H
+
+#include <pthread.h>
+#include <linux/kvm.h>
+
+#include "kvm/types.h"
+
+struct vm;
+
+#define IRQ_MAX_ROUTES 512
+
+struct irq_routing {
+	pthread_mutex_t lock;
+	struct kvm_irq_routing_entry entry[IRQ_MAX_ROUTES];
+	unsigned int nr;
+	u32 next_gsi; /* first GSI free for MSI routes */
+};
+
+int irq_line(struct vm *vm, u32 irq, int level);
+
+void irq_routing_init(struct irq_routing *rt, u32 first_msi_gsi);
+int irq_route_add_irqchip(struct irq_routing *rt, u32 gsi, u32 chip, u32 pin);
+/* Allocate a GSI routed to an MSI message; returns the GSI or -ENOSPC. */
+int irq_route_add_msi(struct irq_routing *rt, u64 addr, u32 data);
+int irq_route_set_msi(struct irq_routing *rt, u32 gsi, u64 addr, u32 data);
+/* Push the table to KVM (KVM_SET_GSI_ROUTING). */
+int irq_routing_commit(struct vm *vm, struct irq_routing *rt);
+
+/* Bind (or unbind) eventfd @fd to @gsi: a write to it injects. */
+int irqfd_assign(struct vm *vm, int fd, u32 gsi);
+int irqfd_deassign(struct vm *vm, int fd, u32 gsi);
+
+/* Signal @fd on guest writes of @len bytes at @addr (pio: port). */
+int ioeventfd_add(struct vm *vm, u64 addr, u32 len, bool pio, int fd);
+int ioeventfd_del(struct vm *vm, u64 addr, u32 len, bool pio, int fd);
+
+/* Inject one MSI directly (KVM_SIGNAL_MSI). */
+int irq_signal_msi(struct vm *vm, u64 addr, u32 data);
+
+#endif

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A virtual machine: the KVM file descriptors, guest RAM, the vCPUs, the
+ * I/O buses the devices hang off, the I/O thread, and the guest's fate.
+ *
+ * Threads: main (waits for the fate, a signal or the timeout), one thread per
+ * vCPU (KVM_RUN; port/MMIO exits are served right there), the I/O thread
+ * (kvm/ioloop.h) and optionally a control thread.
+ */
+#ifndef LKVM_VM_H
+#define LKVM_VM_H
+
+#include <pthread.h>
+#include <linux/kvm.h>
+
+#include "kvm/types.h"
+#include "kvm/mem.h"
+#include "kvm/iobus.h"
+#include "kvm/ioloop.h"
+#include "kvm/irq.h"
+#include "arch-vm.h"
+
+#define VM_MAX_DISKS 8
+#define VCPU_EXIT_REASONS 64
+
+struct disk_config {
+	const char *path;
+	bool ro;
+};
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	const char *name;
+	u64 ram_size;		/* bytes */
+	unsigned int nr_vcpus;
+	struct disk_config disk[VM_MAX_DISKS];
+	unsigned int nr_disks;
+	unsigned int timeout_s; /* 0: none */
+	bool stats;		/* print exit counts at the end */
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	u64 exits[VCPU_EXIT_REASONS]; /* by KVM_EXIT_*, written by this vCPU only */
+	struct arch_vcpu arch;
+};
+
+struct console;
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size; /* mmap size of struct kvm_run */
+	struct vm_config cfg;
+	struct guest_mem mem;
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+	struct io_bus pio;
+	struct io_bus mmio;
+	struct ioloop loop;
+	struct irq_routing routing;
+	pthread_t main_thread;
+	struct console *console;
+
+	/* The guest's fate: set once, by whoever sees it first. */
+	pthread_mutex_t fate_lock;
+	bool exiting;
+	int exit_code;
+	char exit_msg[256];
+	bool panic_seen; /* the console showed a panic; a reset now is its end */
+
+	struct arch_vm arch;
+};
+
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+void vm_destroy(struct vm *vm);
+
+/* Bring up vCPUs and the I/O thread, wait for the fate, tear down. */
+int vm_run(struct vm *vm);
+
+/*
+ * Decide the guest's fate (first caller wins) and get every thread out:
+ * vCPUs are kicked out of KVM_RUN and the main thread is woken.
+ */
+void vm_request_exit(struct vm *vm, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool vm_exiting(struct vm *vm);
+
+/* Register a port-I/O or MMIO range; -errno on overlap. */
+int vm_register_pio(struct vm *vm, struct io_range *r);
+int vm_register_mmio(struct vm *vm, struct io_range *r);
+
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
+int vcpu_start(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+const char *vcpu_exit_name(unsigned int reason);
+
+/* Signal used to kick vCPUs out of KVM_RUN, and to wake the main thread. */
+#define SIG_VCPU_KICK SIGUSR1
+#define SIG_VM_WAKE SIGUSR2
+
+/*
+ * The arch interface: what kvm/ asks of x86/ or arm64/.  Nothing else in
+ * generic code knows the architecture.
+ */
+int arch_vm_init(struct vm *vm);		/* irqchip, timers, memory layout */
+int arch_vm_setup_devices(struct vm *vm);	/* platform devices */
+int arch_vm_load_kernel(struct vm *vm);	/* image, initrd, boot tables */
+void arch_vm_destroy(struct vm *vm);
+int arch_vcpu_init(struct vcpu *vcpu);		/* CPUID, registers */
+/* Handle an exit generic code does not know; 0 to carry on. */
+int arch_vcpu_handle_exit(struct vcpu *vcpu);
+/* Describe the vCPU's state (registers, code at PC) for an error report. */
+void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len);
+
+#endif

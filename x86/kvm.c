@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x86 VM setup: the in-kernel interrupt controllers and PIT, guest RAM
+ * around the PCI hole, the platform devices, and loading the kernel with the
+ * 64-bit boot protocol.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kvm/kvm.h"
+#include "kvm/log.h"
+#include "kvm/vm.h"
+#include "term/console.h"
+#include "x86/acpi.h"
+#include "x86/boot.h"
+#include "x86/layout.h"
+#include "x86/power.h"
+
+#define NR_IOAPIC_PINS 24
+#define FIRST_MSI_GSI NR_IOAPIC_PINS
+
+/*
+ * KVM's default routing sends GSI 0 (where its PIT fires) to IOAPIC pin 0,
+ * but PC firmware wires the PIT to pin 2 and says so with an interrupt
+ * source override (our MADT does too).  So lkvm owns the table: ISA IRQs
+ * 0-15 go to both PICs and the IOAPIC, with IRQ 0 on pin 2.
+ */
+static int setup_routing(struct vm *vm)
+{
+	struct irq_routing *rt = &vm->routing;
+	u32 gsi;
+	int r = 0;
+
+	irq_routing_init(rt, FIRST_MSI_GSI);
+	for (gsi = 0; gsi < 16 && !r; gsi++) {
+		if (gsi == 2)
+			continue; /* the PICs' cascade */
+		r = irq_route_add_irqchip(rt, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+							 : KVM_IRQCHIP_PIC_SLAVE,
+					  gsi % 8);
+	}
+	for (gsi = 0; gsi < NR_IOAPIC_PINS && !r; gsi++) {
+		if (gsi == 2)
+			continue;
+		r = irq_route_add_irqchip(rt, gsi, KVM_IRQCHIP_IOAPIC,
+					  gsi == 0 ? 2 : gsi);
+	}
+	return r ? r : irq_routing_commit(vm, rt);
+}
+
+static int get_supported_cpuid(struct vm *vm)
+{
+	struct kvm_cpuid2 *c = NULL;
+	unsigned int nent = 64;
+	int r;
+
+	/* KVM says E2BIG until the buffer is big enough. */
+	for (;;) {
+		free(c);
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		if (!c)
+			return -ENOMEM;
+		c->nent = nent;
+		r = kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+		if (r != -E2BIG || nent >= 4096)
+			break;
+		nent *= 2;
+	}
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	vm->arch.cpuid = c;
+	return 0;
+}
+
+static int add_ram(struct vm *vm, u32 slot, u64 gpa, u64 size, void *hva)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (unsigned long)hva,
+	};
+	int r;
+
+	r = guest_mem_add(&vm->mem, gpa, size, hva);
+	if (r)
+		return r;
+	return kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
+static int check_caps(struct vm *vm)
+{
+	static const struct { long cap; const char *name; } need[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+		{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(need); i++) {
+		if (!kvm_cap(vm->kvm_fd, need[i].cap)) {
+			pr_err("this KVM lacks %s", need[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+int arch_vm_init(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+	u64 identity = IDENTITY_MAP_GPA, low, high;
+	int r;
+
+	r = check_caps(vm);
+	if (r)
+		return r;
+	r = kvm_ioctl_val(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_GPA);
+	if (r)
+		return r;
+	r = kvm_ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity);
+	if (r)
+		return r;
+	r = kvm_ioctl_val(vm->vm_fd, KVM_CREATE_IRQCHIP, 0);
+	if (r)
+		return r;
+	r = kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
+	if (r)
+		return r;
+	r = setup_routing(vm);
+	if (r)
+		return r;
+
+	boot_split_ram(vm->cfg.ram_size, &low, &high);
+	vm->arch.low_ram_end = low;
+	r = add_ram(vm, 0, 0, low, vm->mem.base);
+	if (!r && high)
+		r = add_ram(vm, 1, HIGH_RAM_START, high,
+			    (char *)vm->mem.base + low);
+	if (r)
+		return r;
+	return get_supported_cpuid(vm);
+}
+
+void arch_vm_destroy(struct vm *vm)
+{
+	free(vm->arch.cpuid);
+	vm->arch.cpuid = NULL;
+}
+
+int arch_vm_setup_devices(struct vm *vm)
+{
+	int r;
+
+	r = console_init(vm);
+	if (r) {
+		pr_err("cannot set up the serial console: %s", strerror(-r));
+		return r;
+	}
+	r = power_init(vm);
+	if (r) {
+		pr_err("cannot set up the power devices: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* Read a whole file into memory; prints the reason on failure. */
+static void *read_file(const char *what, const char *path, size_t *size)
+{
+	struct stat st;
+	void *buf = NULL;
+	ssize_t n;
+	size_t done = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_err("%s %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		pr_err("%s %s: not a regular file", what, path);
+		goto out;
+	}
+	buf = malloc(st.st_size ? st.st_size : 1);
+	if (!buf)
+		goto out;
+	while (done < (size_t)st.st_size) {
+		n = read(fd, (char *)buf + done, st.st_size - done);
+		if (n <= 0) {
+			pr_err("%s %s: read failed: %s", what, path,
+			       n ? strerror(errno) : "file shrank");
+			free(buf);
+			buf = NULL;
+			goto out;
+		}
+		done += n;
+	}
+	*size = done;
+out:
+	close(fd);
+	return buf;
+}
+
+static int load_initrd(struct vm *vm, const struct bzimage *bz,
+		       struct boot_layout *l)
+{
+	size_t size;
+	void *data, *hva;
+	int r;
+
+	if (!vm->cfg.initrd)
+		return 0;
+	data = read_file("initrd", vm->cfg.initrd, &size);
+	if (!data)
+		return -ENOENT;
+	r = boot_place_initrd(bz, vm->arch.low_ram_end, size, &l->initrd_gpa);
+	hva = r ? NULL : gpa_to_hva(&vm->mem, l->initrd_gpa, size);
+	if (!hva) {
+		pr_err("initrd %s (%zu MiB) does not fit in guest memory; raise -m",
+		       vm->cfg.initrd, size >> 20);
+		free(data);
+		return -ENOSPC;
+	}
+	memcpy(hva, data, size);
+	l->initrd_size = size;
+	free(data);
+	return 0;
+}
+
+/* "console=ttyS0" unless the user chose a console, then the user's params. */
+static int load_cmdline(struct vm *vm, const struct bzimage *bz,
+			struct boot_layout *l)
+{
+	const char *user = vm->cfg.cmdline ? vm->cfg.cmdline : "";
+	char *dst = gpa_to_hva(&vm->mem, BOOT_CMDLINE_GPA, BOOT_CMDLINE_MAX);
+	int n;
+
+	n = snprintf(dst, BOOT_CMDLINE_MAX, "%s%s",
+		     strstr(user, "console=") ? "" : "console=ttyS0 ", user);
+	if (n < 0 || (u64)n > bz->cmdline_max || (u64)n >= BOOT_CMDLINE_MAX) {
+		pr_err("kernel command line too long (%d bytes, this kernel takes %u)",
+		       n, bz->cmdline_max);
+		return -E2BIG;
+	}
+	l->cmdline_gpa = BOOT_CMDLINE_GPA;
+	return 0;
+}
+
+static int load_acpi(struct vm *vm, struct boot_layout *l)
+{
+	struct acpi_config cfg = {
+		.nr_cpus = vm->cfg.nr_vcpus,
+		.lapic_addr = LAPIC_GPA,
+		.ioapic_addr = IOAPIC_GPA,
+		.ioapic_id = vm->cfg.nr_vcpus,
+		.pci_mmio_base = PCI_MMIO_BASE,
+		.pci_mmio_size = PCI_MMIO_SIZE,
+		.pvpanic_port = PVPANIC_PORT,
+	};
+	void *hva = gpa_to_hva(&vm->mem, BIOS_AREA_GPA, BIOS_AREA_SIZE);
+	int r;
+
+	r = acpi_build(hva, BIOS_AREA_GPA, BIOS_AREA_SIZE, &cfg, &l->rsdp_gpa);
+	if (r)
+		pr_err("cannot build ACPI tables: %s", strerror(-r));
+	vm->arch.rsdp_gpa = l->rsdp_gpa;
+	return r;
+}
+
+static void load_boot_tables(struct vm *vm)
+{
+	boot_page_tables(gpa_to_hva(&vm->mem, BOOT_PML4_GPA, 4096),
+			 gpa_to_hva(&vm->mem, BOOT_PDPT_GPA, 4096),
+			 gpa_to_hva(&vm->mem, BOOT_PD_GPA, 4 * 4096));
+	boot_gdt(gpa_to_hva(&vm->mem, BOOT_GDT_GPA,
+			    BOOT_GDT_ENTRIES * sizeof(u64)));
+}
+
+int arch_vm_load_kernel(struct vm *vm)
+{
+	struct boot_layout l = { .low_ram_end = vm->arch.low_ram_end };
+	struct bzimage bz;
+	const char *why;
+	size_t size;
+	void *img, *dst;
+	u64 low, high;
+	int r;
+
+	/* The boot structures live below 1 MiB; the kernel needs more. */
+	if (vm->arch.low_ram_end < 2 * SZ_1M) {
+		pr_err("-m: at least 2 MiB of guest memory is needed");
+		return -EINVAL;
+	}
+	img = read_file("kernel", vm->cfg.kernel, &size);
+	if (!img)
+		return -ENOENT;
+	r = bzimage_parse(img, size, &bz, &why);
+	if (r) {
+		pr_err("kernel %s: %s", vm->cfg.kernel, why);
+		goto out;
+	}
+	dst = gpa_to_hva(&vm->mem, KERNEL_GPA, bz.init_size);
+	if (!dst) {
+		pr_err("kernel %s needs %llu MiB of memory above 1 MiB; raise -m",
+		       vm->cfg.kernel, (unsigned long long)(bz.init_size >> 20) + 1);
+		r = -ENOSPC;
+		goto out;
+	}
+	memcpy(dst, bz.pm, bz.pm_size);
+
+	boot_split_ram(vm->cfg.ram_size, &low, &high);
+	l.high_ram_size = high;
+	r = load_initrd(vm, &bz, &l);
+	if (!r)
+		r = load_cmdline(vm, &bz, &l);
+	if (!r)
+		r = load_acpi(vm, &l);
+	if (r)
+		goto out;
+	load_boot_tables(vm);
+	boot_params_build(gpa_to_hva(&vm->mem, BOOT_PARAMS_GPA,
+				     sizeof(struct boot_params)), &bz, &l);
+	vm->arch.boot_params_gpa = BOOT_PARAMS_GPA;
+out:
+	free(img);
+	return r;
+}

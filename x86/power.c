@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <misc/pvpanic.h>
+
+#include "builtin-cmds/cmds.h"
+#include "kvm/log.h"
+#include "kvm/vm.h"
+#include "x86/power.h"
+
+#define I8042_DATA_PORT 0x60
+#define I8042_CMD_PORT 0x64
+#define I8042_CMD_RESET 0xfe
+
+struct power {
+	struct vm *vm;
+	struct io_range sleep, i8042, pvpanic, reset;
+};
+
+static void sleep_access(struct io_range *r, u64 offset, void *data,
+			 unsigned int len, bool is_write)
+{
+	struct power *p = r->opaque;
+	u8 v = *(u8 *)data;
+
+	if (!is_write) {
+		/* Sleep status: WAK_STS never set; we never wake from S5. */
+		memset(data, 0, len);
+		return;
+	}
+	if (offset == 0 && (v & ACPI_SLEEP_EN) &&
+	    ((v & ACPI_SLEEP_TYP_MASK) >> ACPI_SLEEP_TYP_SHIFT) == ACPI_S5_SLP_TYP)
+		vm_request_exit(p->vm, LKVM_EXIT_OK, "guest powered off");
+}
+
+void power_reset_write(struct vm *vm, u8 val)
+{
+	if (val & ACPI_RESET_CPU)
+		vm_request_exit(vm, LKVM_EXIT_OK, "guest rebooted");
+}
+
+static void reset_access(struct io_range *r, u64 offset, void *data,
+			 unsigned int len, bool is_write)
+{
+	struct power *p = r->opaque;
+
+	if (is_write)
+		power_reset_write(p->vm, *(u8 *)data);
+	else
+		memset(data, 0, len);
+}
+
+/*
+ * Just enough of an i8042 for reboot=kbd: the status register reads 0
+ * (input buffer empty, so the guest may send a command), and command 0xfe
+ * pulses the CPU reset line.  The FADT says there is no 8042, so Linux does
+ * not probe for a keyboard.
+ */
+static void i8042_access(struct io_range *r, u64 offset, void *data,
+			 unsigned int len, bool is_write)
+{
+	struct power *p = r->opaque;
+
+	if (!is_write) {
+		memset(data, 0, len);
+		return;
+	}
+	if (r->base + offset == I8042_CMD_PORT && *(u8 *)data == I8042_CMD_RESET)
+		vm_request_exit(p->vm, LKVM_EXIT_OK, "guest rebooted (i8042 reset)");
+}
+
+static void pvpanic_access(struct io_range *r, u64 offset, void *data,
+			   unsigned int len, bool is_write)
+{
+	struct power *p = r->opaque;
+	u8 v = *(u8 *)data;
+
+	if (!is_write) {
+		/* Which events this device understands. */
+		memset(data, 0, len);
+		*(u8 *)data = PVPANIC_PANICKED | PVPANIC_CRASH_LOADED;
+		return;
+	}
+	if (v & PVPANIC_PANICKED)
+		vm_request_exit(p->vm, LKVM_EXIT_PANIC,
+				"guest kernel panicked (pvpanic)");
+}
+
+int power_init(struct vm *vm)
+{
+	struct power *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->vm = vm;
+	p->sleep = (struct io_range){ ACPI_SLEEP_CTL_PORT, 2, sleep_access, p };
+	p->i8042 = (struct io_range){ I8042_DATA_PORT, 5, i8042_access, p };
+	p->pvpanic = (struct io_range){ PVPANIC_PORT, 1, pvpanic_access, p };
+	p->reset = (struct io_range){ ACPI_RESET_PORT, 1, reset_access, p };
+
+	r = vm_register_pio(vm, &p->sleep);
+	if (!r)
+		r = vm_register_pio(vm, &p->i8042);
+	if (!r)
+		r = vm_register_pio(vm, &p->pvpanic);
+	if (!r)
+		r = vm_register_pio(vm, &p->reset);
+	/* Lives as long as the process: devices are not torn down one by one. */
+	return r;
+}
