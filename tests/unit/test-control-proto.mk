@@ -1,0 +1,1 @@
+test-control-proto-objs := kvm/control-proto.o kvm/log.o
