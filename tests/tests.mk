@@ -31,7 +31,7 @@ $(KIT_OUT)/.unpacked: $(KIT_CACHE)/.fetched $(KIT_DIR)/build.sh \
 	touch $@
 
 $(KIT_OUT)/l2-initrd.cpio: $(KIT_OUT)/.unpacked $(KIT_DIR)/l2-init.sh \
-		$(wildcard tests/e2e/guest/*.sh)
+		$(wildcard $(KIT_DIR)/l2-bin/* tests/e2e/guest/*.sh)
 	$(KIT_BUILD) l2-initrd
 
 $(KIT_OUT)/l1-base.cpio: $(KIT_OUT)/l2-initrd.cpio tests/lib/l1-init.sh \

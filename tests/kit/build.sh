@@ -144,6 +144,12 @@ make_cpio() {
 cmd_l2_initrd() {
 	root=$OUT/l2-root
 	make_root "$root" "$KIT_DIR/l2-init.sh" "$KIT_DIR/l2-modules.txt"
+	# Kit commands for the guest; poweroff and reboot replace busybox's
+	# links with wrappers that first drain the console.
+	for f in "$KIT_DIR"/l2-bin/*; do
+		rm -f "$root/bin/$(basename "$f")"
+		cp "$f" "$root/bin/"
+	done
 	mkdir -p "$root/scenarios"
 	for s in "$TESTS_DIR"/e2e/guest/*.sh; do
 		[ -f "$s" ] || continue
