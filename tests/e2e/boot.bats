@@ -42,7 +42,7 @@ setup_file() {
 @test "boot: --timeout 5 stops a hung guest with exit 5" {
 	e2e_result hang
 	e2e_assert_status 5
-	e2e_assert_stderr "lkvm: "
+	e2e_assert_stderr "timeout"
 	# The guest was stopped, not finished: it never reached power-off.
 	e2e_refute_console "reboot: Power down"
 }
