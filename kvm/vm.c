@@ -179,12 +179,19 @@ static void wait_for_fate(struct vm *vm, const sigset_t *set)
 	}
 }
 
+static void wake_handler(int sig)
+{
+	/* A wake that arrives after main stopped waiting must not kill us. */
+}
+
 int vm_run(struct vm *vm)
 {
+	struct sigaction sa = { .sa_handler = wake_handler };
 	sigset_t set, old;
 	unsigned int i;
 	int r;
 
+	sigaction(SIG_VM_WAKE, &sa, NULL);
 	/* Block the signals main waits for before any thread is created. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
