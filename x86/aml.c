@@ -136,7 +136,7 @@ int aml_pkglength_encode(u8 out[4], size_t body_len)
 	size_t total;
 	int n, i;
 
-	if (body_len + 1 <= 0x3f) {
+	if (body_len < 0x3f) {
 		out[0] = body_len + 1;
 		return 1;
 	}
