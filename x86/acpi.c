@@ -307,7 +307,7 @@ static int madt_build(struct acpi_builder *b, const struct acpi_config *cfg,
 	if (!madt)
 		return -ENOSPC;
 	madt->lapic_addr = cfg->lapic_addr;
-	/* Dual 8259s are present (KVM's in-kernel PIC): mask them. */
+	/* Dual 8259s exist too (KVM's in-kernel PIC); the OS masks them. */
 	madt->flags = MADT_PCAT_COMPAT;
 
 	lapic = (struct acpi_madt_lapic *)(madt + 1);
