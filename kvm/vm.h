@@ -53,6 +53,7 @@ struct vcpu {
 };
 
 struct console;
+struct pci_bus;
 
 struct vm {
 	int kvm_fd;
@@ -68,6 +69,7 @@ struct vm {
 	struct irq_routing routing;
 	pthread_t main_thread;
 	struct console *console;
+	struct pci_bus *pci;
 
 	/* The guest's fate: set once, by whoever sees it first. */
 	pthread_mutex_t fate_lock;

@@ -19,6 +19,7 @@
 #include "x86/acpi.h"
 #include "x86/boot.h"
 #include "x86/layout.h"
+#include "x86/pci.h"
 #include "x86/power.h"
 
 #define NR_IOAPIC_PINS 24
@@ -172,6 +173,12 @@ int arch_vm_setup_devices(struct vm *vm)
 	r = power_init(vm);
 	if (r) {
 		pr_err("cannot set up the power devices: %s", strerror(-r));
+		return r;
+	}
+	/* conf1 also carries the 0xcf9 reset register. */
+	r = x86_pci_init(vm);
+	if (r) {
+		pr_err("cannot set up the PCI bus: %s", strerror(-r));
 		return r;
 	}
 	return 0;

@@ -15,7 +15,7 @@
 
 struct power {
 	struct vm *vm;
-	struct io_range sleep, i8042, pvpanic, reset;
+	struct io_range sleep, i8042, pvpanic;
 };
 
 static void sleep_access(struct io_range *r, u64 offset, void *data,
@@ -38,17 +38,6 @@ void power_reset_write(struct vm *vm, u8 val)
 {
 	if (val & ACPI_RESET_CPU)
 		vm_request_exit(vm, LKVM_EXIT_OK, "guest rebooted");
-}
-
-static void reset_access(struct io_range *r, u64 offset, void *data,
-			 unsigned int len, bool is_write)
-{
-	struct power *p = r->opaque;
-
-	if (is_write)
-		power_reset_write(p->vm, *(u8 *)data);
-	else
-		memset(data, 0, len);
 }
 
 /*
@@ -98,15 +87,12 @@ int power_init(struct vm *vm)
 	p->sleep = (struct io_range){ ACPI_SLEEP_CTL_PORT, 2, sleep_access, p };
 	p->i8042 = (struct io_range){ I8042_DATA_PORT, 5, i8042_access, p };
 	p->pvpanic = (struct io_range){ PVPANIC_PORT, 1, pvpanic_access, p };
-	p->reset = (struct io_range){ ACPI_RESET_PORT, 1, reset_access, p };
 
 	r = vm_register_pio(vm, &p->sleep);
 	if (!r)
 		r = vm_register_pio(vm, &p->i8042);
 	if (!r)
 		r = vm_register_pio(vm, &p->pvpanic);
-	if (!r)
-		r = vm_register_pio(vm, &p->reset);
 	/* Lives as long as the process: devices are not torn down one by one. */
 	return r;
 }

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI configuration mechanism #1: the guest writes an address to port
+ * 0xcf8 and moves data through 0xcfc-0xcff (PCI Local Bus 3.0, 3.2.2.3.2).
+ * Port 0xcf9, inside the same range, is the PIIX/ICH reset control register
+ * when accessed as a single byte; it goes to the power device.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvm/pci.h"
+#include "kvm/vm.h"
+#include "x86/layout.h"
+#include "x86/pci.h"
+#include "x86/power.h"
+
+#define CONF1_ADDR_PORT 0xcf8
+#define CONF1_DATA_PORT 0xcfc
+#define CONF1_ENABLE (1U << 31)
+
+struct conf1 {
+	struct vm *vm;
+	struct pci_bus *bus;
+	struct io_range range;
+	u32 addr; /* the address register; guarded by the bus lock's callers */
+};
+
+static void conf1_access(struct io_range *r, u64 offset, void *data,
+			 unsigned int len, bool is_write)
+{
+	struct conf1 *c = r->opaque;
+	u32 port = CONF1_ADDR_PORT + offset, a;
+
+	if (port < CONF1_DATA_PORT) {
+		if (port == CONF1_ADDR_PORT && len == 4) {
+			if (is_write)
+				__atomic_store_n(&c->addr, *(u32 *)data, __ATOMIC_RELAXED);
+			else
+				*(u32 *)data = __atomic_load_n(&c->addr, __ATOMIC_RELAXED);
+		} else if (port == ACPI_RESET_PORT && len == 1 && is_write) {
+			power_reset_write(c->vm, *(u8 *)data);
+		} else if (!is_write) {
+			memset(data, 0, len);
+		}
+		return;
+	}
+
+	a = __atomic_load_n(&c->addr, __ATOMIC_RELAXED);
+	if (!(a & CONF1_ENABLE)) {
+		if (!is_write)
+			memset(data, 0xff, len);
+		return;
+	}
+	/* bus 23:16, device/function 15:8, register 7:2, byte from the port */
+	if (is_write)
+		pci_cfg_write(c->bus, (a >> 16) & 0xff, (a >> 8) & 0xff,
+			      (a & 0xfc) | (port - CONF1_DATA_PORT), data, len);
+	else
+		pci_cfg_read(c->bus, (a >> 16) & 0xff, (a >> 8) & 0xff,
+			     (a & 0xfc) | (port - CONF1_DATA_PORT), data, len);
+}
+
+int x86_pci_init(struct vm *vm)
+{
+	struct conf1 *c = calloc(1, sizeof(*c));
+	struct pci_bus *bus = calloc(1, sizeof(*bus));
+	int r;
+
+	if (!c || !bus) {
+		free(c);
+		free(bus);
+		return -ENOMEM;
+	}
+	r = pci_bus_init(bus, vm, PCI_MMIO_BASE, PCI_MMIO_SIZE);
+	if (r)
+		return r;
+	c->vm = vm;
+	c->bus = bus;
+	c->range = (struct io_range){ CONF1_ADDR_PORT, 8, conf1_access, c };
+	r = vm_register_pio(vm, &c->range);
+	if (r)
+		return r;
+	vm->pci = bus;
+	return 0;
+}
