@@ -1,0 +1,1 @@
+test-control-objs := kvm/control.o kvm/control-proto.o kvm/log.o builtin-cmds/ctl-client.o
