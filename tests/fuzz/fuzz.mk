@@ -1,0 +1,46 @@
+# Fuzz targets (libFuzzer, clang).  From the top of the tree:
+#
+#   make -f tests/fuzz/fuzz.mk fuzz            # every target, FUZZ_TIME s each
+#   make -f tests/fuzz/fuzz.mk fuzz FUZZ_TIME=600
+#
+# or `make fuzz` once tests/tests.mk includes this file.  Each target keeps
+# its growing corpus in tests/fuzz/corpus/NAME (not in git); crashes are
+# written to tests/fuzz/crash-NAME-*.  Built separately from lkvm, with
+# sanitizers, from the sources each target names.
+
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 60
+FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer
+FUZZ_CFLAGS += -std=gnu11 -I. -D_GNU_SOURCE -pthread
+FUZZ_CFLAGS += -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+FUZZ_TARGETS := virtq
+fuzz-virtq-srcs := tests/fuzz/fuzz-virtq.c virtio/virtq.c kvm/mem.c kvm/log.c
+
+FUZZ_BINS := $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
+
+.SECONDEXPANSION:
+tests/fuzz/fuzz-%: $$(fuzz-%-srcs)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(fuzz-$*-srcs)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p tests/fuzz/corpus/$$t || exit 1; \
+		echo "fuzz-$$t: running for $(FUZZ_TIME) s"; \
+		./tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_TIME) \
+			-print_final_stats=1 -use_value_profile=1 \
+			-artifact_prefix=tests/fuzz/crash-$$t- \
+			tests/fuzz/corpus/$$t 2>tests/fuzz/fuzz-$$t.log; \
+		rc=$$?; \
+		grep -E '^stat::number_of_executed_units|^stat::peak_rss' \
+			tests/fuzz/fuzz-$$t.log; \
+		grep -E 'cov:' tests/fuzz/fuzz-$$t.log | tail -1; \
+		if [ $$rc -ne 0 ]; then \
+			echo "fuzz-$$t: FAILED (see tests/fuzz/fuzz-$$t.log)"; \
+			exit 1; \
+		fi; \
+	done
+
+.PHONY: fuzz fuzz-build
