@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Generic disk wrappers: the range and permission checks every backend
+ * relies on.  A request that reaches a backend is inside the disk and
+ * allowed by its read-only flag.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "disk/disk.h"
+
+static u64 iov_total(const struct iovec *iov, unsigned int iovcnt)
+{
+	u64 len = 0;
+	unsigned int i;
+
+	for (i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+/* Written so no sum can overflow: offset + len must not pass the end. */
+static int disk_check_range(const struct disk *disk, u64 offset, u64 len)
+{
+	if (offset > disk->size || len > disk->size - offset)
+		return -ERANGE;
+	return 0;
+}
+
+int disk_readv(struct disk *disk, u64 offset, const struct iovec *iov,
+	       unsigned int iovcnt)
+{
+	int r = disk_check_range(disk, offset, iov_total(iov, iovcnt));
+
+	return r ? r : disk->ops->readv(disk, offset, iov, iovcnt);
+}
+
+int disk_writev(struct disk *disk, u64 offset, const struct iovec *iov,
+		unsigned int iovcnt)
+{
+	int r;
+
+	if (disk->ro)
+		return -EROFS;
+	r = disk_check_range(disk, offset, iov_total(iov, iovcnt));
+	return r ? r : disk->ops->writev(disk, offset, iov, iovcnt);
+}
+
+int disk_flush(struct disk *disk)
+{
+	/* Nothing to make durable on a read-only disk. */
+	if (disk->ro)
+		return 0;
+	return disk->ops->flush(disk);
+}
+
+int disk_discard(struct disk *disk, u64 offset, u64 len)
+{
+	int r;
+
+	if (disk->ro)
+		return -EROFS;
+	if (!disk->ops->discard)
+		return -EOPNOTSUPP;
+	r = disk_check_range(disk, offset, len);
+	return r ? r : disk->ops->discard(disk, offset, len);
+}
+
+int disk_write_zeroes(struct disk *disk, u64 offset, u64 len, bool unmap)
+{
+	int r;
+
+	if (disk->ro)
+		return -EROFS;
+	if (!disk->ops->write_zeroes)
+		return -EOPNOTSUPP;
+	r = disk_check_range(disk, offset, len);
+	return r ? r : disk->ops->write_zeroes(disk, offset, len, unmap);
+}
+
+void disk_close(struct disk *disk)
+{
+	if (disk)
+		disk->ops->close(disk);
+}
+
+void disk_set_serial(struct disk *disk, const char *serial)
+{
+	size_t n = strnlen(serial, sizeof(disk->serial));
+
+	memset(disk->serial, 0, sizeof(disk->serial));
+	memcpy(disk->serial, serial, n);
+}

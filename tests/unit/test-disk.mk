@@ -1,0 +1,1 @@
+test-disk-objs := disk/disk.o disk/raw.o kvm/log.o
