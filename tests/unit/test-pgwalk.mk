@@ -1,0 +1,1 @@
+test-pgwalk-objs := x86/pgwalk.o
