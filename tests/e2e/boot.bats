@@ -8,7 +8,7 @@ load ../lib/e2e
 setup_file() {
 	e2e_run hello -- -c 2
 	e2e_run panic
-	# The limit is lkvm's; the run's outer timeout (120 s) only guards it.
+	# The limit is lkvm's; the run's outer timeout (60 s) only guards it.
 	e2e_run hang -- --timeout 5
 	e2e_execute
 }

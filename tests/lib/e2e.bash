@@ -21,7 +21,8 @@
 # e2e_run NAME [options] [-- LKVM RUN ARGS...] adds a run:
 #   --scenario S   guest scenario (default NAME): lkvm.scenario=S
 #   --append ARGS  more kernel command line
-#   --limit SECS   outer timeout of this lkvm run (default 120)
+#   --limit SECS   outer timeout of this lkvm run (default 60; an L2
+#                  boot in the emulated L1 takes about 5 s)
 #   --pre SH       POSIX sh run before lkvm in the run's directory
 #   --post SH      POSIX sh run after it; its output is $e2e_post
 #   --raw          the arguments after -- are lkvm's whole argv: no run,
@@ -42,7 +43,7 @@ E2E_LKVM=${E2E_LKVM:-$E2E_ROOT/lkvm}
 E2E_LKVM_STATIC=${E2E_LKVM_STATIC:-$E2E_ROOT/lkvm-static}
 # One state directory per .bats file, kept after the run for inspection.
 E2E_STATE=$KIT_OUT/e2e/$(basename "${BATS_TEST_FILENAME:-adhoc}" .bats)
-E2E_DEFAULT_LIMIT=${E2E_DEFAULT_LIMIT:-120}
+E2E_DEFAULT_LIMIT=${E2E_DEFAULT_LIMIT:-60}
 # Time L1 may take beyond its runs: its own boot, module loads, power-off.
 E2E_L1_SLACK=${E2E_L1_SLACK:-120}
 
