@@ -56,13 +56,18 @@ static struct vring_used *used(void)
 	return (struct vring_used *)(ram + USED_OFF);
 }
 
+/* @d may be misaligned (an indirect table need not be aligned). */
 static void set_desc(struct vring_desc *d, u64 addr, u32 len, u16 flags,
 		     u16 next)
 {
-	d->addr = htole64(addr);
-	d->len = htole32(len);
-	d->flags = htole16(flags);
-	d->next = htole16(next);
+	struct vring_desc v = {
+		.addr = htole64(addr),
+		.len = htole32(len),
+		.flags = htole16(flags),
+		.next = htole16(next),
+	};
+
+	memcpy(d, &v, sizeof(v));
 }
 
 /* Descriptor @i of the main table. */

@@ -1,0 +1,872 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The virtio device core and virtio-blk, driven by a fake driver over a
+ * malloc'd guest RAM, with a temporary image file or a fake disk that
+ * fails or blocks on demand.  Kicks call virtio_queue_notify() directly,
+ * as the I/O thread would.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+
+#include "disk/disk.h"
+#include "kvm/mem.h"
+#include "virtio/blk.h"
+#include "virtio/virtio.h"
+#include "tests/unit/unit.h"
+
+#define RAM_GPA 0x40000000ULL
+#define RAM_SIZE (1024 * 1024ULL)
+#define DESC_OFF 0x0
+#define AVAIL_OFF 0x1000
+#define USED_OFF 0x2000
+#define HDR_OFF 0x4000
+#define STATUS_OFF 0x4100
+#define DATA_OFF 0x10000
+#define QSIZE 16
+#define DISK_SIZE (64 * 1024ULL)
+
+static u8 *ram;
+static struct guest_mem mem;
+static struct virtio_blk *blk;
+static struct virtio_dev *dev;
+static char path[64];
+static u16 drv_avail_idx, next_desc;
+static int irqs[2];	/* [0]: queue 0, [1]: config */
+
+static int count_irq(struct virtio_dev *d, int q)
+{
+	irqs[q == VIRTIO_NOTIFY_CONFIG ? 1 : 0]++;
+	return 0;
+}
+
+/* ---- a fake disk ---- */
+
+static struct fake {
+	struct disk disk;
+	int fail;		/* errno to return from I/O */
+	int flushes, writes;
+	u16 used_at_flush;	/* used->idx when flush ran */
+	int block_fd;		/* if >= 0, readv waits for a byte here */
+	int entered_fd;		/* readv writes a byte here on entry */
+} fake;
+
+static struct vring_used *used(void)
+{
+	return (struct vring_used *)(ram + USED_OFF);
+}
+
+static int fake_readv(struct disk *d, u64 off, const struct iovec *iov,
+		      unsigned int n)
+{
+	char c = 0;
+
+	if (fake.block_fd >= 0) {
+		if (write(fake.entered_fd, &c, 1) != 1 ||
+		    read(fake.block_fd, &c, 1) != 1)
+			return -EIO;
+	}
+	return -fake.fail;
+}
+
+static int fake_writev(struct disk *d, u64 off, const struct iovec *iov,
+		       unsigned int n)
+{
+	fake.writes++;
+	return -fake.fail;
+}
+
+static int fake_flush(struct disk *d)
+{
+	fake.flushes++;
+	fake.used_at_flush = le16toh(used()->idx);
+	return -fake.fail;
+}
+
+static void fake_close(struct disk *d)
+{
+}
+
+static const struct disk_ops fake_ops = {
+	.readv = fake_readv,
+	.writev = fake_writev,
+	.flush = fake_flush,
+	.close = fake_close,
+};
+
+/* ---- a fake driver ---- */
+
+static u64 gpa(u64 off)
+{
+	return RAM_GPA + off;
+}
+
+static void make_image(void)
+{
+	u8 buf[DISK_SIZE];
+	size_t i;
+	int fd;
+
+	strcpy(path, "/tmp/lkvm-test-blk-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		abort();
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (u8)(i / 512 + i);
+	if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		abort();
+	close(fd);
+}
+
+static void setup_ram(void)
+{
+	if (!ram)
+		ram = aligned_alloc(4096, RAM_SIZE);
+	if (!ram)
+		abort();
+	memset(ram, 0, RAM_SIZE);
+	memset(&mem, 0, sizeof(mem));
+	CHECK_EQ(guest_mem_add(&mem, RAM_GPA, RAM_SIZE, ram), 0);
+	drv_avail_idx = next_desc = 0;
+	irqs[0] = irqs[1] = 0;
+}
+
+/* §3.1.1 step by step, accepting every offered feature except @drop. */
+static int drv_init(u64 drop)
+{
+	u64 f = ((u64)virtio_get_device_features(dev, 1) << 32 |
+		 virtio_get_device_features(dev, 0)) & ~drop;
+
+	virtio_set_status(dev, 0);
+	virtio_set_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	virtio_set_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				       VIRTIO_CONFIG_S_DRIVER);
+	virtio_set_driver_features(dev, 0, (u32)f);
+	virtio_set_driver_features(dev, 1, (u32)(f >> 32));
+	virtio_set_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				       VIRTIO_CONFIG_S_DRIVER |
+				       VIRTIO_CONFIG_S_FEATURES_OK);
+	if (!(virtio_get_status(dev) & VIRTIO_CONFIG_S_FEATURES_OK))
+		return -1;
+	CHECK_EQ(virtio_queue_set_size(dev, 0, QSIZE), 0);
+	CHECK_EQ(virtio_queue_set_addr(dev, 0, VIRTIO_QUEUE_DESC,
+				       gpa(DESC_OFF)), 0);
+	CHECK_EQ(virtio_queue_set_addr(dev, 0, VIRTIO_QUEUE_AVAIL,
+				       gpa(AVAIL_OFF)), 0);
+	CHECK_EQ(virtio_queue_set_addr(dev, 0, VIRTIO_QUEUE_USED,
+				       gpa(USED_OFF)), 0);
+	CHECK_EQ(virtio_queue_set_enabled(dev, 0, true), 0);
+	return virtio_set_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+					      VIRTIO_CONFIG_S_DRIVER |
+					      VIRTIO_CONFIG_S_FEATURES_OK |
+					      VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+static void setup_file(bool ro)
+{
+	setup_ram();
+	make_image();
+	CHECK_EQ(blk_create(ro ? strcat(strcpy((char[80]){ 0 }, path), ",ro") :
+				 path,
+			    &mem, &blk), 0);
+	dev = blk_dev(blk);
+	dev->notify_guest = count_irq;
+	CHECK_EQ(drv_init(0), 0);
+}
+
+static void setup_fake(u64 drop)
+{
+	setup_ram();
+	memset(&fake, 0, sizeof(fake));
+	fake.disk.ops = &fake_ops;
+	fake.disk.size = DISK_SIZE;
+	fake.block_fd = -1;
+	CHECK_EQ(blk_create_disk(&fake.disk, "fake", &mem, &blk), 0);
+	dev = blk_dev(blk);
+	dev->notify_guest = count_irq;
+	CHECK_EQ(drv_init(drop), 0);
+}
+
+static void teardown(void)
+{
+	blk_destroy(blk);
+	blk = NULL;
+	if (path[0])
+		unlink(path);
+	path[0] = 0;
+}
+
+struct seg {
+	u64 off;	/* in RAM */
+	u32 len;
+	bool write;
+};
+
+/* Put a chain of @n segments on the ring, kick, and return its head. */
+static u16 drv_submit(const struct seg *s, unsigned int n)
+{
+	struct vring_desc *d = (struct vring_desc *)(ram + DESC_OFF);
+	struct vring_avail *avail = (struct vring_avail *)(ram + AVAIL_OFF);
+	u16 head = next_desc % QSIZE, i;
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		i = next_desc++ % QSIZE;
+		d[i].addr = htole64(gpa(s[k].off));
+		d[i].len = htole32(s[k].len);
+		d[i].flags = htole16((s[k].write ? VRING_DESC_F_WRITE : 0) |
+				     (k + 1 < n ? VRING_DESC_F_NEXT : 0));
+		d[i].next = htole16(next_desc % QSIZE);
+	}
+	avail->ring[drv_avail_idx++ % QSIZE] = htole16(head);
+	__atomic_store_n(&avail->idx, htole16(drv_avail_idx), __ATOMIC_RELEASE);
+	return head;
+}
+
+static void kick(void)
+{
+	virtio_queue_notify(dev, 0);
+}
+
+static void set_hdr(u32 type, u64 sector)
+{
+	struct virtio_blk_outhdr *h = (void *)(ram + HDR_OFF);
+
+	h->type = htole32(type);
+	h->ioprio = 0;
+	h->sector = htole64(sector);
+}
+
+/*
+ * A request in the usual three descriptors; returns the status byte and
+ * checks the used entry (@used_len) for chain @head.
+ */
+static u8 request(u32 type, u64 sector, u32 data_len, bool data_write,
+		  u32 *used_len)
+{
+	struct seg s[3] = {
+		{ HDR_OFF, 16, false },
+		{ DATA_OFF, data_len, data_write },
+		{ STATUS_OFF, 1, true },
+	};
+	u16 before = le16toh(used()->idx), head;
+
+	set_hdr(type, sector);
+	ram[STATUS_OFF] = 0xff;
+	if (data_len) {
+		head = drv_submit(s, 3);
+	} else {
+		s[1] = s[2];
+		head = drv_submit(s, 2);
+	}
+	kick();
+	CHECK_EQ(le16toh(used()->idx), (u16)(before + 1));
+	CHECK_EQ(le32toh(used()->ring[before % QSIZE].id), head);
+	*used_len = le32toh(used()->ring[before % QSIZE].len);
+	return ram[STATUS_OFF];
+}
+
+static u8 image_byte(u64 off)
+{
+	return (u8)(off / 512 + off);
+}
+
+/* ---- the device core ---- */
+
+static void test_features_offered(void)
+{
+	u64 f;
+
+	setup_fake(0);
+	f = (u64)virtio_get_device_features(dev, 1) << 32 |
+	    virtio_get_device_features(dev, 0);
+	CHECK(f & (1ULL << VIRTIO_F_VERSION_1));
+	CHECK(f & (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	CHECK(f & (1ULL << VIRTIO_RING_F_INDIRECT_DESC));
+	CHECK(!(f & (1ULL << VIRTIO_F_ACCESS_PLATFORM)));
+	CHECK(f & (1ULL << VIRTIO_BLK_F_FLUSH));
+	CHECK(f & (1ULL << VIRTIO_BLK_F_SEG_MAX));
+	CHECK(!(f & (1ULL << VIRTIO_BLK_F_RO)));
+	CHECK_EQ(virtio_get_device_features(dev, 2), 0);
+	/* The fake disk has no discard: not offered. */
+	CHECK(!(f & (1ULL << VIRTIO_BLK_F_DISCARD)));
+	teardown();
+
+	setup_file(true);
+	f = virtio_get_device_features(dev, 0);
+	CHECK(f & (1ULL << VIRTIO_BLK_F_RO));
+	CHECK(!(f & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES)));
+	teardown();
+
+	setup_file(false);
+	f = virtio_get_device_features(dev, 0);
+	CHECK(f & (1ULL << VIRTIO_BLK_F_DISCARD));
+	CHECK(f & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
+	teardown();
+}
+
+static void test_features_ok_rules(void)
+{
+	const u8 s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+
+	setup_fake(0);
+	/* Without VERSION_1, FEATURES_OK does not stick. */
+	CHECK_EQ(drv_init(1ULL << VIRTIO_F_VERSION_1), -1);
+	CHECK(!(virtio_get_status(dev) & VIRTIO_CONFIG_S_FEATURES_OK));
+
+	/* A feature we never offered. */
+	virtio_set_status(dev, 0);
+	virtio_set_status(dev, s);
+	virtio_set_driver_features(dev, 1, 1 | 1u << (VIRTIO_F_ACCESS_PLATFORM - 32));
+	CHECK_EQ(virtio_set_status(dev, s | VIRTIO_CONFIG_S_FEATURES_OK),
+		 -EINVAL);
+	CHECK_EQ(virtio_get_status(dev), s);
+
+	/* DRIVER_OK without FEATURES_OK is refused too. */
+	CHECK_EQ(virtio_set_status(dev, s | VIRTIO_CONFIG_S_DRIVER_OK), -EINVAL);
+	CHECK_EQ(virtio_get_status(dev), s);
+	CHECK(!virtio_running(dev));
+
+	/* Features freeze at FEATURES_OK. */
+	virtio_set_driver_features(dev, 1, 1);
+	virtio_set_driver_features(dev, 0, 0);
+	CHECK_EQ(virtio_set_status(dev, s | VIRTIO_CONFIG_S_FEATURES_OK), 0);
+	virtio_set_driver_features(dev, 0, 1u << VIRTIO_BLK_F_FLUSH);
+	CHECK_EQ(virtio_get_driver_features(dev, 0), 0);
+	CHECK_EQ(virtio_get_driver_features(dev, 1), 1);
+
+	/* Bits cannot be cleared, and NEEDS_RESET is not the driver's. */
+	virtio_set_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				       VIRTIO_CONFIG_S_NEEDS_RESET);
+	CHECK_EQ(virtio_get_status(dev), s | VIRTIO_CONFIG_S_FEATURES_OK);
+
+	/* Writing 0 resets everything. */
+	virtio_set_status(dev, 0);
+	CHECK_EQ(virtio_get_status(dev), 0);
+	CHECK_EQ(virtio_get_driver_features(dev, 1), 0);
+	CHECK_EQ(virtio_queue(dev, 0)->size, BLK_QUEUE_SIZE);
+	CHECK(!virtio_queue(dev, 0)->enabled);
+	teardown();
+}
+
+static void test_queue_setup_rules(void)
+{
+	setup_fake(0);
+	virtio_set_status(dev, 0);
+	CHECK_EQ(virtio_nr_queues(dev), 1);
+	CHECK_EQ(virtio_queue_set_size(dev, 0, 24), -EINVAL);
+	CHECK_EQ(virtio_queue_set_size(dev, 0, 0), -EINVAL);
+	CHECK_EQ(virtio_queue_set_size(dev, 0, BLK_QUEUE_SIZE * 2), -EINVAL);
+	CHECK_EQ(virtio_queue_set_size(dev, 1, 16), -EINVAL);
+	CHECK(virtio_queue(dev, 1) == NULL);
+	CHECK_EQ(virtio_queue_set_size(dev, 0, 16), 0);
+	CHECK_EQ(virtio_queue_set_enabled(dev, 0, true), 0);
+	/* Frozen once enabled. */
+	CHECK_EQ(virtio_queue_set_size(dev, 0, 32), -EBUSY);
+	CHECK_EQ(virtio_queue_set_addr(dev, 0, VIRTIO_QUEUE_DESC, 0), -EBUSY);
+	CHECK_EQ(virtio_queue(dev, 0)->size, 16);
+	teardown();
+}
+
+/* Rings outside RAM: DRIVER_OK ends in NEEDS_RESET, not in a crash. */
+static void test_bad_ring_address(void)
+{
+	const u8 s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		     VIRTIO_CONFIG_S_FEATURES_OK;
+
+	setup_fake(0);
+	virtio_set_status(dev, 0);
+	virtio_set_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	virtio_set_driver_features(dev, 1, 1);
+	virtio_set_status(dev, s);
+	virtio_queue_set_addr(dev, 0, VIRTIO_QUEUE_DESC, gpa(RAM_SIZE - 16));
+	virtio_queue_set_enabled(dev, 0, true);
+	irqs[1] = 0;
+	CHECK(virtio_set_status(dev, s | VIRTIO_CONFIG_S_DRIVER_OK) < 0);
+	CHECK(virtio_get_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CHECK_EQ(irqs[1], 1);
+	CHECK(!virtio_running(dev));
+	kick();		/* ignored */
+	teardown();
+}
+
+static void test_config(void)
+{
+	struct virtio_blk_config cfg;
+	u8 b[4];
+
+	setup_file(false);
+	CHECK_EQ(virtio_config_read(dev, 0, &cfg, sizeof(cfg)), 0);
+	CHECK_EQ(le64toh(cfg.capacity), DISK_SIZE / 512);
+	CHECK_EQ(le32toh(cfg.seg_max), BLK_SEG_MAX);
+	CHECK_EQ(le32toh(cfg.blk_size), 512);
+	CHECK_EQ(virtio_config_read(dev, sizeof(cfg) - 2, b, 4), -EINVAL);
+	CHECK_EQ(virtio_config_read(dev, 0xffffffff, b, 4), -EINVAL);
+	CHECK_EQ(virtio_config_write(dev, 0, b, 1), -EPERM);
+
+	/* A config change bumps the generation and interrupts (live). */
+	irqs[1] = 0;
+	CHECK_EQ(virtio_get_config_generation(dev), 0);
+	virtio_config_changed(dev);
+	CHECK_EQ(virtio_get_config_generation(dev), 1);
+	CHECK_EQ(irqs[1], 1);
+	teardown();
+}
+
+/* ---- virtio-blk requests ---- */
+
+static void test_read(void)
+{
+	struct seg s[4] = {
+		{ HDR_OFF, 16, false },
+		{ DATA_OFF, 700, true },		/* data split 700 + 324 */
+		{ DATA_OFF + 0x1000, 325, true },	/* ...and status with it */
+	};
+	u32 len, i;
+	int ok = 1;
+
+	setup_file(false);
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 3, 1024, true, &len), VIRTIO_BLK_S_OK);
+	CHECK_EQ(len, 1025);
+	for (i = 0; i < 1024; i++)
+		ok &= ram[DATA_OFF + i] == image_byte(3 * 512 + i);
+	CHECK(ok);
+	CHECK(irqs[0] >= 1);
+
+	/* The status byte may share a descriptor with data. */
+	set_hdr(VIRTIO_BLK_T_IN, 0);
+	drv_submit(s, 3);
+	kick();
+	CHECK_EQ(le32toh(used()->ring[1].len), 1025);
+	CHECK_EQ(ram[DATA_OFF + 0x1000 + 324], VIRTIO_BLK_S_OK);
+	for (ok = 1, i = 0; i < 700; i++)
+		ok &= ram[DATA_OFF + i] == image_byte(i);
+	for (i = 0; i < 324; i++)
+		ok &= ram[DATA_OFF + 0x1000 + i] == image_byte(700 + i);
+	CHECK(ok);
+	teardown();
+}
+
+static void test_write(void)
+{
+	u8 back[1024];
+	u32 len;
+	int fd;
+
+	setup_file(false);
+	memset(ram + DATA_OFF, 0x77, 1024);
+	CHECK_EQ(request(VIRTIO_BLK_T_OUT, 10, 1024, false, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(len, 1);
+	fd = open(path, O_RDONLY);
+	CHECK_EQ(pread(fd, back, sizeof(back), 10 * 512), (ssize_t)sizeof(back));
+	close(fd);
+	CHECK(back[0] == 0x77 && back[1023] == 0x77);
+	teardown();
+}
+
+/* The header itself split over two descriptors (§2.7.4.1). */
+static void test_split_header(void)
+{
+	struct seg s[] = {
+		{ HDR_OFF, 5, false },
+		{ HDR_OFF + 5, 11, false },
+		{ DATA_OFF, 512, true },
+		{ STATUS_OFF, 1, true },
+	};
+
+	setup_file(false);
+	set_hdr(VIRTIO_BLK_T_IN, 1);
+	drv_submit(s, 4);
+	kick();
+	CHECK_EQ(ram[STATUS_OFF], VIRTIO_BLK_S_OK);
+	CHECK_EQ(ram[DATA_OFF + 1], image_byte(513));
+	teardown();
+}
+
+static void test_flush_before_publish(void)
+{
+	u32 len;
+
+	setup_fake(0);
+	CHECK_EQ(request(VIRTIO_BLK_T_FLUSH, 0, 0, false, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(len, 1);
+	CHECK_EQ(fake.flushes, 1);
+	/* When the flush ran, the used entry was not yet visible. */
+	CHECK_EQ(fake.used_at_flush, 0);
+
+	/* With FLUSH negotiated, plain writes do not flush. */
+	CHECK_EQ(request(VIRTIO_BLK_T_OUT, 0, 512, false, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(fake.flushes, 1);
+	teardown();
+
+	/* Without it the cache is write-through (§5.2.6.2, case 1). */
+	setup_fake(1ULL << VIRTIO_BLK_F_FLUSH);
+	CHECK_EQ(request(VIRTIO_BLK_T_OUT, 0, 512, false, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(fake.writes, 1);
+	CHECK_EQ(fake.flushes, 1);
+	CHECK_EQ(fake.used_at_flush, 0);
+	teardown();
+}
+
+static void test_get_id(void)
+{
+	u32 len;
+
+	setup_file(false);
+	memset(ram + DATA_OFF, 0xee, 20);
+	CHECK_EQ(request(VIRTIO_BLK_T_GET_ID, 0, 20, true, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(len, 21);
+	/* "lkvm-test-blk-XXXXXX" is exactly 20 bytes: no terminator. */
+	CHECK(memcmp(ram + DATA_OFF, strrchr(path, '/') + 1, 20) == 0);
+	teardown();
+
+	setup_fake(0);
+	disk_set_serial(&fake.disk, "short");
+	memset(ram + DATA_OFF, 0xee, 20);
+	CHECK_EQ(request(VIRTIO_BLK_T_GET_ID, 0, 20, true, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK(memcmp(ram + DATA_OFF, "short\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20) == 0);
+	teardown();
+}
+
+static void test_out_of_range(void)
+{
+	const u64 cap = DISK_SIZE / 512;
+	u32 len;
+
+	setup_file(false);
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, cap - 1, 512, true, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, cap, 512, true, &len),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(len, 1);
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, cap - 1, 1024, true, &len),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(request(VIRTIO_BLK_T_OUT, cap, 512, false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	/* sector * 512 would overflow 64 bits */
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 1ULL << 60, 512, true, &len),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(request(VIRTIO_BLK_T_OUT, ~0ULL, 512, false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	/* Not whole sectors (§5.2.6.1). */
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 0, 100, true, &len),
+		 VIRTIO_BLK_S_IOERR);
+	teardown();
+}
+
+static void test_read_only(void)
+{
+	u8 back[512];
+	u32 len;
+	int fd;
+
+	setup_file(true);
+	memset(ram + DATA_OFF, 0x55, 512);
+	CHECK_EQ(request(VIRTIO_BLK_T_OUT, 0, 512, false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len),
+		 VIRTIO_BLK_S_UNSUPP);
+	fd = open(path, O_RDONLY);
+	CHECK_EQ(pread(fd, back, sizeof(back), 0), 512);
+	close(fd);
+	CHECK_EQ(back[0], image_byte(0));
+	/* Reads still work. */
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 0, 512, true, &len), VIRTIO_BLK_S_OK);
+	teardown();
+}
+
+static void test_unsupported(void)
+{
+	u32 len;
+
+	setup_fake(0);
+	CHECK_EQ(request(2 /* SCSI_CMD */, 0, 16, false, &len),
+		 VIRTIO_BLK_S_UNSUPP);
+	CHECK_EQ(request(0x12345, 0, 0, false, &len), VIRTIO_BLK_S_UNSUPP);
+	/* DISCARD was not offered by this disk. */
+	CHECK_EQ(request(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len),
+		 VIRTIO_BLK_S_UNSUPP);
+	teardown();
+}
+
+static void test_host_io_error(void)
+{
+	u32 len;
+
+	setup_fake(0);
+	fake.fail = EIO;
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 0, 512, true, &len),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(len, 1);
+	CHECK_EQ(request(VIRTIO_BLK_T_OUT, 0, 512, false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	fake.fail = ENOSPC;
+	CHECK_EQ(request(VIRTIO_BLK_T_FLUSH, 0, 0, false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	/* The device carries on. */
+	fake.fail = 0;
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 0, 512, true, &len), VIRTIO_BLK_S_OK);
+	CHECK(!(virtio_get_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET));
+	teardown();
+}
+
+static void test_discard_write_zeroes(void)
+{
+	struct virtio_blk_discard_write_zeroes *seg =
+		(void *)(ram + DATA_OFF);
+	u32 len, i;
+	int ok = 1;
+
+	setup_file(false);
+	seg[0].sector = htole64(4);
+	seg[0].num_sectors = htole32(2);
+	seg[0].flags = 0;
+	seg[1].sector = htole64(8);
+	seg[1].num_sectors = htole32(1);
+	seg[1].flags = htole32(VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	CHECK_EQ(request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 32, false, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 4, 5 * 512, true, &len),
+		 VIRTIO_BLK_S_OK);
+	for (i = 0; i < 1024; i++)
+		ok &= !ram[DATA_OFF + i];
+	for (i = 1024; i < 2048; i++)
+		ok &= ram[DATA_OFF + i] == image_byte(4 * 512 + i);
+	for (i = 2048; i < 2560; i++)
+		ok &= !ram[DATA_OFF + i];
+	CHECK(ok);
+
+	/* Discard with the unmap flag, or unknown flags: UNSUPP. */
+	seg[0].sector = htole64(0);
+	seg[0].num_sectors = htole32(1);
+	seg[0].flags = htole32(VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	CHECK_EQ(request(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len),
+		 VIRTIO_BLK_S_UNSUPP);
+	seg[0].flags = htole32(2);
+	CHECK_EQ(request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len),
+		 VIRTIO_BLK_S_UNSUPP);
+	seg[0].flags = 0;
+	CHECK_EQ(request(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len),
+		 VIRTIO_BLK_S_OK);
+	/* Not a whole segment; out of range. */
+	CHECK_EQ(request(VIRTIO_BLK_T_DISCARD, 0, 12, false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	seg[0].sector = htole64(DISK_SIZE / 512);
+	CHECK_EQ(request(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	teardown();
+}
+
+/* ---- malformed requests: the request fails, the device carries on ---- */
+
+static void test_short_header(void)
+{
+	struct seg s[] = {
+		{ HDR_OFF, 8, false },
+		{ STATUS_OFF, 1, true },
+	};
+	u32 len;
+
+	setup_fake(0);
+	ram[STATUS_OFF] = 0xff;
+	drv_submit(s, 2);
+	kick();
+	CHECK_EQ(le16toh(used()->idx), 1);
+	CHECK_EQ(ram[STATUS_OFF], VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(fake.writes, 0);
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 0, 512, true, &len), VIRTIO_BLK_S_OK);
+	teardown();
+}
+
+static void test_missing_status(void)
+{
+	struct seg no_status[] = {
+		{ HDR_OFF, 16, false },
+		{ DATA_OFF, 512, false },
+	};
+	struct seg readable_status[] = {
+		{ HDR_OFF, 16, false },
+		{ STATUS_OFF, 1, false },
+	};
+	u32 len;
+
+	setup_fake(0);
+	set_hdr(VIRTIO_BLK_T_OUT, 0);
+	ram[STATUS_OFF] = 0xff;
+	drv_submit(no_status, 2);
+	kick();
+	CHECK_EQ(le16toh(used()->idx), 1);
+	CHECK_EQ(le32toh(used()->ring[0].len), 0);
+	CHECK_EQ(fake.writes, 0);
+
+	/* A "status" the device may not write is no status at all. */
+	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
+	drv_submit(readable_status, 2);
+	kick();
+	CHECK_EQ(le16toh(used()->idx), 2);
+	CHECK_EQ(le32toh(used()->ring[1].len), 0);
+	CHECK_EQ(ram[STATUS_OFF], 0xff);	/* never written */
+	CHECK_EQ(fake.flushes, 0);
+
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 0, 512, true, &len), VIRTIO_BLK_S_OK);
+	teardown();
+}
+
+/* A hostile ring: NEEDS_RESET, a config interrupt, then a clean reset. */
+static void test_broken_ring_needs_reset(void)
+{
+	struct vring_avail *avail = (struct vring_avail *)(ram + AVAIL_OFF);
+	u32 len;
+
+	setup_fake(0);
+	avail->ring[0] = htole16(QSIZE + 3);
+	avail->idx = htole16(1);
+	irqs[1] = 0;
+	kick();
+	CHECK(virtio_get_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CHECK(virtio_get_status(dev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	CHECK_EQ(irqs[1], 1);
+	CHECK(!virtio_running(dev));
+	kick();		/* ignored, and no second notification */
+	CHECK_EQ(irqs[1], 1);
+	CHECK_EQ(le16toh(used()->idx), 0);
+
+	/* The driver resets and starts over: all good again. */
+	memset(ram, 0, 0x4000);
+	drv_avail_idx = next_desc = 0;
+	CHECK_EQ(drv_init(0), 0);
+	CHECK(!(virtio_get_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET));
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 0, 512, true, &len), VIRTIO_BLK_S_OK);
+	teardown();
+}
+
+/* Before DRIVER_OK the device must not touch the rings (§3.1.1). */
+static void test_no_processing_before_driver_ok(void)
+{
+	struct seg s[] = { { HDR_OFF, 16, false }, { STATUS_OFF, 1, true } };
+
+	setup_fake(0);
+	virtio_set_status(dev, 0);
+	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
+	drv_submit(s, 2);
+	kick();
+	CHECK_EQ(fake.flushes, 0);
+	CHECK_EQ(le16toh(used()->idx), 0);
+	teardown();
+}
+
+/* ---- reset against the I/O thread ---- */
+
+static int block_pipe[2], entered_pipe[2];
+static volatile int reset_done;
+
+static void *io_thread(void *arg)
+{
+	kick();
+	return NULL;
+}
+
+static void *vcpu_reset(void *arg)
+{
+	virtio_set_status(dev, 0);
+	__atomic_store_n(&reset_done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * The I/O thread is stuck inside a read; a vCPU resets the device.  The
+ * reset must wait for the read to finish, and the I/O thread must then
+ * stop without taking the next request.
+ */
+static void test_reset_waits_for_io_thread(void)
+{
+	struct seg s[] = {
+		{ HDR_OFF, 16, false },
+		{ DATA_OFF, 512, true },
+		{ STATUS_OFF, 1, true },
+	};
+	pthread_t io, vcpu;
+	char c = 0;
+
+	setup_fake(0);
+	CHECK_EQ(pipe(block_pipe), 0);
+	CHECK_EQ(pipe(entered_pipe), 0);
+	fake.block_fd = block_pipe[0];
+	fake.entered_fd = entered_pipe[1];
+	set_hdr(VIRTIO_BLK_T_IN, 0);
+	drv_submit(s, 3);
+	drv_submit(s, 3);
+
+	reset_done = 0;
+	CHECK_EQ(pthread_create(&io, NULL, io_thread, NULL), 0);
+	CHECK_EQ(read(entered_pipe[0], &c, 1), 1);	/* in the read now */
+	CHECK_EQ(pthread_create(&vcpu, NULL, vcpu_reset, NULL), 0);
+	usleep(50 * 1000);
+	CHECK(!__atomic_load_n(&reset_done, __ATOMIC_SEQ_CST));
+
+	CHECK_EQ(write(block_pipe[1], &c, 1), 1);	/* finish the read */
+	pthread_join(vcpu, NULL);
+	pthread_join(io, NULL);
+	CHECK(reset_done);
+	CHECK_EQ(virtio_get_status(dev), 0);
+	/* The first request completed; the second was left alone. */
+	CHECK_EQ(le16toh(used()->idx), 1);
+
+	close(block_pipe[0]);
+	close(block_pipe[1]);
+	close(entered_pipe[0]);
+	close(entered_pipe[1]);
+	teardown();
+}
+
+/* -d parsing */
+static void test_create_args(void)
+{
+	struct virtio_blk *b;
+
+	setup_ram();
+	make_image();
+	CHECK_EQ(blk_create("", &mem, &b), -EINVAL);
+	CHECK_EQ(blk_create(",ro", &mem, &b), -EINVAL);
+	CHECK_EQ(blk_create("/nonexistent.img", &mem, &b), -ENOENT);
+	CHECK_EQ(blk_create(strcat(strcpy((char[80]){ 0 }, path), ",rw"), &mem,
+			    &b), -EINVAL);
+	CHECK_EQ(blk_create(path, &mem, &b), 0);
+	/* A second writer on the same image is refused. */
+	CHECK_EQ(blk_create(path, &mem, &blk), -EBUSY);
+	blk = b;
+	teardown();
+}
+
+UNIT_MAIN("virtio-blk",
+	  UNIT_TEST(test_features_offered),
+	  UNIT_TEST(test_features_ok_rules),
+	  UNIT_TEST(test_queue_setup_rules),
+	  UNIT_TEST(test_bad_ring_address),
+	  UNIT_TEST(test_config),
+	  UNIT_TEST(test_read),
+	  UNIT_TEST(test_write),
+	  UNIT_TEST(test_split_header),
+	  UNIT_TEST(test_flush_before_publish),
+	  UNIT_TEST(test_get_id),
+	  UNIT_TEST(test_out_of_range),
+	  UNIT_TEST(test_read_only),
+	  UNIT_TEST(test_unsupported),
+	  UNIT_TEST(test_host_io_error),
+	  UNIT_TEST(test_discard_write_zeroes),
+	  UNIT_TEST(test_short_header),
+	  UNIT_TEST(test_missing_status),
+	  UNIT_TEST(test_broken_ring_needs_reset),
+	  UNIT_TEST(test_no_processing_before_driver_ok),
+	  UNIT_TEST(test_reset_waits_for_io_thread),
+	  UNIT_TEST(test_create_args))

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-blk (virtio 1.2 §5.2).
+ *
+ * Every request is one descriptor chain (§5.2.6):
+ *
+ *	struct virtio_blk_outhdr  (16 bytes, device-readable)
+ *	u8 data[]                 (readable for writes, writable for reads)
+ *	u8 status                 (the last device-writable byte)
+ *
+ * The guest may cut that into descriptors any way it likes (§2.7.4.1), so
+ * we copy the header out of the readable part, take the status byte as the
+ * last writable byte, and describe the data in between with iov_slice().
+ * A chain too malformed to carry a status byte is returned with length 0.
+ *
+ * Requests are served synchronously on the I/O thread: blk_request() needs
+ * only the chain and the disk, so it can move to a worker pool later.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
+
+#include "kvm/log.h"
+#include "virtio/blk.h"
+#include "virtio/iov.h"
+
+/* Limits we advertise; the host has no hard ones, these keep requests sane. */
+#define BLK_SIZE_MAX (4U << 20)			/* bytes per segment */
+#define BLK_DISCARD_SEG_MAX 16
+#define BLK_DISCARD_SECTORS_MAX (1U << 21)	/* 1 GiB per segment */
+#define BLK_DISCARD_ALIGN 8			/* 4 KiB, the usual fs block */
+
+struct virtio_blk {
+	struct virtio_dev vdev;
+	struct disk *disk;
+	char *name;
+	struct virtio_blk_config config;
+	/* Only the I/O thread uses these: one request at a time. */
+	struct iovec iov[BLK_SEG_MAX + 2];
+	struct iovec data[BLK_SEG_MAX + 2];
+};
+
+static void blk_queue_notify(struct virtio_dev *dev, unsigned int qidx);
+
+static const struct virtio_dev_type blk_type = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nr_queues = 1,
+	.queue_max_size = BLK_QUEUE_SIZE,
+	.features = (1ULL << VIRTIO_BLK_F_SIZE_MAX) |
+		    (1ULL << VIRTIO_BLK_F_SEG_MAX) |
+		    (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+		    /* §5.2.5.2: devices SHOULD always offer FLUSH. */
+		    (1ULL << VIRTIO_BLK_F_FLUSH),
+	.config_size = sizeof(struct virtio_blk_config),
+	.queue_notify = blk_queue_notify,
+};
+
+/* ---- request handling ---- */
+
+struct blk_req {
+	const struct virtq_chain *chain;
+	struct iovec *out;	/* readable segments */
+	struct iovec *in;	/* writable segments; status is the last byte */
+	u64 sector;
+	u32 written;		/* data bytes written for the guest */
+};
+
+static u64 blk_capacity(struct virtio_blk *blk)
+{
+	return blk->disk->size / DISK_SECTOR_SIZE;
+}
+
+/* Is [sector, sector + len) a whole number of sectors inside the disk? */
+static bool blk_range_ok(struct virtio_blk *blk, u64 sector, u64 len)
+{
+	u64 cap = blk_capacity(blk);
+
+	if (len % DISK_SECTOR_SIZE)
+		return false;
+	return sector <= cap && len / DISK_SECTOR_SIZE <= cap - sector;
+}
+
+/*
+ * §5.2.6.2, case 1: FLUSH offered but not negotiated means the driver
+ * assumes a write-through cache, so a write must be durable on completion.
+ */
+static int blk_write_done(struct virtio_blk *blk)
+{
+	if (virtio_has_feature(&blk->vdev, VIRTIO_BLK_F_FLUSH))
+		return 0;
+	return disk_flush(blk->disk);
+}
+
+static u8 blk_io_error(struct virtio_blk *blk, const char *op,
+		       const struct blk_req *req, int err)
+{
+	pr_warn_ratelimited("%s: %s at sector %llu failed: %s", blk->name, op,
+			    (unsigned long long)req->sector, strerror(-err));
+	return VIRTIO_BLK_S_IOERR;
+}
+
+static u8 blk_read(struct virtio_blk *blk, struct blk_req *req)
+{
+	const struct virtq_chain *c = req->chain;
+	u64 len = c->in_len - 1;
+	int n, r;
+
+	if (!blk_range_ok(blk, req->sector, len))
+		return VIRTIO_BLK_S_IOERR;
+	n = iov_slice(blk->data, ARRAY_SIZE(blk->data), req->in, c->nr_in, 0,
+		      len);
+	if (n < 0)
+		return VIRTIO_BLK_S_IOERR;
+	r = disk_readv(blk->disk, req->sector * DISK_SECTOR_SIZE, blk->data, n);
+	if (r)
+		return blk_io_error(blk, "read", req, r);
+	req->written = (u32)len;
+	return VIRTIO_BLK_S_OK;
+}
+
+static u8 blk_write(struct virtio_blk *blk, struct blk_req *req)
+{
+	const struct virtq_chain *c = req->chain;
+	u64 hdr = sizeof(struct virtio_blk_outhdr);
+	u64 len = c->out_len - hdr;
+	int n, r;
+
+	/* §5.2.6.2: with RO offered, fail writes and write nothing. */
+	if (blk->disk->ro)
+		return VIRTIO_BLK_S_IOERR;
+	if (!blk_range_ok(blk, req->sector, len))
+		return VIRTIO_BLK_S_IOERR;
+	n = iov_slice(blk->data, ARRAY_SIZE(blk->data), req->out, c->nr_out,
+		      hdr, len);
+	if (n < 0)
+		return VIRTIO_BLK_S_IOERR;
+	r = disk_writev(blk->disk, req->sector * DISK_SECTOR_SIZE, blk->data, n);
+	if (!r)
+		r = blk_write_done(blk);
+	if (r)
+		return blk_io_error(blk, "write", req, r);
+	return VIRTIO_BLK_S_OK;
+}
+
+/*
+ * Runs to completion before the used entry is published (the caller pushes
+ * after we return): the guest learns of the flush only once the data is
+ * durable.
+ */
+static u8 blk_flush(struct virtio_blk *blk, struct blk_req *req)
+{
+	int r = disk_flush(blk->disk);
+
+	if (!r)
+		return VIRTIO_BLK_S_OK;
+	pr_warn_ratelimited("%s: flush failed: %s", blk->name, strerror(-r));
+	return VIRTIO_BLK_S_IOERR;
+}
+
+static u8 blk_get_id(struct virtio_blk *blk, struct blk_req *req)
+{
+	const struct virtq_chain *c = req->chain;
+	size_t len = MIN(c->in_len - 1, (u64)DISK_SERIAL_LEN);
+
+	/* §5.2.6: NUL-padded, no terminator at 20 bytes. */
+	req->written = iov_copy_to(req->in, c->nr_in, 0, blk->disk->serial, len);
+	return VIRTIO_BLK_S_OK;
+}
+
+/* One discard / write-zeroes segment (§5.2.6). */
+static u8 blk_range_op(struct virtio_blk *blk, struct blk_req *req,
+		       u32 type, const struct virtio_blk_discard_write_zeroes *s)
+{
+	bool wz = type == VIRTIO_BLK_T_WRITE_ZEROES;
+	u32 flags = le32toh(s->flags), nr = le32toh(s->num_sectors);
+	u32 max = wz ? le32toh(blk->config.max_write_zeroes_sectors) :
+		       le32toh(blk->config.max_discard_sectors);
+	u64 sector = le64toh(s->sector);
+	int r;
+
+	/* §5.2.6.2: unknown flags, or unmap on a discard, are UNSUPP. */
+	if (flags & ~(wz ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (nr > max || !blk_range_ok(blk, sector, (u64)nr * DISK_SECTOR_SIZE))
+		return VIRTIO_BLK_S_IOERR;
+	req->sector = sector;
+	if (wz)
+		r = disk_write_zeroes(blk->disk, sector * DISK_SECTOR_SIZE,
+				      (u64)nr * DISK_SECTOR_SIZE,
+				      flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	else
+		r = disk_discard(blk->disk, sector * DISK_SECTOR_SIZE,
+				 (u64)nr * DISK_SECTOR_SIZE);
+	return r ? blk_io_error(blk, wz ? "write zeroes" : "discard", req, r) :
+		   VIRTIO_BLK_S_OK;
+}
+
+static u8 blk_discard_write_zeroes(struct virtio_blk *blk, struct blk_req *req,
+				   u32 type)
+{
+	struct virtio_blk_discard_write_zeroes seg;
+	const struct virtq_chain *c = req->chain;
+	u64 hdr = sizeof(struct virtio_blk_outhdr);
+	u64 len = c->out_len - hdr, i;
+	unsigned int feature = type == VIRTIO_BLK_T_DISCARD ?
+				       VIRTIO_BLK_F_DISCARD :
+				       VIRTIO_BLK_F_WRITE_ZEROES;
+	u8 status = VIRTIO_BLK_S_OK;
+
+	if (!virtio_has_feature(&blk->vdev, feature))
+		return VIRTIO_BLK_S_UNSUPP;
+	/* §5.2.6.1: whole segments, at most max_*_seg of them. */
+	if (!len || len % sizeof(seg) || len / sizeof(seg) > BLK_DISCARD_SEG_MAX)
+		return VIRTIO_BLK_S_IOERR;
+	for (i = 0; i < len / sizeof(seg) && status == VIRTIO_BLK_S_OK; i++) {
+		iov_copy_from(req->out, c->nr_out, hdr + i * sizeof(seg), &seg,
+			      sizeof(seg));
+		status = blk_range_op(blk, req, type, &seg);
+	}
+	if (status == VIRTIO_BLK_S_OK && type == VIRTIO_BLK_T_WRITE_ZEROES &&
+	    blk_write_done(blk))
+		status = VIRTIO_BLK_S_IOERR;
+	return status;
+}
+
+static u8 blk_dispatch(struct virtio_blk *blk, struct blk_req *req, u32 type)
+{
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		return blk_read(blk, req);
+	case VIRTIO_BLK_T_OUT:
+		return blk_write(blk, req);
+	case VIRTIO_BLK_T_FLUSH:
+		return blk_flush(blk, req);
+	case VIRTIO_BLK_T_GET_ID:
+		return blk_get_id(blk, req);
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return blk_discard_write_zeroes(blk, req, type);
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+/*
+ * Serve the request in blk->iov described by @c.  Returns the used length:
+ * the bytes written into the chain's writable part (data, then status).
+ */
+static u32 blk_request(struct virtio_blk *blk, const struct virtq_chain *c)
+{
+	struct virtio_blk_outhdr hdr;
+	struct blk_req req = {
+		.chain = c,
+		.out = blk->iov,
+		.in = blk->iov + c->nr_out,
+	};
+	u8 status;
+
+	if (!c->in_len) {
+		pr_warn_ratelimited("%s: request without a writable status byte",
+				    blk->name);
+		return 0;
+	}
+	if (c->out_len < sizeof(hdr)) {
+		pr_warn_ratelimited("%s: request header shorter than %zu bytes",
+				    blk->name, sizeof(hdr));
+		status = VIRTIO_BLK_S_IOERR;
+	} else {
+		/* One copy: the guest may rewrite the header as we work. */
+		iov_copy_from(req.out, c->nr_out, 0, &hdr, sizeof(hdr));
+		req.sector = le64toh(hdr.sector);
+		status = blk_dispatch(blk, &req, le32toh(hdr.type));
+	}
+	iov_copy_to(req.in, c->nr_in, c->in_len - 1, &status, 1);
+	/* A 4 GiB read would overflow; §2.7.8.2 allows an underestimate. */
+	return req.written < UINT32_MAX ? req.written + 1 : req.written;
+}
+
+static void blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
+{
+	struct virtio_blk *blk = dev->priv;
+	struct virtq *vq = virtio_vq(dev, qidx);
+	struct virtq_chain chain;
+	u32 len;
+	int r;
+
+	/* Stop between requests if a reset is waiting for us. */
+	while (virtio_running(dev)) {
+		r = virtq_pop(vq, blk->iov, ARRAY_SIZE(blk->iov), &chain);
+		if (r == -EAGAIN)
+			break;
+		if (r) {
+			virtio_fail(dev, qidx, r);
+			break;
+		}
+		len = blk_request(blk, &chain);
+		r = virtq_push(vq, chain.head, len);
+		if (r) {
+			virtio_fail(dev, qidx, r);
+			break;
+		}
+		virtio_signal(dev, qidx);
+	}
+}
+
+/* ---- setup ---- */
+
+static void blk_config_init(struct virtio_blk *blk)
+{
+	struct virtio_blk_config *cfg = &blk->config;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->capacity = htole64(blk_capacity(blk));
+	cfg->size_max = htole32(BLK_SIZE_MAX);
+	cfg->seg_max = htole32(BLK_SEG_MAX);
+	cfg->blk_size = htole32(DISK_SECTOR_SIZE);
+	cfg->num_queues = htole16(1);
+	cfg->max_discard_sectors = htole32(BLK_DISCARD_SECTORS_MAX);
+	cfg->max_discard_seg = htole32(BLK_DISCARD_SEG_MAX);
+	cfg->discard_sector_alignment = htole32(BLK_DISCARD_ALIGN);
+	cfg->max_write_zeroes_sectors = htole32(BLK_DISCARD_SECTORS_MAX);
+	cfg->max_write_zeroes_seg = htole32(BLK_DISCARD_SEG_MAX);
+	cfg->write_zeroes_may_unmap = 1;
+}
+
+int blk_create_disk(struct disk *disk, const char *name,
+		    const struct guest_mem *mem, struct virtio_blk **out)
+{
+	struct virtio_blk *blk;
+	int r;
+
+	blk = calloc(1, sizeof(*blk));
+	if (!blk)
+		return -ENOMEM;
+	blk->name = strdup(name);
+	if (!blk->name) {
+		r = -ENOMEM;
+		goto err_free;
+	}
+	r = virtio_init(&blk->vdev, &blk_type, mem, blk);
+	if (r)
+		goto err_name;
+
+	blk->disk = disk;
+	blk->vdev.name = blk->name;
+	blk->vdev.config = &blk->config;
+	blk_config_init(blk);
+	if (disk->ro) {
+		blk->vdev.device_features |= 1ULL << VIRTIO_BLK_F_RO;
+	} else {
+		if (disk->ops->discard)
+			blk->vdev.device_features |= 1ULL << VIRTIO_BLK_F_DISCARD;
+		if (disk->ops->write_zeroes)
+			blk->vdev.device_features |=
+				1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
+	}
+	*out = blk;
+	return 0;
+
+err_name:
+	free(blk->name);
+err_free:
+	free(blk);
+	return r;
+}
+
+/* "path[,ro]" -> path (allocated) and flags.  Empty parts are errors. */
+static int blk_parse(const char *arg, char **path, bool *ro)
+{
+	char *s, *opt, *next;
+
+	*ro = false;
+	s = strdup(arg);
+	if (!s)
+		return -ENOMEM;
+	opt = strchr(s, ',');
+	if (opt)
+		*opt++ = 0;
+	if (!*s)
+		goto err;
+	for (; opt; opt = next) {
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = 0;
+		if (strcmp(opt, "ro"))
+			goto err;
+		*ro = true;
+	}
+	*path = s;
+	return 0;
+err:
+	free(s);
+	return -EINVAL;
+}
+
+int blk_create(const char *arg, const struct guest_mem *mem,
+	       struct virtio_blk **blk)
+{
+	struct disk *disk;
+	char *path;
+	bool ro;
+	int r;
+
+	r = blk_parse(arg, &path, &ro);
+	if (r)
+		return r;
+	r = disk_raw_open(path, ro, &disk);
+	if (!r) {
+		r = blk_create_disk(disk, path, mem, blk);
+		if (r)
+			disk_close(disk);
+	}
+	free(path);
+	return r;
+}
+
+struct virtio_dev *blk_dev(struct virtio_blk *blk)
+{
+	return &blk->vdev;
+}
+
+void blk_destroy(struct virtio_blk *blk)
+{
+	if (!blk)
+		return;
+	virtio_exit(&blk->vdev);
+	disk_close(blk->disk);
+	free(blk->name);
+	free(blk);
+}

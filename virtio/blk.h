@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * virtio-blk (virtio 1.2 §5.2): a disk for the guest, backed by a
+ * struct disk.  One request queue; requests are served on the I/O thread.
+ */
+#ifndef LKVM_VIRTIO_BLK_H
+#define LKVM_VIRTIO_BLK_H
+
+#include "disk/disk.h"
+#include "kvm/mem.h"
+#include "virtio/virtio.h"
+
+#define BLK_QUEUE_SIZE 256
+/* A request is a header, data segments, and a status byte (§5.2.6). */
+#define BLK_SEG_MAX (BLK_QUEUE_SIZE - 2)
+
+struct virtio_blk;
+
+/*
+ * Create a virtio-blk device from a -d argument, "path[,ro]".  Errors:
+ * -EINVAL for a bad argument, -EBUSY if another lkvm holds the image,
+ * or whatever opening the image returned.  The caller tells the user.
+ */
+int blk_create(const char *arg, const struct guest_mem *mem,
+	       struct virtio_blk **blk);
+/* The same over an open disk, which the device then owns. */
+int blk_create_disk(struct disk *disk, const char *name,
+		    const struct guest_mem *mem, struct virtio_blk **blk);
+/* The generic device, for a transport to expose. */
+struct virtio_dev *blk_dev(struct virtio_blk *blk);
+/* After the transport has let go of the device. */
+void blk_destroy(struct virtio_blk *blk);
+
+#endif

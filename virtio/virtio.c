@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The virtio device core (virtio 1.2 §2, §3.1): device status, feature
+ * negotiation, queue setup, config space, and the hand-off between vCPU
+ * threads (which configure and reset the device) and the I/O thread (which
+ * processes its queues).  See virtio.h for who calls what.
+ *
+ * The life of a device, as the driver sees it (§3.1.1):
+ *   reset (status 0) -> ACKNOWLEDGE -> DRIVER -> read features, write the
+ *   ones it wants -> FEATURES_OK (we refuse it if we cannot live with those
+ *   features) -> set up queues -> DRIVER_OK: the device goes live, and the
+ *   I/O thread starts honouring queue notifications.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvm/log.h"
+#include "virtio/virtio.h"
+
+static void virtio_set_live(struct virtio_dev *dev, bool live)
+{
+	/* Release: queue state set up before going live is visible to readers. */
+	__atomic_store_n(&dev->live, live, __ATOMIC_RELEASE);
+}
+
+static void virtio_queues_clear(struct virtio_dev *dev)
+{
+	unsigned int i;
+	struct virtio_queue *q;
+
+	for (i = 0; i < dev->type->nr_queues; i++) {
+		q = &dev->queues[i];
+		q->size = dev->type->queue_max_size;
+		q->enabled = false;
+		q->desc_gpa = q->avail_gpa = q->used_gpa = 0;
+		memset(&q->vq, 0, sizeof(q->vq));
+	}
+}
+
+int virtio_init(struct virtio_dev *dev, const struct virtio_dev_type *type,
+		const struct guest_mem *mem, void *priv)
+{
+	u16 max = type->queue_max_size;
+	int r;
+
+	if (!type->nr_queues || !max || (max & (max - 1)) ||
+	    max > VIRTQ_MAX_SIZE)
+		return -EINVAL;
+
+	memset(dev, 0, sizeof(*dev));
+	dev->type = type;
+	dev->mem = mem;
+	dev->priv = priv;
+	dev->name = type->name;
+	dev->device_features = type->features | VIRTIO_CORE_FEATURES;
+	dev->queues = calloc(type->nr_queues, sizeof(*dev->queues));
+	if (!dev->queues)
+		return -ENOMEM;
+	r = -pthread_mutex_init(&dev->lock, NULL);
+	if (r)
+		goto err_free;
+	r = -pthread_cond_init(&dev->idle, NULL);
+	if (r)
+		goto err_mutex;
+	virtio_queues_clear(dev);
+	return 0;
+
+err_mutex:
+	pthread_mutex_destroy(&dev->lock);
+err_free:
+	free(dev->queues);
+	dev->queues = NULL;
+	return r;
+}
+
+void virtio_exit(struct virtio_dev *dev)
+{
+	if (!dev->queues)
+		return;
+	pthread_cond_destroy(&dev->idle);
+	pthread_mutex_destroy(&dev->lock);
+	free(dev->queues);
+	dev->queues = NULL;
+}
+
+bool virtio_has_feature(const struct virtio_dev *dev, unsigned int bit)
+{
+	return bit < 64 && (dev->driver_features & (1ULL << bit));
+}
+
+unsigned int virtio_nr_queues(const struct virtio_dev *dev)
+{
+	return dev->type->nr_queues;
+}
+
+struct virtio_queue *virtio_queue(struct virtio_dev *dev, unsigned int qidx)
+{
+	return qidx < dev->type->nr_queues ? &dev->queues[qidx] : NULL;
+}
+
+struct virtq *virtio_vq(struct virtio_dev *dev, unsigned int qidx)
+{
+	struct virtio_queue *q = virtio_queue(dev, qidx);
+
+	return q ? &q->vq : NULL;
+}
+
+bool virtio_running(struct virtio_dev *dev)
+{
+	return __atomic_load_n(&dev->live, __ATOMIC_ACQUIRE);
+}
+
+static int virtio_notify_guest(struct virtio_dev *dev, int qidx)
+{
+	return dev->notify_guest ? dev->notify_guest(dev, qidx) : 0;
+}
+
+int virtio_signal(struct virtio_dev *dev, unsigned int qidx)
+{
+	struct virtq *vq = virtio_vq(dev, qidx);
+
+	if (!vq || !virtq_should_interrupt(vq))
+		return 0;
+	return virtio_notify_guest(dev, qidx);
+}
+
+/*
+ * Enter the error state: stop processing and set DEVICE_NEEDS_RESET.
+ * §2.1.2: "If DRIVER_OK is set, after it sets DEVICE_NEEDS_RESET, the
+ * device MUST send a device configuration change notification".
+ * Called with dev->lock held; returns whether to send that notification.
+ */
+static bool virtio_set_needs_reset(struct virtio_dev *dev)
+{
+	bool notify;
+
+	if (!dev->status || (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		return false;	/* being reset anyway, or already failed */
+	virtio_set_live(dev, false);
+	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	notify = dev->status & VIRTIO_CONFIG_S_DRIVER_OK;
+	if (notify)
+		dev->config_generation++;
+	return notify;
+}
+
+void virtio_fail(struct virtio_dev *dev, unsigned int qidx, int err)
+{
+	struct virtq *vq = virtio_vq(dev, qidx);
+	bool notify;
+
+	pthread_mutex_lock(&dev->lock);
+	/* Once per device: a hostile guest must not flood the terminal. */
+	if (!dev->failure_logged) {
+		dev->failure_logged = true;
+		pr_warn("%s: queue %u: %s (%s); device needs reset", dev->name,
+			qidx, vq && vq->broken_reason ? vq->broken_reason :
+			"device error", strerror(-err));
+	}
+	notify = virtio_set_needs_reset(dev);
+	pthread_mutex_unlock(&dev->lock);
+	if (notify)
+		virtio_notify_guest(dev, VIRTIO_NOTIFY_CONFIG);
+}
+
+int virtio_config_changed(struct virtio_dev *dev)
+{
+	bool notify;
+
+	pthread_mutex_lock(&dev->lock);
+	/* §2.5.1: the driver re-reads until the generation is stable. */
+	dev->config_generation++;
+	notify = dev->status & VIRTIO_CONFIG_S_DRIVER_OK;
+	pthread_mutex_unlock(&dev->lock);
+	return notify ? virtio_notify_guest(dev, VIRTIO_NOTIFY_CONFIG) : 0;
+}
+
+bool virtio_enter(struct virtio_dev *dev)
+{
+	bool live;
+
+	pthread_mutex_lock(&dev->lock);
+	live = dev->live;
+	if (live)
+		dev->busy++;
+	pthread_mutex_unlock(&dev->lock);
+	return live;
+}
+
+void virtio_leave(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	if (!--dev->busy)
+		pthread_cond_broadcast(&dev->idle);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/* ---- features (§2.2) ---- */
+
+static u32 half(u64 v, unsigned int sel)
+{
+	return sel < 2 ? (u32)(v >> (32 * sel)) : 0;
+}
+
+u32 virtio_get_device_features(struct virtio_dev *dev, unsigned int sel)
+{
+	return half(dev->device_features, sel);
+}
+
+u32 virtio_get_driver_features(struct virtio_dev *dev, unsigned int sel)
+{
+	u32 v;
+
+	pthread_mutex_lock(&dev->lock);
+	v = half(dev->driver_features, sel);
+	pthread_mutex_unlock(&dev->lock);
+	return v;
+}
+
+void virtio_set_driver_features(struct virtio_dev *dev, unsigned int sel,
+				u32 val)
+{
+	u64 mask;
+
+	if (sel > 1)
+		return;
+	mask = 0xffffffffULL << (32 * sel);
+	pthread_mutex_lock(&dev->lock);
+	/* §3.1.1: features are fixed once FEATURES_OK is set. */
+	if (!(dev->status & VIRTIO_CONFIG_S_FEATURES_OK))
+		dev->driver_features = (dev->driver_features & ~mask) |
+				       ((u64)val << (32 * sel));
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/*
+ * §2.2.1: the driver MUST NOT accept a feature the device did not offer.
+ * We are a modern-only device, so VERSION_1 is required (§6.1: a device
+ * MAY fail to operate if VIRTIO_F_VERSION_1 is not accepted).
+ */
+static bool virtio_features_ok(struct virtio_dev *dev)
+{
+	u64 extra = dev->driver_features & ~dev->device_features;
+
+	if (extra) {
+		pr_warn_ratelimited("%s: driver accepted features %#llx we never offered",
+				    dev->name, (unsigned long long)extra);
+		return false;
+	}
+	if (!virtio_has_feature(dev, VIRTIO_F_VERSION_1)) {
+		pr_warn_ratelimited("%s: driver did not accept VIRTIO_F_VERSION_1 (legacy drivers are not supported)",
+				    dev->name);
+		return false;
+	}
+	return true;
+}
+
+/* ---- status (§2.1) ---- */
+
+u8 virtio_get_status(struct virtio_dev *dev)
+{
+	u8 s;
+
+	pthread_mutex_lock(&dev->lock);
+	s = dev->status;
+	pthread_mutex_unlock(&dev->lock);
+	return s;
+}
+
+/* DRIVER_OK: bind every enabled queue to guest memory, then go live. */
+static int virtio_activate(struct virtio_dev *dev)
+{
+	struct virtio_queue *q;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < dev->type->nr_queues; i++) {
+		q = &dev->queues[i];
+		if (!q->enabled)
+			continue;
+		r = virtq_init(&q->vq, dev->mem, q->size, q->desc_gpa,
+			       q->avail_gpa, q->used_gpa, dev->driver_features);
+		if (r) {
+			pr_warn_ratelimited("%s: queue %u: rings not in guest RAM or misaligned",
+					    dev->name, i);
+			return r;
+		}
+	}
+	if (dev->type->activate) {
+		r = dev->type->activate(dev);
+		if (r)
+			return r;
+	}
+	virtio_set_live(dev, true);
+	return 0;
+}
+
+/* Called with dev->lock held. */
+static void virtio_do_reset(struct virtio_dev *dev)
+{
+	virtio_set_live(dev, false);
+	/* Let the I/O thread finish the request it is in (at most one). */
+	while (dev->busy)
+		pthread_cond_wait(&dev->idle, &dev->lock);
+	if (dev->type->reset)
+		dev->type->reset(dev);
+	dev->status = 0;
+	dev->driver_features = 0;
+	virtio_queues_clear(dev);
+}
+
+void virtio_reset(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	virtio_do_reset(dev);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+int virtio_set_status(struct virtio_dev *dev, u8 val)
+{
+	const u8 needs_reset = VIRTIO_CONFIG_S_NEEDS_RESET;
+	bool notify = false;
+	u8 old, new;
+	int r = 0;
+
+	if (!val) {
+		virtio_reset(dev);
+		return 0;
+	}
+
+	pthread_mutex_lock(&dev->lock);
+	old = dev->status;
+	/*
+	 * §2.1.1: the driver MUST NOT clear a status bit, and NEEDS_RESET is
+	 * the device's to set; so bits only accumulate.
+	 */
+	new = old | (val & ~needs_reset);
+
+	if ((new & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    !(old & VIRTIO_CONFIG_S_FEATURES_OK) && !virtio_features_ok(dev)) {
+		/* §2.2.2: the driver re-reads status to see this refused. */
+		new &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+		r = -EINVAL;
+	}
+
+	if ((new & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		if (!(new & VIRTIO_CONFIG_S_FEATURES_OK) || (old & needs_reset)) {
+			new &= ~VIRTIO_CONFIG_S_DRIVER_OK;
+			r = -EINVAL;
+		} else {
+			dev->status = new;
+			r = virtio_activate(dev);
+			if (r)
+				notify = virtio_set_needs_reset(dev);
+			new = dev->status;
+		}
+	}
+	dev->status = new;
+	pthread_mutex_unlock(&dev->lock);
+
+	if (notify)
+		virtio_notify_guest(dev, VIRTIO_NOTIFY_CONFIG);
+	return r;
+}
+
+/* ---- config space (§2.5) ---- */
+
+u8 virtio_get_config_generation(struct virtio_dev *dev)
+{
+	u8 g;
+
+	pthread_mutex_lock(&dev->lock);
+	g = dev->config_generation;
+	pthread_mutex_unlock(&dev->lock);
+	return g;
+}
+
+static int virtio_config_check(struct virtio_dev *dev, u32 off, u32 len)
+{
+	u32 size = dev->type->config_size;
+
+	return off > size || len > size - off ? -EINVAL : 0;
+}
+
+int virtio_config_read(struct virtio_dev *dev, u32 off, void *buf, u32 len)
+{
+	int r = virtio_config_check(dev, off, len);
+
+	if (r)
+		return r;
+	pthread_mutex_lock(&dev->lock);
+	if (dev->type->read_config)
+		r = dev->type->read_config(dev, off, buf, len);
+	else if (dev->config)
+		memcpy(buf, (u8 *)dev->config + off, len);
+	else
+		memset(buf, 0, len);
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+int virtio_config_write(struct virtio_dev *dev, u32 off, const void *buf,
+			u32 len)
+{
+	int r = virtio_config_check(dev, off, len);
+
+	if (r)
+		return r;
+	if (!dev->type->write_config)
+		return -EPERM;
+	pthread_mutex_lock(&dev->lock);
+	r = dev->type->write_config(dev, off, buf, len);
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+/* ---- queue setup (§2.6, §4.1.4.3) ---- */
+
+/* With dev->lock held: may queue @qidx still be reconfigured? */
+static struct virtio_queue *virtio_queue_writable(struct virtio_dev *dev,
+						  unsigned int qidx, int *r)
+{
+	struct virtio_queue *q = virtio_queue(dev, qidx);
+
+	*r = 0;
+	if (!q)
+		*r = -EINVAL;
+	else if (q->enabled || (dev->status & VIRTIO_CONFIG_S_DRIVER_OK))
+		*r = -EBUSY;
+	return *r ? NULL : q;
+}
+
+int virtio_queue_set_size(struct virtio_dev *dev, unsigned int qidx, u16 size)
+{
+	struct virtio_queue *q;
+	int r;
+
+	/* §2.7: a power of 2; and no bigger than we offered. */
+	if (!size || (size & (size - 1)) || size > dev->type->queue_max_size)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	q = virtio_queue_writable(dev, qidx, &r);
+	if (q)
+		q->size = size;
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+int virtio_queue_set_addr(struct virtio_dev *dev, unsigned int qidx,
+			  enum virtio_queue_area area, u64 gpa)
+{
+	struct virtio_queue *q;
+	int r;
+
+	pthread_mutex_lock(&dev->lock);
+	q = virtio_queue_writable(dev, qidx, &r);
+	if (q) {
+		switch (area) {
+		case VIRTIO_QUEUE_DESC:
+			q->desc_gpa = gpa;
+			break;
+		case VIRTIO_QUEUE_AVAIL:
+			q->avail_gpa = gpa;
+			break;
+		case VIRTIO_QUEUE_USED:
+			q->used_gpa = gpa;
+			break;
+		default:
+			r = -EINVAL;
+		}
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+int virtio_queue_set_enabled(struct virtio_dev *dev, unsigned int qidx,
+			     bool enabled)
+{
+	struct virtio_queue *q = virtio_queue(dev, qidx);
+	int r = 0;
+
+	if (!q)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	/* Addresses are checked at DRIVER_OK, when the rings are bound. */
+	if (dev->status & VIRTIO_CONFIG_S_DRIVER_OK)
+		r = q->enabled == enabled ? 0 : -EBUSY;
+	else
+		q->enabled = enabled;
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+void virtio_queue_notify(struct virtio_dev *dev, unsigned int qidx)
+{
+	struct virtio_queue *q = virtio_queue(dev, qidx);
+
+	/* §2.7.10: spurious notifications are harmless; so are bad indices. */
+	if (!q || !virtio_enter(dev))
+		return;
+	/* Live means queue setup is frozen: q->enabled cannot change now. */
+	if (q->enabled && dev->type->queue_notify)
+		dev->type->queue_notify(dev, qidx);
+	virtio_leave(dev);
+}
