@@ -1,0 +1,1 @@
+test-bzimage-objs := x86/bzimage.o
