@@ -424,8 +424,11 @@ int control_info_decode(const void *data, size_t len,
 	info->uptime_s = get_le64(p + 24);
 	memcpy(info->name, p + CONTROL_INFO_FIXED_SIZE, nlen);
 	info->name[nlen] = 0;
-	/* The name is printed and used as a file name: hold it to the rules. */
-	if (!control_name_valid(info->name))
+	/*
+	 * The name is printed and used as a file name: hold it to the rules,
+	 * and refuse a NUL inside, which would silently shorten it.
+	 */
+	if (strlen(info->name) != nlen || !control_name_valid(info->name))
 		return -EINVAL;
 	return 0;
 }

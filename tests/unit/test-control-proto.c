@@ -379,6 +379,10 @@ static void test_info(void)
 	r.buf[12] = 10;
 	r.buf[CONTROL_INFO_FIXED_SIZE] = '/';
 	CHECK_EQ(control_info_decode(r.buf, r.len, &out), -EINVAL);
+	/* A NUL inside the name would shorten it (found by fuzz-control). */
+	r.buf[CONTROL_INFO_FIXED_SIZE] = 'g';
+	r.buf[CONTROL_INFO_FIXED_SIZE + 5] = 0;
+	CHECK_EQ(control_info_decode(r.buf, r.len, &out), -EINVAL);
 	r.buf[12] = 0;
 	CHECK_EQ(control_info_decode(r.buf, CONTROL_INFO_FIXED_SIZE, &out),
 		 -EINVAL);
