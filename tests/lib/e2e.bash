@@ -291,6 +291,16 @@ e2e_assert_stderr() {
 	}
 }
 
+# e2e_require_kvm: skips the test, with the probe's reason, when this host
+# has no usable /dev/kvm (for host cases whose outcome depends on it).
+e2e_require_kvm() {
+	local probe rc=0
+
+	[[ -x $KIT_OUT/kvm-probe ]] || skip "the kit is not built (run: make kit)"
+	probe=$("$KIT_OUT/kvm-probe") || rc=$?
+	((rc != 2)) || skip "$probe"
+}
+
 # e2e_host_lkvm ARGS...: runs ./lkvm directly on the host under a timeout
 # (for cases that boot no Linux), with bats' run: status, output, stderr.
 e2e_host_lkvm() {
