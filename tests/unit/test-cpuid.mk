@@ -1,0 +1,1 @@
+test-cpuid-objs := x86/cpuid.o
