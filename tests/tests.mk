@@ -46,10 +46,10 @@ $(KIT_OUT)/kvm-probe: $(KIT_DIR)/kvm-probe.c
 e2e: lkvm lkvm-static kit
 	$(BATS) $(BATS_FLAGS) tests/e2e
 
-# Unit first: no point booting guests when the pure code is broken.
+# Unit, then e2e even if a unit test failed, so one run reports both;
+# check fails if either did.
 check:
-	$(MAKE) unit
-	$(MAKE) e2e
+	@rc=0; $(MAKE) unit || rc=1; $(MAKE) e2e || rc=1; exit $$rc
 
 demo: lkvm lkvm-static kit
 	bash tests/lib/demo.sh
