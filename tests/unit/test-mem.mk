@@ -1,0 +1,1 @@
+test-mem-objs := kvm/mem.o
