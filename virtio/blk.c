@@ -397,10 +397,24 @@ err:
 	return -EINVAL;
 }
 
+int blk_open(const char *path, bool ro, const struct guest_mem *mem,
+	     struct virtio_blk **blk)
+{
+	struct disk *disk;
+	int r;
+
+	r = disk_raw_open(path, ro, &disk);
+	if (r)
+		return r;
+	r = blk_create_disk(disk, path, mem, blk);
+	if (r)
+		disk_close(disk);
+	return r;
+}
+
 int blk_create(const char *arg, const struct guest_mem *mem,
 	       struct virtio_blk **blk)
 {
-	struct disk *disk;
 	char *path;
 	bool ro;
 	int r;
@@ -408,12 +422,7 @@ int blk_create(const char *arg, const struct guest_mem *mem,
 	r = blk_parse(arg, &path, &ro);
 	if (r)
 		return r;
-	r = disk_raw_open(path, ro, &disk);
-	if (!r) {
-		r = blk_create_disk(disk, path, mem, blk);
-		if (r)
-			disk_close(disk);
-	}
+	r = blk_open(path, ro, mem, blk);
 	free(path);
 	return r;
 }

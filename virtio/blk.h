@@ -23,6 +23,9 @@ struct virtio_blk;
  */
 int blk_create(const char *arg, const struct guest_mem *mem,
 	       struct virtio_blk **blk);
+/* The same from a path and flags already parsed (struct disk_config). */
+int blk_open(const char *path, bool ro, const struct guest_mem *mem,
+	     struct virtio_blk **blk);
 /* The same over an open disk, which the device then owns. */
 int blk_create_disk(struct disk *disk, const char *name,
 		    const struct guest_mem *mem, struct virtio_blk **blk);

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The virtio-pci transport, driven the way Linux's virtio_pci_modern
+ * driver drives it: find the capabilities in config space, negotiate
+ * through the common configuration, enable MSI-X, set up a queue, ring the
+ * doorbell and wait for the MSI.  A real PCI bus, MMIO bus and I/O thread;
+ * no /dev/kvm: the KVM calls (MSI injection, ioeventfd) are stubbed below
+ * and recorded.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_pci.h>
+
+#include "kvm/ioloop.h"
+#include "kvm/irq.h"
+#include "kvm/pci.h"
+#include "kvm/vm.h"
+#include "virtio/blk.h"
+#include "virtio/pci.h"
+#include "tests/unit/unit.h"
+
+/* ---- KVM stubs ---- */
+
+static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
+static int nr_msi;
+static u64 msi_addr;
+static u32 msi_data;
+static u64 ioevent_added, ioevent_deleted;
+
+int irq_signal_msi(struct vm *vm, u64 addr, u32 data)
+{
+	pthread_mutex_lock(&stub_lock);
+	nr_msi++;
+	msi_addr = addr;
+	msi_data = data;
+	pthread_mutex_unlock(&stub_lock);
+	return 0;
+}
+
+int ioeventfd_add(struct vm *vm, u64 addr, u32 len, bool pio, int fd)
+{
+	ioevent_added = addr;
+	return 0;
+}
+
+int ioeventfd_del(struct vm *vm, u64 addr, u32 len, bool pio, int fd)
+{
+	ioevent_deleted = addr;
+	return 0;
+}
+
+static int msi_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&stub_lock);
+	n = nr_msi;
+	pthread_mutex_unlock(&stub_lock);
+	return n;
+}
+
+/* ---- the machine ---- */
+
+#define RAM_GPA 0x100000ULL
+#define RAM_SIZE (1024 * 1024ULL)
+#define DESC_OFF 0x0
+#define AVAIL_OFF 0x1000
+#define USED_OFF 0x2000
+#define HDR_OFF 0x4000
+#define STATUS_OFF 0x4100
+#define DATA_OFF 0x10000
+#define QSIZE 16
+#define DEVFN (1 << 3)		/* slot 0 is the host bridge */
+#define MSI_ADDR 0xfee01000ULL
+
+static struct vm vm;
+static struct pci_bus bus;
+static u8 *ram;
+static struct virtio_blk *blk;
+static struct virtio_pci *vp;
+static char path[64];
+static u64 bar0, bar1;
+static u8 cap_off[6];	/* by VIRTIO_PCI_CAP_* type */
+static u8 msix_off;
+static u16 drv_avail_idx;
+
+static u32 cfg_read(u32 off, u32 len)
+{
+	u32 v = 0;
+
+	pci_cfg_read(&bus, 0, DEVFN, off, &v, len);
+	return v;
+}
+
+static void cfg_write(u32 off, u32 len, u32 v)
+{
+	pci_cfg_write(&bus, 0, DEVFN, off, &v, len);
+}
+
+static u64 mmio_read(u64 addr, unsigned int len)
+{
+	u64 v = 0;
+
+	io_bus_access(&vm.mmio, addr, &v, len, false);
+	return v;
+}
+
+static void mmio_write(u64 addr, unsigned int len, u64 v)
+{
+	io_bus_access(&vm.mmio, addr, &v, len, true);
+}
+
+/* Where a virtio structure of @type lives (from its capability). */
+static u64 structure(u8 type)
+{
+	u32 off = cfg_read(cap_off[type] + VIRTIO_PCI_CAP_OFFSET, 4);
+
+	return bar0 + off;
+}
+
+static u64 common(u32 field)
+{
+	return structure(VIRTIO_PCI_CAP_COMMON_CFG) + field;
+}
+
+static void make_image(void)
+{
+	char buf[65536];
+	int fd;
+
+	strcpy(path, "/tmp/lkvm-test-vpci-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		abort();
+	memset(buf, 0x3c, sizeof(buf));
+	if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		abort();
+	close(fd);
+}
+
+static void setup(void)
+{
+	static struct guest_mem mem;
+
+	memset(&vm, 0, sizeof(vm));
+	vm.vm_fd = -1;
+	io_bus_init(&vm.mmio, "mmio");
+	if (ioloop_init(&vm.loop))
+		abort();
+	if (pci_bus_init(&bus, &vm, 0xc0000000ULL, 0x10000000ULL))
+		abort();
+	vm.pci = &bus;
+
+	ram = aligned_alloc(4096, RAM_SIZE);
+	memset(ram, 0, RAM_SIZE);
+	memset(&mem, 0, sizeof(mem));
+	guest_mem_add(&mem, RAM_GPA, RAM_SIZE, ram);
+
+	make_image();
+	CHECK_EQ(blk_open(path, false, &mem, &blk), 0);
+	CHECK_EQ(virtio_pci_add(&vm, blk_dev(blk), &vp), 0);
+	CHECK_EQ(ioloop_start(&vm.loop), 0);
+}
+
+static void teardown(void)
+{
+	ioloop_stop(&vm.loop);
+	virtio_pci_destroy(vp);
+	blk_destroy(blk);
+	unlink(path);
+	free(ram);
+}
+
+/* ---- tests, in the order a driver goes ---- */
+
+static void test_identity_and_caps(void)
+{
+	u8 pos, type;
+	int n = 0;
+
+	CHECK_EQ(cfg_read(PCI_VENDOR_ID, 2), 0x1af4);
+	CHECK_EQ(cfg_read(PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_BLOCK);
+	CHECK(cfg_read(PCI_REVISION_ID, 1) >= 1);
+	CHECK(cfg_read(PCI_SUBSYSTEM_ID, 2) >= 0x40);
+	CHECK(cfg_read(PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
+
+	bar0 = cfg_read(PCI_BASE_ADDRESS_0, 4) & PCI_BASE_ADDRESS_MEM_MASK;
+	bar1 = cfg_read(PCI_BASE_ADDRESS_1, 4) & PCI_BASE_ADDRESS_MEM_MASK;
+	CHECK(bar0 && bar1 && bar0 != bar1);
+
+	for (pos = cfg_read(PCI_CAPABILITY_LIST, 1); pos && n < 16;
+	     pos = cfg_read(pos + 1, 1), n++) {
+		if (cfg_read(pos, 1) == PCI_CAP_ID_MSIX) {
+			msix_off = pos;
+			continue;
+		}
+		CHECK_EQ(cfg_read(pos, 1), PCI_CAP_ID_VNDR);
+		type = cfg_read(pos + VIRTIO_PCI_CAP_CFG_TYPE, 1);
+		CHECK(type < ARRAY_SIZE(cap_off));
+		CHECK_EQ(cfg_read(pos + VIRTIO_PCI_CAP_BAR, 1), 0);
+		if (type < ARRAY_SIZE(cap_off))
+			cap_off[type] = pos;
+	}
+	CHECK(cap_off[VIRTIO_PCI_CAP_COMMON_CFG]);
+	CHECK(cap_off[VIRTIO_PCI_CAP_NOTIFY_CFG]);
+	CHECK(cap_off[VIRTIO_PCI_CAP_ISR_CFG]);
+	CHECK(cap_off[VIRTIO_PCI_CAP_DEVICE_CFG]);
+	CHECK(msix_off);
+	/* Linux needs at least the 1.0 common layout. */
+	CHECK(cfg_read(cap_off[VIRTIO_PCI_CAP_COMMON_CFG] + VIRTIO_PCI_CAP_LENGTH,
+		       4) >= sizeof(struct virtio_pci_common_cfg));
+	CHECK_EQ(cfg_read(cap_off[VIRTIO_PCI_CAP_NOTIFY_CFG] +
+				  VIRTIO_PCI_NOTIFY_CAP_MULT, 4), 4);
+	CHECK_EQ(cfg_read(cap_off[VIRTIO_PCI_CAP_DEVICE_CFG] +
+				  VIRTIO_PCI_CAP_LENGTH, 4),
+		 sizeof(struct virtio_blk_config));
+	/* MSI-X: 2 vectors (queue + config), table and PBA in BAR1. */
+	CHECK_EQ(cfg_read(msix_off + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE, 1);
+	CHECK_EQ(cfg_read(msix_off + PCI_MSIX_TABLE, 4) & PCI_MSIX_TABLE_BIR, 1);
+	/* The doorbell of queue 0 was handed to KVM as an ioeventfd. */
+	CHECK_EQ(ioevent_added, structure(VIRTIO_PCI_CAP_NOTIFY_CFG));
+}
+
+static void test_negotiate(void)
+{
+	u32 f0, f1;
+
+	mmio_write(common(VIRTIO_PCI_COMMON_STATUS), 1, 0);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_STATUS), 1), 0);
+	mmio_write(common(VIRTIO_PCI_COMMON_STATUS), 1,
+		   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	mmio_write(common(VIRTIO_PCI_COMMON_DFSELECT), 4, 0);
+	f0 = mmio_read(common(VIRTIO_PCI_COMMON_DF), 4);
+	mmio_write(common(VIRTIO_PCI_COMMON_DFSELECT), 4, 1);
+	f1 = mmio_read(common(VIRTIO_PCI_COMMON_DF), 4);
+	CHECK(f1 & (1u << (VIRTIO_F_VERSION_1 - 32)));
+	CHECK(f0 & (1u << VIRTIO_BLK_F_FLUSH));
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_NUMQ), 2), 1);
+
+	mmio_write(common(VIRTIO_PCI_COMMON_GFSELECT), 4, 0);
+	mmio_write(common(VIRTIO_PCI_COMMON_GF), 4, f0);
+	mmio_write(common(VIRTIO_PCI_COMMON_GFSELECT), 4, 1);
+	mmio_write(common(VIRTIO_PCI_COMMON_GF), 4, f1);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_GF), 4), f1);
+	mmio_write(common(VIRTIO_PCI_COMMON_STATUS), 1,
+		   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+			   VIRTIO_CONFIG_S_FEATURES_OK);
+	CHECK(mmio_read(common(VIRTIO_PCI_COMMON_STATUS), 1) &
+	      VIRTIO_CONFIG_S_FEATURES_OK);
+}
+
+static void msix_entry_write(unsigned int vec, u64 addr, u32 data, bool mask)
+{
+	u64 e = bar1 + vec * PCI_MSIX_ENTRY_SIZE;
+
+	mmio_write(e + PCI_MSIX_ENTRY_LOWER_ADDR, 4, (u32)addr);
+	mmio_write(e + PCI_MSIX_ENTRY_UPPER_ADDR, 4, addr >> 32);
+	mmio_write(e + PCI_MSIX_ENTRY_DATA, 4, data);
+	mmio_write(e + PCI_MSIX_ENTRY_VECTOR_CTRL, 4,
+		   mask ? PCI_MSIX_ENTRY_CTRL_MASKBIT : 0);
+}
+
+static void test_msix_and_queue_setup(void)
+{
+	u64 q = RAM_GPA;
+
+	cfg_write(msix_off + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	msix_entry_write(0, MSI_ADDR, 0x40, false);
+	msix_entry_write(1, MSI_ADDR, 0x41, false);
+
+	mmio_write(common(VIRTIO_PCI_COMMON_MSIX), 2, 0);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_MSIX), 2), 0);
+	/* A vector that does not exist reads back as NO_VECTOR. */
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_SELECT), 2, 0);
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_MSIX), 2, 7);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_MSIX), 2),
+		 VIRTIO_MSI_NO_VECTOR);
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_MSIX), 2, 1);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_MSIX), 2), 1);
+
+	/* A queue that does not exist has size 0 (§4.1.4.3.2). */
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_SELECT), 2, 1);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), 0);
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_SELECT), 2, 0);
+
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), BLK_QUEUE_SIZE);
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_SIZE), 2, QSIZE);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), QSIZE);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_NOFF), 2), 0);
+	/* Addresses as Linux writes them: 32-bit halves. */
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_DESCLO), 4, (u32)(q + DESC_OFF));
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_DESCHI), 4, 0);
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_AVAILLO), 4, (u32)(q + AVAIL_OFF));
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_AVAILHI), 4, 0);
+	/* ...or one 64-bit access. */
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_USEDLO), 8, q + USED_OFF);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_USEDLO), 4), q + USED_OFF);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_AVAILLO), 4),
+		 q + AVAIL_OFF);
+	mmio_write(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2, 1);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 1);
+
+	mmio_write(common(VIRTIO_PCI_COMMON_STATUS), 1,
+		   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+			   VIRTIO_CONFIG_S_FEATURES_OK |
+			   VIRTIO_CONFIG_S_DRIVER_OK);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_STATUS), 1),
+		 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+			 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+static void test_device_config(void)
+{
+	u64 cfg = structure(VIRTIO_PCI_CAP_DEVICE_CFG);
+
+	CHECK_EQ(mmio_read(cfg + offsetof(struct virtio_blk_config, capacity), 8),
+		 65536 / 512);
+	CHECK_EQ(mmio_read(cfg + offsetof(struct virtio_blk_config, blk_size), 4),
+		 512);
+	/* Past the end of config space reads 0. */
+	CHECK_EQ(mmio_read(cfg + 0x800, 4), 0);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_CFGGENERATION), 1), 0);
+}
+
+/* Put a 512-byte read of sector 0 on the ring and ring the doorbell. */
+static void submit_read(void)
+{
+	struct vring_desc *d = (struct vring_desc *)(ram + DESC_OFF);
+	struct vring_avail *avail = (struct vring_avail *)(ram + AVAIL_OFF);
+	struct virtio_blk_outhdr *h = (void *)(ram + HDR_OFF);
+
+	h->type = htole32(VIRTIO_BLK_T_IN);
+	h->sector = 0;
+	ram[STATUS_OFF] = 0xff;
+	d[0] = (struct vring_desc){ htole64(RAM_GPA + HDR_OFF), htole32(16),
+				    htole16(VRING_DESC_F_NEXT), htole16(1) };
+	d[1] = (struct vring_desc){ htole64(RAM_GPA + DATA_OFF), htole32(512),
+				    htole16(VRING_DESC_F_NEXT |
+					    VRING_DESC_F_WRITE), htole16(2) };
+	d[2] = (struct vring_desc){ htole64(RAM_GPA + STATUS_OFF), htole32(1),
+				    htole16(VRING_DESC_F_WRITE), 0 };
+	/* EVENT_IDX: like Linux, ask for an interrupt on the next used entry. */
+	avail->ring[QSIZE] = htole16(drv_avail_idx);
+	avail->ring[drv_avail_idx++ % QSIZE] = 0;
+	__atomic_store_n(&avail->idx, htole16(drv_avail_idx), __ATOMIC_RELEASE);
+	/* Linux writes the queue index, 16 bits, at the queue's doorbell. */
+	mmio_write(structure(VIRTIO_PCI_CAP_NOTIFY_CFG) + 0, 2, 0);
+}
+
+/* Wait (bounded) for the I/O thread to complete request number @n. */
+static bool wait_used(u16 n)
+{
+	struct vring_used *used = (struct vring_used *)(ram + USED_OFF);
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if (le16toh(__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE)) == n)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static bool wait_msi(int n)
+{
+	int i;
+
+	for (i = 0; i < 2000 && msi_count() < n; i++)
+		usleep(1000);
+	return msi_count() >= n;
+}
+
+static void test_request_and_msi(void)
+{
+	CHECK(wait_used(0));
+	submit_read();
+	CHECK(wait_used(1));
+	CHECK_EQ(ram[STATUS_OFF], VIRTIO_BLK_S_OK);
+	CHECK_EQ(ram[DATA_OFF + 511], 0x3c);
+	CHECK(wait_msi(1));
+	CHECK_EQ(msi_addr, MSI_ADDR);
+	CHECK_EQ(msi_data, 0x41);
+	/* Reading the ISR clears it. */
+	CHECK_EQ(mmio_read(structure(VIRTIO_PCI_CAP_ISR_CFG), 1) & 1, 1);
+	CHECK_EQ(mmio_read(structure(VIRTIO_PCI_CAP_ISR_CFG), 1), 0);
+}
+
+static void test_msix_mask_pending(void)
+{
+	int before = msi_count();
+
+	/* Masked: the vector becomes pending instead of firing. */
+	mmio_write(bar1 + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 4,
+		   PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	submit_read();
+	CHECK(wait_used(2));
+	usleep(20000);
+	CHECK_EQ(msi_count(), before);
+	CHECK_EQ(mmio_read(bar1 + 0x800, 8), 1ULL << 1);
+
+	/* Unmasking delivers it and clears the pending bit. */
+	mmio_write(bar1 + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	CHECK_EQ(msi_count(), before + 1);
+	CHECK_EQ(mmio_read(bar1 + 0x800, 8), 0);
+
+	/* The function mask works the same way. */
+	cfg_write(msix_off + PCI_MSIX_FLAGS, 2,
+		  PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	submit_read();
+	CHECK(wait_used(3));
+	usleep(20000);
+	CHECK_EQ(msi_count(), before + 1);
+	cfg_write(msix_off + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	CHECK_EQ(msi_count(), before + 2);
+}
+
+static void test_bar_move_moves_doorbells(void)
+{
+	u64 new_bar0 = 0xcf000000ULL;
+
+	cfg_write(PCI_BASE_ADDRESS_0, 4, (u32)new_bar0);
+	CHECK_EQ(ioevent_deleted, bar0 + 0x3000);
+	CHECK_EQ(ioevent_added, new_bar0 + 0x3000);
+	bar0 = new_bar0;
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_NUMQ), 2), 1);
+	submit_read();
+	CHECK(wait_used(4));
+}
+
+static void test_reset(void)
+{
+	mmio_write(common(VIRTIO_PCI_COMMON_STATUS), 1, 0);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_STATUS), 1), 0);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_MSIX), 2),
+		 VIRTIO_MSI_NO_VECTOR);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_MSIX), 2),
+		 VIRTIO_MSI_NO_VECTOR);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 0);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), BLK_QUEUE_SIZE);
+	/* A doorbell on a reset device is ignored. */
+	submit_read();
+	usleep(20000);
+	CHECK_EQ(le16toh(((struct vring_used *)(ram + USED_OFF))->idx), 4);
+}
+
+/* The whole sequence shares one device: one test per step, in order. */
+static void test_all(void)
+{
+	setup();
+	test_identity_and_caps();
+	test_negotiate();
+	test_msix_and_queue_setup();
+	test_device_config();
+	test_request_and_msi();
+	test_msix_mask_pending();
+	test_bar_move_moves_doorbells();
+	test_reset();
+	teardown();
+}
+
+UNIT_MAIN("virtio-pci", UNIT_TEST(test_all))

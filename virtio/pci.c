@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The modern virtio-pci transport (virtio 1.2 §4.1).
+ *
+ * A virtio-pci device is an ordinary PCI function whose registers are
+ * found through vendor-specific capabilities (§4.1.4): each names a BAR,
+ * an offset and a length for one structure.  We put all four in BAR0:
+ *
+ *	0x0000	common configuration (§4.1.4.3): features, status, queue setup
+ *	0x1000	ISR status (§4.1.4.5): read-to-clear interrupt cause
+ *	0x2000	device configuration (§4.1.4.6): e.g. struct virtio_blk_config
+ *	0x3000	notifications (§4.1.4.4): queue i's doorbell at 0x3000 + 4 * i
+ *
+ * and the MSI-X table and pending bits in BAR1.
+ *
+ * Threads.  Register accesses arrive on vCPU threads (MMIO exits) and are
+ * turned into virtio_*() calls on the device core.  Doorbell writes do not
+ * exit at all: each queue has an eventfd that KVM signals (an ioeventfd),
+ * served by the I/O thread, which runs the device's queue processing.
+ * Interrupts go out as MSI messages (KVM_SIGNAL_MSI) from whichever thread
+ * raises them.
+ *
+ * Locks.  vp->lock serialises the common configuration registers; it may
+ * be held while the core resets the device, which waits for the I/O
+ * thread.  The I/O thread therefore never takes vp->lock: interrupts only
+ * need vp->msix_lock, which is never held while calling into the core.
+ *
+ * Not implemented: the VIRTIO_PCI_CAP_PCI_CFG window (§4.1.4.8; Linux does
+ * not use it, and the PCI bus has no config-read hook to serve it), INTx
+ * (the PCI bus gives devices no interrupt pin: MSI-X only), and the 1.2
+ * queue_reset / notification data features (not offered).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_pci.h>
+
+#include "kvm/ioloop.h"
+#include "kvm/irq.h"
+#include "kvm/log.h"
+#include "kvm/pci.h"
+#include "kvm/vm.h"
+#include "virtio/pci.h"
+
+/* §4.1.2: modern devices are 0x1af4:0x1040 + device id, revision >= 1. */
+#define VPCI_VENDOR 0x1af4
+#define VPCI_DEVICE_BASE 0x1040
+/* §4.1.2.1: non-transitional devices SHOULD have a subsystem id >= 0x40. */
+#define VPCI_SUBSYS_ID 0x1100
+
+#define VPCI_BAR 0
+#define VPCI_BAR_SIZE 0x4000
+#define VPCI_COMMON_OFF 0x0000
+#define VPCI_ISR_OFF 0x1000
+#define VPCI_DEVICE_OFF 0x2000
+#define VPCI_DEVICE_MAX 0x1000
+#define VPCI_NOTIFY_OFF 0x3000
+#define VPCI_NOTIFY_MULT 4
+#define VPCI_MAX_QUEUES (0x1000 / VPCI_NOTIFY_MULT)
+
+#define VPCI_MSIX_BAR 1
+#define VPCI_MSIX_BAR_SIZE 0x1000
+#define VPCI_MSIX_TABLE_OFF 0x0
+#define VPCI_MSIX_PBA_OFF 0x800
+#define VPCI_MAX_VECTORS (VPCI_MSIX_PBA_OFF / PCI_MSIX_ENTRY_SIZE)
+
+/* §4.1.4.5: ISR bit 0 is "queue interrupt" (bit 1, config, is in UAPI). */
+#define VPCI_ISR_QUEUE 0x1
+
+/* PCI base class / subclass codes (PCI Code and ID Assignment spec). */
+#define PCI_CLASS_STORAGE_OTHER 0x0180
+#define PCI_CLASS_NETWORK_ETHERNET 0x0200
+#define PCI_CLASS_COMMUNICATION_OTHER 0x0780
+#define PCI_CLASS_OTHERS 0xff00
+
+/* §4.1.4.3: virtio 1.2 appends two fields to the UAPI's 1.0 layout. */
+struct vpci_common_cfg {
+	struct virtio_pci_common_cfg v1;
+	__le16 queue_notify_data;
+	__le16 queue_reset;
+};
+
+struct vpci_queue {
+	struct virtio_pci *vp;
+	unsigned int idx;
+	int fd;			/* the queue's doorbell, served by the I/O thread */
+	struct io_event *ev;
+	bool ioeventfd;		/* KVM signals fd itself on a doorbell write */
+	u64 ioeventfd_addr;
+	u32 ioeventfd_len;
+	u16 vector;		/* MSI-X vector; under msix_lock */
+};
+
+struct virtio_pci {
+	struct pci_dev pci;
+	struct vm *vm;
+	struct virtio_dev *dev;
+	struct vpci_queue *queues;
+	unsigned int nr_queues;
+	unsigned int nr_vectors;
+
+	pthread_mutex_t lock;	/* the common config registers below */
+	u32 dfselect;
+	u32 gfselect;
+	u16 queue_select;
+
+	u8 isr;			/* atomic */
+
+	pthread_mutex_t msix_lock;
+	u8 msix_cap;		/* config space offset of the capability */
+	bool msix_enabled;
+	bool msix_masked;	/* function mask */
+	u16 config_vector;
+	u8 table[VPCI_MAX_VECTORS * PCI_MSIX_ENTRY_SIZE];
+	u64 pba[VPCI_MAX_VECTORS / 64];
+};
+
+static u32 vpci_class(u32 device_id)
+{
+	switch (device_id) {
+	case VIRTIO_ID_BLOCK:
+		return PCI_CLASS_STORAGE_OTHER << 8;
+	case VIRTIO_ID_NET:
+		return PCI_CLASS_NETWORK_ETHERNET << 8;
+	case VIRTIO_ID_CONSOLE:
+	case VIRTIO_ID_VSOCK:
+		return PCI_CLASS_COMMUNICATION_OTHER << 8;
+	default:
+		return PCI_CLASS_OTHERS << 8;
+	}
+}
+
+/* ---- MSI-X (PCI Local Bus 3.0 §6.8.2) ---- */
+
+static u32 msix_entry(struct virtio_pci *vp, unsigned int vec, unsigned int off)
+{
+	u32 v;
+
+	memcpy(&v, vp->table + vec * PCI_MSIX_ENTRY_SIZE + off, sizeof(v));
+	return le32toh(v);
+}
+
+static bool msix_vector_masked(struct virtio_pci *vp, unsigned int vec)
+{
+	return vp->msix_masked ||
+	       (msix_entry(vp, vec, PCI_MSIX_ENTRY_VECTOR_CTRL) &
+		PCI_MSIX_ENTRY_CTRL_MASKBIT);
+}
+
+/* Send vector @vec, or leave it pending while masked.  msix_lock held. */
+static int msix_fire(struct virtio_pci *vp, unsigned int vec)
+{
+	u64 addr;
+	u32 data;
+	int r;
+
+	if (msix_vector_masked(vp, vec)) {
+		vp->pba[vec / 64] |= 1ULL << (vec % 64);
+		return 0;
+	}
+	addr = (u64)msix_entry(vp, vec, PCI_MSIX_ENTRY_UPPER_ADDR) << 32 |
+	       msix_entry(vp, vec, PCI_MSIX_ENTRY_LOWER_ADDR);
+	data = msix_entry(vp, vec, PCI_MSIX_ENTRY_DATA);
+	r = irq_signal_msi(vp->vm, addr, data);
+	if (r < 0)
+		pr_warn_ratelimited("virtio-pci %02x.0: MSI to 0x%llx failed: %s",
+				    vp->pci.devfn >> 3, (unsigned long long)addr,
+				    strerror(-r));
+	return r < 0 ? r : 0;
+}
+
+/* A vector that was pending and is now unmasked fires.  msix_lock held. */
+static void msix_flush(struct virtio_pci *vp)
+{
+	unsigned int vec;
+
+	if (!vp->msix_enabled || vp->msix_masked)
+		return;
+	for (vec = 0; vec < vp->nr_vectors; vec++) {
+		if (!(vp->pba[vec / 64] & (1ULL << (vec % 64))) ||
+		    msix_vector_masked(vp, vec))
+			continue;
+		vp->pba[vec / 64] &= ~(1ULL << (vec % 64));
+		msix_fire(vp, vec);
+	}
+}
+
+/* BAR1: the MSI-X table, then the pending bit array (read-only). */
+static void vpci_msix_access(struct io_range *r, u64 off, void *data,
+			     unsigned int len, bool is_write)
+{
+	struct virtio_pci *vp = r->opaque;
+	u64 table_end = (u64)vp->nr_vectors * PCI_MSIX_ENTRY_SIZE;
+
+	pthread_mutex_lock(&vp->msix_lock);
+	if (off + len <= table_end) {
+		if (is_write) {
+			memcpy(vp->table + off, data, len);
+			msix_flush(vp);	/* an entry may have been unmasked */
+		} else {
+			memcpy(data, vp->table + off, len);
+		}
+	} else if (off >= VPCI_MSIX_PBA_OFF &&
+		   off + len <= VPCI_MSIX_PBA_OFF + sizeof(vp->pba)) {
+		if (!is_write)
+			memcpy(data, (u8 *)vp->pba + off - VPCI_MSIX_PBA_OFF,
+			       len);
+	} else if (!is_write) {
+		memset(data, 0, len);
+	}
+	pthread_mutex_unlock(&vp->msix_lock);
+}
+
+/* The guest wrote config space; follow MSI-X enable and function mask. */
+static void vpci_cfg_write(struct pci_dev *d, u32 offset, u32 len)
+{
+	struct virtio_pci *vp = container_of(d, struct virtio_pci, pci);
+	u32 ctrl_off = vp->msix_cap + PCI_MSIX_FLAGS;
+	u16 ctrl;
+
+	if (offset + len <= ctrl_off || offset >= ctrl_off + 2)
+		return;
+	memcpy(&ctrl, d->cfg + ctrl_off, sizeof(ctrl));
+	ctrl = le16toh(ctrl);
+	pthread_mutex_lock(&vp->msix_lock);
+	vp->msix_enabled = ctrl & PCI_MSIX_FLAGS_ENABLE;
+	vp->msix_masked = ctrl & PCI_MSIX_FLAGS_MASKALL;
+	msix_flush(vp);
+	pthread_mutex_unlock(&vp->msix_lock);
+}
+
+/* The device core's hook: a used buffer or config change notification. */
+static int vpci_notify_guest(struct virtio_dev *dev, int q)
+{
+	struct virtio_pci *vp = dev->transport;
+	u16 vec;
+	int r = 0;
+
+	if (q != VIRTIO_NOTIFY_CONFIG && (q < 0 || (unsigned int)q >= vp->nr_queues))
+		return -EINVAL;
+	/* §4.1.4.5.1: set the ISR bit before sending the notification. */
+	__atomic_or_fetch(&vp->isr, q == VIRTIO_NOTIFY_CONFIG ?
+				    VIRTIO_PCI_ISR_CONFIG : VPCI_ISR_QUEUE,
+			  __ATOMIC_SEQ_CST);
+
+	pthread_mutex_lock(&vp->msix_lock);
+	vec = q == VIRTIO_NOTIFY_CONFIG ? vp->config_vector :
+					  vp->queues[q].vector;
+	/* No INTx: without MSI-X only a driver polling ISR sees it. */
+	if (vp->msix_enabled && vec < vp->nr_vectors)
+		r = msix_fire(vp, vec);
+	pthread_mutex_unlock(&vp->msix_lock);
+	return r;
+}
+
+/* ---- common configuration (§4.1.4.3) ---- */
+
+static void vpci_common_snapshot(struct virtio_pci *vp,
+				 struct vpci_common_cfg *c)
+{
+	struct virtio_dev *dev = vp->dev;
+	u16 sel = vp->queue_select;
+	struct virtio_queue *q = virtio_queue(dev, sel);
+
+	memset(c, 0, sizeof(*c));
+	c->v1.device_feature_select = htole32(vp->dfselect);
+	c->v1.device_feature = htole32(virtio_get_device_features(dev, vp->dfselect));
+	c->v1.guest_feature_select = htole32(vp->gfselect);
+	c->v1.guest_feature = htole32(virtio_get_driver_features(dev, vp->gfselect));
+	c->v1.num_queues = htole16(vp->nr_queues);
+	c->v1.device_status = virtio_get_status(dev);
+	c->v1.config_generation = virtio_get_config_generation(dev);
+	c->v1.queue_select = htole16(sel);
+	pthread_mutex_lock(&vp->msix_lock);
+	c->v1.msix_config = htole16(vp->config_vector);
+	if (q)
+		c->v1.queue_msix_vector = htole16(vp->queues[sel].vector);
+	pthread_mutex_unlock(&vp->msix_lock);
+	/* §4.1.4.3.2: a queue that does not exist reads queue_size 0. */
+	if (!q)
+		return;
+	c->v1.queue_size = htole16(q->size);
+	c->v1.queue_enable = htole16(q->enabled);
+	c->v1.queue_notify_off = htole16(sel);
+	c->v1.queue_desc_lo = htole32((u32)q->desc_gpa);
+	c->v1.queue_desc_hi = htole32(q->desc_gpa >> 32);
+	c->v1.queue_avail_lo = htole32((u32)q->avail_gpa);
+	c->v1.queue_avail_hi = htole32(q->avail_gpa >> 32);
+	c->v1.queue_used_lo = htole32((u32)q->used_gpa);
+	c->v1.queue_used_hi = htole32(q->used_gpa >> 32);
+	c->queue_notify_data = htole16(sel);
+}
+
+/* An MSI-X vector the guest asks for, or NO_VECTOR if there is none. */
+static u16 vpci_vector(struct virtio_pci *vp, u64 val)
+{
+	return val < vp->nr_vectors ? val : VIRTIO_MSI_NO_VECTOR;
+}
+
+/*
+ * §4.1.4.3.1: the driver accesses 64-bit fields as one 64-bit access or
+ * two 32-bit halves (Linux does the latter).
+ */
+static void vpci_set_addr(struct virtio_pci *vp, enum virtio_queue_area area,
+			  u64 cur, bool hi, unsigned int len, u64 val)
+{
+	u64 gpa;
+
+	if (len == 8 && !hi)
+		gpa = val;
+	else if (len == 4 && hi)
+		gpa = (cur & 0xffffffffULL) | val << 32;
+	else if (len == 4)
+		gpa = (cur & ~0xffffffffULL) | val;
+	else
+		return;
+	virtio_queue_set_addr(vp->dev, vp->queue_select, area, gpa);
+}
+
+/* Back to the transport's reset state (§4.1.4.3: vectors unassigned). */
+static void vpci_reset(struct virtio_pci *vp)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&vp->msix_lock);
+	vp->config_vector = VIRTIO_MSI_NO_VECTOR;
+	for (i = 0; i < vp->nr_queues; i++)
+		vp->queues[i].vector = VIRTIO_MSI_NO_VECTOR;
+	pthread_mutex_unlock(&vp->msix_lock);
+	__atomic_store_n(&vp->isr, 0, __ATOMIC_SEQ_CST);
+	vp->dfselect = vp->gfselect = 0;
+	vp->queue_select = 0;
+}
+
+static void vpci_set_queue_vector(struct virtio_pci *vp, u64 val)
+{
+	if (vp->queue_select >= vp->nr_queues)
+		return;
+	pthread_mutex_lock(&vp->msix_lock);
+	vp->queues[vp->queue_select].vector = vpci_vector(vp, val);
+	pthread_mutex_unlock(&vp->msix_lock);
+}
+
+static void vpci_common_write(struct virtio_pci *vp, u64 off,
+			      unsigned int len, u64 val)
+{
+	struct virtio_dev *dev = vp->dev;
+	struct virtio_queue *q = virtio_queue(dev, vp->queue_select);
+
+	switch (off) {
+	case VIRTIO_PCI_COMMON_DFSELECT:
+		vp->dfselect = val;
+		break;
+	case VIRTIO_PCI_COMMON_GFSELECT:
+		vp->gfselect = val;
+		break;
+	case VIRTIO_PCI_COMMON_GF:
+		virtio_set_driver_features(dev, vp->gfselect, val);
+		break;
+	case VIRTIO_PCI_COMMON_MSIX:
+		pthread_mutex_lock(&vp->msix_lock);
+		vp->config_vector = vpci_vector(vp, val);
+		pthread_mutex_unlock(&vp->msix_lock);
+		break;
+	case VIRTIO_PCI_COMMON_STATUS:
+		virtio_set_status(dev, val);
+		if (!val)
+			vpci_reset(vp);
+		break;
+	case VIRTIO_PCI_COMMON_Q_SELECT:
+		vp->queue_select = val;
+		break;
+	case VIRTIO_PCI_COMMON_Q_SIZE:
+		virtio_queue_set_size(dev, vp->queue_select, val);
+		break;
+	case VIRTIO_PCI_COMMON_Q_MSIX:
+		vpci_set_queue_vector(vp, val);
+		break;
+	case VIRTIO_PCI_COMMON_Q_ENABLE:
+		/* §4.1.4.3.2: the driver MUST NOT write 0. */
+		if (val == 1)
+			virtio_queue_set_enabled(dev, vp->queue_select, true);
+		break;
+	case VIRTIO_PCI_COMMON_Q_DESCLO:
+	case VIRTIO_PCI_COMMON_Q_DESCHI:
+		if (q)
+			vpci_set_addr(vp, VIRTIO_QUEUE_DESC, q->desc_gpa,
+				      off == VIRTIO_PCI_COMMON_Q_DESCHI, len, val);
+		break;
+	case VIRTIO_PCI_COMMON_Q_AVAILLO:
+	case VIRTIO_PCI_COMMON_Q_AVAILHI:
+		if (q)
+			vpci_set_addr(vp, VIRTIO_QUEUE_AVAIL, q->avail_gpa,
+				      off == VIRTIO_PCI_COMMON_Q_AVAILHI, len, val);
+		break;
+	case VIRTIO_PCI_COMMON_Q_USEDLO:
+	case VIRTIO_PCI_COMMON_Q_USEDHI:
+		if (q)
+			vpci_set_addr(vp, VIRTIO_QUEUE_USED, q->used_gpa,
+				      off == VIRTIO_PCI_COMMON_Q_USEDHI, len, val);
+		break;
+	default:
+		/* Read-only fields, and writes that straddle fields. */
+		pr_debug("virtio-pci: ignored common config write at 0x%llx",
+			 (unsigned long long)off);
+	}
+}
+
+static void vpci_common_access(struct virtio_pci *vp, u64 off, void *data,
+			       unsigned int len, bool is_write)
+{
+	struct vpci_common_cfg c;
+	u64 val = 0;
+
+	pthread_mutex_lock(&vp->lock);
+	if (is_write) {
+		memcpy(&val, data, len);
+		vpci_common_write(vp, off, len, le64toh(val));
+	} else if (off + len <= sizeof(c)) {
+		vpci_common_snapshot(vp, &c);
+		memcpy(data, (u8 *)&c + off, len);
+	}
+	pthread_mutex_unlock(&vp->lock);
+}
+
+/* ---- BAR0 ---- */
+
+static void vpci_notify_write(struct virtio_pci *vp, u64 off)
+{
+	u64 q = off / VPCI_NOTIFY_MULT, one = 1;
+
+	/*
+	 * Only reached when KVM could not take the doorbell as an ioeventfd:
+	 * hand it to the I/O thread the same way KVM would have.
+	 */
+	if (q < vp->nr_queues &&
+	    write(vp->queues[q].fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_warn_ratelimited("virtio-pci: doorbell: %s", strerror(errno));
+}
+
+static void vpci_bar_access(struct io_range *r, u64 off, void *data,
+			    unsigned int len, bool is_write)
+{
+	struct virtio_pci *vp = r->opaque;
+
+	if (!is_write)
+		memset(data, 0, len);
+
+	if (off < VPCI_ISR_OFF) {
+		vpci_common_access(vp, off - VPCI_COMMON_OFF, data, len, is_write);
+	} else if (off < VPCI_DEVICE_OFF) {
+		/* §4.1.4.5: reading the ISR clears it. */
+		if (!is_write && off == VPCI_ISR_OFF)
+			*(u8 *)data = __atomic_exchange_n(&vp->isr, 0,
+							  __ATOMIC_SEQ_CST);
+	} else if (off < VPCI_NOTIFY_OFF) {
+		off -= VPCI_DEVICE_OFF;
+		if (is_write)
+			virtio_config_write(vp->dev, off, data, len);
+		else if (virtio_config_read(vp->dev, off, data, len))
+			memset(data, 0, len);
+	} else if (is_write) {
+		vpci_notify_write(vp, off - VPCI_NOTIFY_OFF);
+	}
+}
+
+/* ---- doorbells ---- */
+
+/* I/O thread: queue @q was kicked. */
+static void vpci_kick(int fd, void *arg)
+{
+	struct vpci_queue *q = arg;
+	u64 v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		pr_warn_ratelimited("virtio-pci: read doorbell: %s",
+				    strerror(errno));
+	virtio_queue_notify(q->vp->dev, q->idx);
+}
+
+static void vpci_ioeventfd_del(struct virtio_pci *vp, struct vpci_queue *q)
+{
+	if (!q->ioeventfd)
+		return;
+	ioeventfd_del(vp->vm, q->ioeventfd_addr, q->ioeventfd_len, false, q->fd);
+	q->ioeventfd = false;
+}
+
+/*
+ * Length 0 matches a write of any size and lets KVM skip decoding the
+ * instruction on x86 (its fast MMIO path); older kernels want the exact
+ * size, and Linux's driver writes 16 bits (§4.1.4.4: the queue index).
+ */
+static void vpci_ioeventfd_add(struct virtio_pci *vp, struct vpci_queue *q,
+			       u64 addr)
+{
+	static const u32 lens[] = { 0, 2 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		if (ioeventfd_add(vp->vm, addr, lens[i], false, q->fd) == 0) {
+			q->ioeventfd = true;
+			q->ioeventfd_addr = addr;
+			q->ioeventfd_len = lens[i];
+			return;
+		}
+	}
+	pr_debug("virtio-pci: no ioeventfd for queue %u; doorbells exit",
+		 q->idx);
+}
+
+/* The bus mapped, moved or unmapped a BAR: doorbells follow BAR0. */
+static void vpci_bar_update(struct pci_dev *d, int bar, bool mapped, u64 addr)
+{
+	struct virtio_pci *vp = container_of(d, struct virtio_pci, pci);
+	unsigned int i;
+
+	if (bar != VPCI_BAR)
+		return;
+	for (i = 0; i < vp->nr_queues; i++) {
+		vpci_ioeventfd_del(vp, &vp->queues[i]);
+		if (mapped)
+			vpci_ioeventfd_add(vp, &vp->queues[i],
+					   addr + VPCI_NOTIFY_OFF +
+						   i * VPCI_NOTIFY_MULT);
+	}
+}
+
+static const struct pci_dev_ops vpci_ops = {
+	.cfg_write = vpci_cfg_write,
+	.bar_update = vpci_bar_update,
+};
+
+/* ---- setup ---- */
+
+static int vpci_add_cap(struct virtio_pci *vp, u8 type, u32 off, u32 len)
+{
+	struct virtio_pci_notify_cap nc = {
+		.cap = {
+			.cap_len = sizeof(struct virtio_pci_cap),
+			.cfg_type = type,
+			.bar = VPCI_BAR,
+			.offset = htole32(off),
+			.length = htole32(len),
+		},
+	};
+
+	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
+		nc.cap.cap_len = sizeof(nc);
+		nc.notify_off_multiplier = htole32(VPCI_NOTIFY_MULT);
+	}
+	return pci_add_cap(&vp->pci, PCI_CAP_ID_VNDR, &nc, nc.cap.cap_len);
+}
+
+static int vpci_add_msix_cap(struct virtio_pci *vp)
+{
+	u8 cap[PCI_CAP_MSIX_SIZEOF] = { 0 };
+	u16 ctrl = htole16(vp->nr_vectors - 1);
+	u32 table = htole32(VPCI_MSIX_TABLE_OFF | VPCI_MSIX_BAR);
+	u32 pba = htole32(VPCI_MSIX_PBA_OFF | VPCI_MSIX_BAR);
+	unsigned int i;
+	int off;
+
+	memcpy(cap + PCI_MSIX_FLAGS, &ctrl, sizeof(ctrl));
+	memcpy(cap + PCI_MSIX_TABLE, &table, sizeof(table));
+	memcpy(cap + PCI_MSIX_PBA, &pba, sizeof(pba));
+	off = pci_add_cap(&vp->pci, PCI_CAP_ID_MSIX, cap, sizeof(cap));
+	if (off < 0)
+		return off;
+	vp->msix_cap = off;
+	/* Only enable and function mask are the guest's to write. */
+	vp->pci.wmask[off + PCI_MSIX_FLAGS + 1] =
+		(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) >> 8;
+	/* Every vector starts masked. */
+	for (i = 0; i < vp->nr_vectors; i++)
+		vp->table[i * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] =
+			PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	return 0;
+}
+
+static int vpci_init_pci(struct virtio_pci *vp)
+{
+	const struct virtio_dev_type *type = vp->dev->type;
+	int r;
+
+	pci_dev_init(&vp->pci, VPCI_VENDOR, VPCI_DEVICE_BASE + type->device_id,
+		     vpci_class(type->device_id), VPCI_VENDOR, VPCI_SUBSYS_ID);
+	vp->pci.ops = &vpci_ops;
+	vp->pci.opaque = vp;
+
+	r = pci_add_bar(&vp->pci, VPCI_BAR, VPCI_BAR_SIZE, vpci_bar_access, vp);
+	if (!r)
+		r = pci_add_bar(&vp->pci, VPCI_MSIX_BAR, VPCI_MSIX_BAR_SIZE,
+				vpci_msix_access, vp);
+	if (!r)
+		r = vpci_add_msix_cap(vp);
+	if (r < 0)
+		return r;
+	r = vpci_add_cap(vp, VIRTIO_PCI_CAP_COMMON_CFG, VPCI_COMMON_OFF,
+			 sizeof(struct vpci_common_cfg));
+	if (r >= 0)
+		r = vpci_add_cap(vp, VIRTIO_PCI_CAP_ISR_CFG, VPCI_ISR_OFF, 1);
+	if (r >= 0 && type->config_size)
+		r = vpci_add_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, VPCI_DEVICE_OFF,
+				 type->config_size);
+	if (r >= 0)
+		r = vpci_add_cap(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, VPCI_NOTIFY_OFF,
+				 vp->nr_queues * VPCI_NOTIFY_MULT);
+	return r < 0 ? r : 0;
+}
+
+static int vpci_init_queues(struct virtio_pci *vp)
+{
+	struct vpci_queue *q;
+	unsigned int i;
+
+	vp->queues = calloc(vp->nr_queues, sizeof(*vp->queues));
+	if (!vp->queues)
+		return -ENOMEM;
+	for (i = 0; i < vp->nr_queues; i++)
+		vp->queues[i].fd = -1;
+	for (i = 0; i < vp->nr_queues; i++) {
+		q = &vp->queues[i];
+		q->vp = vp;
+		q->idx = i;
+		q->vector = VIRTIO_MSI_NO_VECTOR;
+		q->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (q->fd < 0)
+			return -errno;
+		q->ev = ioloop_add(&vp->vm->loop, q->fd, vpci_kick, q);
+		if (!q->ev)
+			return -ENOMEM;
+		virtio_queue(vp->dev, i)->transport = q;
+	}
+	return 0;
+}
+
+int virtio_pci_add(struct vm *vm, struct virtio_dev *dev,
+		   struct virtio_pci **out)
+{
+	struct virtio_pci *vp;
+	int r;
+
+	if (!vm->pci)
+		return -ENODEV;
+	if (dev->type->config_size > VPCI_DEVICE_MAX ||
+	    dev->type->nr_queues > VPCI_MAX_QUEUES ||
+	    dev->type->nr_queues + 1 > VPCI_MAX_VECTORS)
+		return -EINVAL;
+
+	vp = calloc(1, sizeof(*vp));
+	if (!vp)
+		return -ENOMEM;
+	vp->vm = vm;
+	vp->dev = dev;
+	vp->nr_queues = dev->type->nr_queues;
+	/* One vector per queue and one for config changes, as Linux likes. */
+	vp->nr_vectors = vp->nr_queues + 1;
+	vp->config_vector = VIRTIO_MSI_NO_VECTOR;
+	pthread_mutex_init(&vp->lock, NULL);
+	pthread_mutex_init(&vp->msix_lock, NULL);
+
+	r = vpci_init_queues(vp);
+	if (!r)
+		r = vpci_init_pci(vp);
+	if (r)
+		goto err;
+
+	dev->transport = vp;
+	dev->notify_guest = vpci_notify_guest;
+	r = pci_register(vm->pci, &vp->pci);
+	if (r)
+		goto err_dev;
+	*out = vp;
+	return 0;
+
+err_dev:
+	dev->transport = NULL;
+	dev->notify_guest = NULL;
+err:
+	for (unsigned int i = 0; vp->queues && i < vp->nr_queues; i++)
+		virtio_queue(dev, i)->transport = NULL;
+	virtio_pci_destroy(vp);
+	return r;
+}
+
+void virtio_pci_destroy(struct virtio_pci *vp)
+{
+	unsigned int i;
+	struct vpci_queue *q;
+
+	if (!vp)
+		return;
+	for (i = 0; vp->queues && i < vp->nr_queues; i++) {
+		q = &vp->queues[i];
+		vpci_ioeventfd_del(vp, q);
+		if (q->ev)
+			ioloop_del(&vp->vm->loop, q->ev);
+		if (q->fd >= 0)
+			close(q->fd);
+	}
+	free(vp->queues);
+	pthread_mutex_destroy(&vp->lock);
+	pthread_mutex_destroy(&vp->msix_lock);
+	free(vp);
+}
