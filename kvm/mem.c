@@ -41,7 +41,8 @@ int guest_mem_alloc(struct guest_mem *mem, u64 ram_size)
 	uintptr_t p, aligned;
 	void *base;
 
-	if (!ram_size || ram_size != (size_t)ram_size)
+	/* No address space holds more than half of 64 bits; nor does RAM. */
+	if (!ram_size || ram_size != (size_t)ram_size || ram_size > (1ULL << 62))
 		return -EINVAL;
 
 	/*

@@ -44,17 +44,34 @@ void boot_e820_build(struct boot_params *bp, u64 low_ram_end, u64 high_ram_size)
 	e820_add(bp, HIGH_RAM_START, high_ram_size, E820_RAM);
 }
 
+u64 boot_kernel_end(const struct bzimage *bz)
+{
+	u64 align = bz->hdr.kernel_alignment ? bz->hdr.kernel_alignment : SZ_2M;
+	u64 start = KERNEL_GPA;
+
+	/*
+	 * The decompressor does not run where we load it: it moves itself to
+	 * the load address rounded up to kernel_alignment, but never below
+	 * LOAD_PHYSICAL_ADDR (pref_address), and needs init_size from there
+	 * (arch/x86/boot/compressed/head_64.S).  A non-relocatable kernel
+	 * runs at pref_address.
+	 */
+	if (bz->hdr.relocatable_kernel)
+		start = ALIGN_UP(start, align);
+	start = MAX(start, (u64)bz->hdr.pref_address);
+	return start + ALIGN_UP(bz->init_size, SZ_4K);
+}
+
 int boot_place_initrd(const struct bzimage *bz, u64 low_ram_end, u64 size,
 		      u64 *gpa)
 {
 	u64 top = MIN(low_ram_end, bz->initrd_addr_max + 1);
-	u64 kernel_end = KERNEL_GPA + ALIGN_UP(bz->init_size, SZ_4K);
 	u64 addr;
 
 	if (size > top)
 		return -ENOSPC;
 	addr = ALIGN_DOWN(top - size, SZ_4K);
-	if (addr < kernel_end)
+	if (addr < boot_kernel_end(bz))
 		return -ENOSPC;
 	*gpa = addr;
 	return 0;

@@ -28,8 +28,14 @@ void boot_split_ram(u64 ram_size, u64 *low_end, u64 *high_size);
 void boot_e820_build(struct boot_params *bp, u64 low_ram_end, u64 high_ram_size);
 
 /*
+ * The end of the memory the kernel uses while it decompresses and starts:
+ * nothing we place (the initrd) may sit below it.
+ */
+u64 boot_kernel_end(const struct bzimage *bz);
+
+/*
  * Choose where the initrd goes: as high as possible below both the end of
- * low RAM and initrd_addr_max, page aligned, above the kernel's init_size.
+ * low RAM and initrd_addr_max, page aligned, above boot_kernel_end().
  * Returns 0 or -ENOSPC.
  */
 int boot_place_initrd(const struct bzimage *bz, u64 low_ram_end, u64 size,

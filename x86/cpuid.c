@@ -47,9 +47,13 @@ void cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned int nent,
 	for (i = 0; i < nent; i++, e++) {
 		switch (e->function) {
 		case 1:
-			/* EBX[31:24] initial APIC ID, [23:16] logical CPUs. */
-			e->ebx = (e->ebx & 0xffff) | (apic_id << 24) |
-				 ((nr_cpus & 0xff) << 16);
+			/*
+			 * EBX[31:24] initial APIC ID, [23:16] logical CPUs.
+			 * Counts saturate: a wrapped count (256 -> 0) would
+			 * tell the guest it has fewer CPUs than it has.
+			 */
+			e->ebx = (e->ebx & 0xffff) | ((apic_id & 0xff) << 24) |
+				 (MIN(nr_cpus, 255U) << 16);
 			if (nr_cpus > 1)
 				e->edx |= CPUID_1_EDX_HTT;
 			else
@@ -60,9 +64,9 @@ void cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned int nent,
 			/* EAX[31:26] cores per package - 1, [25:14] sharing. */
 			cache_level = (e->eax >> 5) & 7;
 			e->eax &= 0x3fff;
-			e->eax |= ((nr_cpus - 1) & 0x3f) << 26;
+			e->eax |= (MIN(nr_cpus, 64U) - 1) << 26;
 			if (cache_level == 3)
-				e->eax |= ((nr_cpus - 1) & 0xfff) << 14;
+				e->eax |= (MIN(nr_cpus, 4096U) - 1) << 14;
 			break;
 		case 0xb:
 		case 0x1f:
@@ -70,8 +74,8 @@ void cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned int nent,
 			break;
 		case 0x80000008:
 			/* AMD: ECX[15:12] APIC ID core bits, [7:0] cores - 1. */
-			e->ecx = (e->ecx & ~0xf0ffU) | (shift << 12) |
-				 ((nr_cpus - 1) & 0xff);
+			e->ecx = (e->ecx & ~0xf0ffU) | ((shift & 0xf) << 12) |
+				 (MIN(nr_cpus, 256U) - 1);
 			break;
 		case 0x8000001e:
 			/* AMD: extended APIC ID, core (compute unit), node 0. */

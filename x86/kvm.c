@@ -327,6 +327,13 @@ int arch_vm_load_kernel(struct vm *vm)
 		r = -ENOSPC;
 		goto out;
 	}
+	if (boot_kernel_end(&bz) > vm->arch.low_ram_end) {
+		pr_err("kernel %s needs %llu MiB of guest memory to decompress; raise -m",
+		       vm->cfg.kernel,
+		       (unsigned long long)(boot_kernel_end(&bz) >> 20) + 1);
+		r = -ENOSPC;
+		goto out;
+	}
 	memcpy(dst, bz.pm, bz.pm_size);
 
 	boot_split_ram(vm->cfg.ram_size, &low, &high);
