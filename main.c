@@ -13,6 +13,11 @@
 
 static const struct lkvm_cmd *const commands[] = {
 	&cmd_run,
+	&cmd_list,
+	&cmd_stop,
+	&cmd_pause,
+	&cmd_resume,
+	&cmd_debug,
 	&cmd_help,
 	&cmd_version,
 };

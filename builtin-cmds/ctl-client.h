@@ -11,9 +11,6 @@
 #include "builtin-cmds/cmds.h"
 #include "kvm/control-proto.h"
 
-extern const struct lkvm_cmd cmd_list, cmd_stop, cmd_pause, cmd_resume,
-	cmd_debug;
-
 /* How long a VM has to answer one request. */
 #define CTL_TIMEOUT_MS 5000
 

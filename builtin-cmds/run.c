@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "builtin-cmds/cmds.h"
+#include "kvm/control-proto.h"
 #include "kvm/kvm.h"
 #include "kvm/log.h"
 #include "kvm/vm.h"
@@ -112,7 +113,13 @@ static int parse_options(int argc, char **argv, struct vm_config *cfg)
 		case 'k': cfg->kernel = optarg; break;
 		case 'i': cfg->initrd = optarg; break;
 		case 'p': cfg->cmdline = optarg; break;
-		case OPT_NAME: cfg->name = optarg; break;
+		case OPT_NAME:
+			if (!control_name_valid(optarg))
+				return cmd_usage_error(&cmd_run,
+						       "--name '%s': use 1-%d letters, digits, '.', '_' or '-', not starting with '.'",
+						       optarg, CONTROL_NAME_MAX);
+			cfg->name = optarg;
+			break;
 		case OPT_STATS: cfg->stats = true; break;
 		case OPT_DEBUG: lkvm_debug_enabled = 1; break;
 		case 'd':

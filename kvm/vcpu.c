@@ -231,6 +231,22 @@ static bool handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/* Wait outside KVM_RUN while the VM is paused. */
+static void park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->pause_holds && !vm_exiting(vm)) {
+		vm->vcpus_parked++;
+		pthread_cond_broadcast(&vm->pause_cond);
+		while (vm->pause_holds && !vm_exiting(vm))
+			pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+		vm->vcpus_parked--;
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -244,6 +260,8 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!vm_exiting(vm)) {
+		if (__atomic_load_n(&vm->pause_holds, __ATOMIC_ACQUIRE))
+			park(vcpu);
 		r = ioctl(vcpu->fd, KVM_RUN, 0);
 		if (r < 0) {
 			r = -errno;
@@ -260,6 +278,12 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(vcpu))
 			break;
 	}
+
+	/* A pauser waiting for this vCPU to park must not wait forever. */
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->vcpus_running--;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	return NULL;
 }
 
@@ -270,8 +294,16 @@ int vcpu_start(struct vcpu *vcpu)
 
 	/* No SA_RESTART: the point of the signal is to interrupt KVM_RUN. */
 	sigaction(SIG_VCPU_KICK, &sa, NULL);
+	pthread_mutex_lock(&vcpu->vm->pause_lock);
+	vcpu->vm->vcpus_running++;
+	pthread_mutex_unlock(&vcpu->vm->pause_lock);
 	r = -pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
-	if (!r)
+	if (!r) {
 		vcpu->started = true;
+	} else {
+		pthread_mutex_lock(&vcpu->vm->pause_lock);
+		vcpu->vm->vcpus_running--;
+		pthread_mutex_unlock(&vcpu->vm->pause_lock);
+	}
 	return r;
 }

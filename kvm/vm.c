@@ -17,6 +17,7 @@
 #include "kvm/log.h"
 #include "kvm/stats.h"
 #include "kvm/vm.h"
+#include "kvm/vm-control.h"
 #include "term/console.h"
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
@@ -28,6 +29,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = *cfg;
 	vm->main_thread = pthread_self();
 	pthread_mutex_init(&vm->fate_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	io_bus_init(&vm->pio, "pio");
 	io_bus_init(&vm->mmio, "mmio");
 
@@ -119,7 +122,89 @@ void vm_request_exit(struct vm *vm, int code, const char *fmt, ...)
 
 	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	/* Parked vCPUs and anyone waiting for them must see the end too. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	pthread_kill(vm->main_thread, SIG_VM_WAKE);
+}
+
+void vm_pause_hold(struct vm *vm)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_add_fetch(&vm->pause_holds, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vm->pause_lock);
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->vcpus_parked < vm->vcpus_running && !vm_exiting(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_pause_release(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->pause_holds)
+		__atomic_sub_fetch(&vm->pause_holds, 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+/*
+ * Tell a kvmclock guest it was stopped, so its watchdogs do not report
+ * the pause as a soft lockup (KVM_KVMCLOCK_CTRL).  A guest without
+ * kvmclock answers EINVAL, which is fine.
+ */
+static void kvmclock_ctrl(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		kvm_ioctl_val(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0);
+}
+
+int vm_pause(struct vm *vm)
+{
+	bool was;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	was = vm->user_paused;
+	vm->user_paused = true;
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (was)
+		return -EALREADY;
+	vm_pause_hold(vm);
+	kvmclock_ctrl(vm);
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	bool was;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	was = vm->user_paused;
+	vm->user_paused = false;
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (!was)
+		return -EALREADY;
+	vm_pause_release(vm);
+	return 0;
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+	bool p;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	p = vm->user_paused;
+	pthread_mutex_unlock(&vm->pause_lock);
+	return p;
 }
 
 static int create_vcpus(struct vm *vm)
@@ -216,9 +301,18 @@ int vm_run(struct vm *vm)
 		goto out_quiet;
 	}
 
+	r = vm_control_start(vm);
+	if (r == -EADDRINUSE) {
+		pr_err("a VM named '%s' is already running", vm->cfg.name);
+		goto out;
+	} else if (r) {
+		pr_err("cannot create the control socket for '%s': %s",
+		       vm->cfg.name, strerror(-r));
+		goto out;
+	}
 	r = console_start(vm);
 	if (r)
-		goto out;
+		goto out_control;
 	r = ioloop_start(&vm->loop);
 	if (r)
 		goto out_console;
@@ -240,6 +334,8 @@ int vm_run(struct vm *vm)
 	ioloop_stop(&vm->loop);
 out_console:
 	console_stop(vm);
+out_control:
+	vm_control_stop(vm);
 
 	if (vm->exiting) {
 		if (vm->exit_code == LKVM_EXIT_OK)

@@ -54,6 +54,7 @@ struct vcpu {
 
 struct console;
 struct pci_bus;
+struct control;
 
 struct vm {
 	int kvm_fd;
@@ -70,6 +71,7 @@ struct vm {
 	pthread_t main_thread;
 	struct console *console;
 	struct pci_bus *pci;
+	struct control *control;
 
 	/* The guest's fate: set once, by whoever sees it first. */
 	pthread_mutex_t fate_lock;
@@ -77,6 +79,18 @@ struct vm {
 	int exit_code;
 	char exit_msg[256];
 	bool panic_seen; /* the console showed a panic; a reset now is its end */
+
+	/*
+	 * Pausing: while holds > 0 every vCPU stays out of KVM_RUN, parked on
+	 * pause_cond.  `lkvm pause` is one hold; debug commands take a hold
+	 * for as long as they read vCPU state.
+	 */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	unsigned int pause_holds;
+	unsigned int vcpus_parked;
+	unsigned int vcpus_running; /* threads still in their run loop */
+	bool user_paused;
 
 	struct arch_vm arch;
 };
@@ -94,6 +108,18 @@ int vm_run(struct vm *vm);
 void vm_request_exit(struct vm *vm, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool vm_exiting(struct vm *vm);
+
+/*
+ * Take or drop a pause hold.  vm_pause_hold() returns once every vCPU is
+ * parked outside KVM_RUN (or the VM is ending), so vCPU ioctls such as
+ * KVM_GET_REGS do not wait on a running guest.
+ */
+void vm_pause_hold(struct vm *vm);
+void vm_pause_release(struct vm *vm);
+/* `lkvm pause` / `lkvm resume`: -EALREADY if already in that state. */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+bool vm_is_paused(struct vm *vm);
 
 /* Register a port-I/O or MMIO range; -errno on overlap. */
 int vm_register_pio(struct vm *vm, struct io_range *r);
@@ -122,5 +148,9 @@ int arch_vcpu_init(struct vcpu *vcpu);		/* CPUID, registers */
 int arch_vcpu_handle_exit(struct vcpu *vcpu);
 /* Describe the vCPU's state (registers, code at PC) for an error report. */
 void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len);
+/* Every register worth showing, for `lkvm debug`; the vCPU is parked. */
+int arch_vcpu_dump(struct vcpu *vcpu, char *buf, size_t len);
+/* Inject an NMI; the vCPU is parked. */
+int arch_vcpu_nmi(struct vcpu *vcpu);
 
 #endif

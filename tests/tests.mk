@@ -54,4 +54,6 @@ check:
 demo: lkvm lkvm-static kit
 	bash tests/lib/demo.sh
 
+-include tests/fuzz/fuzz.mk
+
 .PHONY: kit e2e check demo

@@ -181,3 +181,73 @@ void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len)
 	if (got < 0 && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - n, " (not mapped)");
 }
+
+static int dump_segment(char *buf, size_t len, const char *name,
+			const struct kvm_segment *s)
+{
+	return snprintf(buf, len,
+			"  %-3s sel %04x base %016llx limit %08x type %x%s%s%s dpl %u\n",
+			name, s->selector, s->base, s->limit, s->type,
+			s->present ? " P" : "", s->l ? " L" : "",
+			s->db ? " DB" : "", s->dpl);
+}
+
+int arch_vcpu_dump(struct vcpu *vcpu, char *buf, size_t len)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_mp_state mp;
+	size_t n = 0;
+	u8 code[16];
+	int i, got;
+
+	if (kvm_ioctl(vcpu->fd, KVM_GET_REGS, &r) ||
+	    kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &s))
+		return -EIO;
+	if (kvm_ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp))
+		mp.mp_state = ~0U;
+
+#define OUT(...)                                                         \
+	do {                                                             \
+		if (n < len)                                             \
+			n += snprintf(buf + n, len - n, __VA_ARGS__);    \
+	} while (0)
+	OUT("vCPU %u (mp_state %u%s)\n", vcpu->id, mp.mp_state,
+	    mp.mp_state == KVM_MP_STATE_HALTED ? ", halted" :
+	    mp.mp_state == KVM_MP_STATE_RUNNABLE ? ", runnable" :
+	    mp.mp_state == KVM_MP_STATE_INIT_RECEIVED ? ", waiting for SIPI" : "");
+	OUT("  RIP %016llx RFLAGS %016llx\n", r.rip, r.rflags);
+	OUT("  RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
+	    r.rax, r.rbx, r.rcx, r.rdx);
+	OUT("  RSI %016llx RDI %016llx RBP %016llx RSP %016llx\n",
+	    r.rsi, r.rdi, r.rbp, r.rsp);
+	OUT("  R8  %016llx R9  %016llx R10 %016llx R11 %016llx\n",
+	    r.r8, r.r9, r.r10, r.r11);
+	OUT("  R12 %016llx R13 %016llx R14 %016llx R15 %016llx\n",
+	    r.r12, r.r13, r.r14, r.r15);
+	OUT("  CR0 %016llx CR2 %016llx CR3 %016llx CR4 %016llx\n",
+	    s.cr0, s.cr2, s.cr3, s.cr4);
+	OUT("  CR8 %016llx EFER %016llx APIC_BASE %016llx\n",
+	    s.cr8, s.efer, s.apic_base);
+	if (n < len) n += dump_segment(buf + n, len - n, "CS", &s.cs);
+	if (n < len) n += dump_segment(buf + n, len - n, "DS", &s.ds);
+	if (n < len) n += dump_segment(buf + n, len - n, "ES", &s.es);
+	if (n < len) n += dump_segment(buf + n, len - n, "SS", &s.ss);
+	if (n < len) n += dump_segment(buf + n, len - n, "FS", &s.fs);
+	if (n < len) n += dump_segment(buf + n, len - n, "GS", &s.gs);
+	if (n < len) n += dump_segment(buf + n, len - n, "TR", &s.tr);
+	OUT("  GDT base %016llx limit %04x  IDT base %016llx limit %04x\n",
+	    s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
+	OUT("  code at RIP:");
+	got = read_code(vcpu, s.cs.base + r.rip, code, sizeof(code));
+	for (i = 0; i < got; i++)
+		OUT(" %02x", code[i]);
+	OUT("%s\n", got < 0 ? " (not mapped)" : "");
+#undef OUT
+	return 0;
+}
+
+int arch_vcpu_nmi(struct vcpu *vcpu)
+{
+	return kvm_ioctl_val(vcpu->fd, KVM_NMI, 0);
+}

@@ -1,9 +1,9 @@
 # Fuzz targets (libFuzzer, clang).  From the top of the tree:
 #
-#   make -f tests/fuzz/fuzz.mk fuzz            # every target, FUZZ_TIME s each
-#   make -f tests/fuzz/fuzz.mk fuzz FUZZ_TIME=600
+#   make fuzz                  # every target, FUZZ_TIME s each
+#   make fuzz FUZZ_TIME=600
 #
-# or `make fuzz` once tests/tests.mk includes this file.  Each target keeps
+# Each target keeps
 # its growing corpus in tests/fuzz/corpus/NAME (not in git); crashes are
 # written to tests/fuzz/crash-NAME-*.  Built separately from lkvm, with
 # sanitizers, from the sources each target names.
@@ -14,8 +14,9 @@ FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer
 FUZZ_CFLAGS += -std=gnu11 -I. -D_GNU_SOURCE -pthread
 FUZZ_CFLAGS += -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-FUZZ_TARGETS := virtq
+FUZZ_TARGETS := virtq control
 fuzz-virtq-srcs := tests/fuzz/fuzz-virtq.c virtio/virtq.c kvm/mem.c kvm/log.c
+fuzz-control-srcs := tests/fuzz/fuzz-control.c kvm/control-proto.c
 
 FUZZ_BINS := $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
 

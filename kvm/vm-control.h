@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_VM_CONTROL_H
+#define LKVM_VM_CONTROL_H
+
+struct vm;
+struct vcpu;
+struct control_reply;
+
+/* Listen on $HOME/.lkvm/NAME.sock; -EADDRINUSE if the name is taken. */
+int vm_control_start(struct vm *vm);
+void vm_control_stop(struct vm *vm);
+
+/* Arch: walk @gva through the vCPU's page tables into the reply. */
+int arch_vcpu_pgwalk(struct vcpu *vcpu, unsigned long long gva,
+		     struct control_reply *r);
+
+#endif

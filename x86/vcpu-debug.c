@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `lkvm debug --walk GVA`: translate a guest virtual address through a
+ * parked vCPU's own page tables, so a developer can see why an address
+ * faults without attaching gdb.  The walk itself is x86/pgwalk.c; this
+ * file reads the vCPU's paging state and guest RAM for it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "kvm/control-proto.h"
+#include "kvm/kvm.h"
+#include "kvm/vm.h"
+#include "kvm/vm-control.h"
+#include "x86/pgwalk.h"
+
+#define X86_CR0_PG (1ULL << 31)
+#define X86_CR4_PAE (1ULL << 5)
+#define X86_CR4_LA57 (1ULL << 12)
+#define EFER_LMA (1ULL << 10)
+
+static int read_guest(void *opaque, u64 gpa, void *buf, size_t len)
+{
+	const void *hva = gpa_to_hva(opaque, gpa, len);
+
+	if (!hva)
+		return -EFAULT;
+	memcpy(buf, hva, len);
+	return 0;
+}
+
+int arch_vcpu_pgwalk(struct vcpu *vcpu, unsigned long long gva,
+		     struct control_reply *r)
+{
+	struct kvm_sregs s;
+	struct pgwalk w;
+	char text[1024];
+	int ret;
+
+	if (kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &s))
+		return -EIO;
+	if (!(s.cr0 & X86_CR0_PG) || !(s.efer & EFER_LMA) ||
+	    !(s.cr4 & X86_CR4_PAE) || (s.cr4 & X86_CR4_LA57)) {
+		control_reply_printf(r, "vCPU %u is not in 4-level long-mode paging "
+				     "(CR0 %llx CR4 %llx EFER %llx)", vcpu->id,
+				     s.cr0, s.cr4, s.efer);
+		return -EOPNOTSUPP;
+	}
+	ret = pgwalk_x86_64(s.cr3, gva, read_guest, &vcpu->vm->mem, &w);
+	if (ret == -EINVAL) {
+		control_reply_printf(r, "0x%llx is not a canonical address", gva);
+		return ret;
+	}
+	pgwalk_format(&w, text, sizeof(text));
+	control_reply_printf(r, "%s", text);
+	if (ret == -EFAULT)
+		control_reply_printf(r, "  the next table is outside guest RAM\n");
+	return ret;
+}
