@@ -19,6 +19,7 @@
 #include "kvm/vm.h"
 #include "kvm/vm-control.h"
 #include "term/console.h"
+#include "virtio/devices.h"
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
@@ -74,6 +75,7 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	vm->vcpus = NULL;
+	virtio_devices_destroy(vm);
 	arch_vm_destroy(vm);
 	guest_mem_free(&vm->mem);
 	if (vm->vm_fd >= 0)
@@ -306,9 +308,10 @@ int vm_run(struct vm *vm)
 		pr_err("a VM named '%s' is already running", vm->cfg.name);
 		goto out;
 	} else if (r) {
-		pr_err("cannot create the control socket for '%s': %s",
-		       vm->cfg.name, strerror(-r));
-		goto out;
+		/* A VM that lkvm list cannot see beats no VM at all. */
+		pr_warn("no control socket for '%s' (%s): lkvm list, stop, "
+			"pause and debug will not see this VM",
+			vm->cfg.name, strerror(-r));
 	}
 	r = console_start(vm);
 	if (r)

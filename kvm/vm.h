@@ -55,6 +55,8 @@ struct vcpu {
 struct console;
 struct pci_bus;
 struct control;
+struct virtio_blk;
+struct virtio_pci;
 
 struct vm {
 	int kvm_fd;
@@ -72,6 +74,10 @@ struct vm {
 	struct console *console;
 	struct pci_bus *pci;
 	struct control *control;
+	/* virtio-blk devices, in -d order (virtio/devices.c) */
+	struct virtio_blk *blk[VM_MAX_DISKS];
+	struct virtio_pci *blk_pci[VM_MAX_DISKS];
+	unsigned int nr_blk;
 
 	/* The guest's fate: set once, by whoever sees it first. */
 	pthread_mutex_t fate_lock;

@@ -20,6 +20,7 @@
 #include "x86/boot.h"
 #include "x86/layout.h"
 #include "x86/pci.h"
+#include "virtio/devices.h"
 #include "x86/power.h"
 
 #define NR_IOAPIC_PINS 24
@@ -181,7 +182,7 @@ int arch_vm_setup_devices(struct vm *vm)
 		pr_err("cannot set up the PCI bus: %s", strerror(-r));
 		return r;
 	}
-	return 0;
+	return virtio_devices_init(vm);
 }
 
 /* Read a whole file into memory; prints the reason on failure. */

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * x86-64 4-level page walk (Intel SDM vol. 3A §4.5).  A 48-bit virtual
- * address splits into four 9-bit table indexes and a 12-bit offset:
+ * x86-64 4- and 5-level page walk (Intel SDM vol. 3A §4.5).  A 48-bit
+ * virtual address splits into four 9-bit table indexes and a 12-bit offset:
  *
  *   47..39 PML4  38..30 PDPT  29..21 PD  20..12 PT  11..0 offset
+ *
+ * With CR4.LA57 addresses have 57 bits, and bits 56..48 index a PML5 on top.
  *
  * Each table is one 4 KiB page of 512 8-byte entries.  A PDPTE or PDE with
  * PS set maps a 1 GiB or 2 MiB page directly and ends the walk early.
@@ -18,14 +20,19 @@
 
 static const char *const level_name[PGWALK_LEVELS + 1] = {
 	[1] = "PTE  ", [2] = "PDE  ", [3] = "PDPTE", [4] = "PML4E",
+	[5] = "PML5E",
 };
 
-/* Bits 63:47 all equal to bit 47 (SDM vol. 1 §3.3.7.1). */
-static bool gva_canonical(u64 gva)
+/*
+ * Bits 63:47 all equal to bit 47 (SDM vol. 1 §3.3.7.1); with 5 levels,
+ * bits 63:56 equal to bit 56.
+ */
+static bool gva_canonical(u64 gva, int levels)
 {
-	u64 top = gva >> 47;
+	int bits = 12 + 9 * levels;
+	u64 top = gva >> (bits - 1);
 
-	return !top || top == 0x1ffff;
+	return !top || top == (~0ULL >> (bits - 1));
 }
 
 static int level_shift(int level)
@@ -41,15 +48,15 @@ static bool large_reserved(u64 entry, int level)
 {
 	u64 rsvd;
 
-	if (level == 4)
+	if (level >= 4)
 		return true;
 	rsvd = ((1ULL << level_shift(level)) - 1) & ~((1ULL << 13) - 1);
 	return entry & rsvd;
 }
 
-int pgwalk_x86_64(u64 cr3, u64 gva,
-		  int (*read_gpa)(void *opaque, u64 gpa, void *buf, size_t len),
-		  void *opaque, struct pgwalk *w)
+int pgwalk_x86(u64 cr3, u64 gva, int levels,
+	       int (*read_gpa)(void *opaque, u64 gpa, void *buf, size_t len),
+	       void *opaque, struct pgwalk *w)
 {
 	u64 table = cr3 & PTE_ADDR_MASK, entry, mask;
 	struct pgwalk_step *s;
@@ -59,10 +66,12 @@ int pgwalk_x86_64(u64 cr3, u64 gva,
 	w->cr3 = cr3;
 	w->gva = gva;
 	w->writable = w->user = true;
-	if (!gva_canonical(gva))
+	if (levels != 4 && levels != 5)
+		return -EINVAL;
+	if (!gva_canonical(gva, levels))
 		return -EINVAL;
 
-	for (level = PGWALK_LEVELS; level >= 1; level--) {
+	for (level = levels; level >= 1; level--) {
 		s = &w->step[w->nr_steps];
 		s->level = level;
 		s->index = (gva >> level_shift(level)) & 511;
@@ -96,6 +105,13 @@ int pgwalk_x86_64(u64 cr3, u64 gva,
 	mask = w->page_size - 1;
 	w->gpa = (entry & PTE_ADDR_MASK & ~mask) | (gva & mask);
 	return 0;
+}
+
+int pgwalk_x86_64(u64 cr3, u64 gva,
+		  int (*read_gpa)(void *opaque, u64 gpa, void *buf, size_t len),
+		  void *opaque, struct pgwalk *w)
+{
+	return pgwalk_x86(cr3, gva, 4, read_gpa, opaque, w);
 }
 
 /* snprintf that appends at *len and keeps counting past the end. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A software walk of x86-64 4-level page tables (Intel SDM vol. 3A §4.5,
+ * A software walk of x86-64 4- and 5-level page tables (Intel SDM vol. 3A §4.5,
  * "4-Level Paging and 5-Level Paging"), for `lkvm debug --walk GVA`: given
  * a vCPU's CR3 and a guest virtual address, read each level's entry and
  * say where the address lands, or why it does not.
@@ -8,15 +8,15 @@
  * It is a pure function over a read_gpa() callback, so it runs on a
  * malloc'd "guest RAM" in the unit tests and on the real guest (through
  * gpa_to_hva()) in the VM.  The caller checks that the vCPU is in long
- * mode with 4-level paging (EFER.LMA, CR4.PAE, !CR4.LA57); 32-bit, PAE and
- * 5-level paging are not handled here.
+ * mode (EFER.LMA, CR4.PAE) and passes the depth (CR4.LA57); 32-bit and PAE
+ * paging are not handled here.
  */
 #ifndef LKVM_X86_PGWALK_H
 #define LKVM_X86_PGWALK_H
 
 #include "kvm/types.h"
 
-#define PGWALK_LEVELS 4
+#define PGWALK_LEVELS 5	/* the most: 5-level paging (CR4.LA57) */
 
 /* Entry bits used by the walk (SDM vol. 3A, Tables 4-15 to 4-20). */
 #define PTE_P (1ULL << 0)
@@ -39,7 +39,7 @@ enum pgwalk_fault {
 };
 
 struct pgwalk_step {
-	int level;		/* 4: PML4E, 3: PDPTE, 2: PDE, 1: PTE */
+	int level;		/* 5: PML5E, 4: PML4E, 3: PDPTE, 2: PDE, 1: PTE */
 	unsigned int index;	/* 0..511 */
 	u64 entry_gpa;		/* where the entry was read */
 	u64 entry;
@@ -71,6 +71,10 @@ struct pgwalk {
 int pgwalk_x86_64(u64 cr3, u64 gva,
 		  int (*read_gpa)(void *opaque, u64 gpa, void *buf, size_t len),
 		  void *opaque, struct pgwalk *w);
+/* The same with levels 4 or 5 (CR4.LA57); -EINVAL for other levels. */
+int pgwalk_x86(u64 cr3, u64 gva, int levels,
+	       int (*read_gpa)(void *opaque, u64 gpa, void *buf, size_t len),
+	       void *opaque, struct pgwalk *w);
 
 /*
  * Describe a walk for a human, one line per step and a result line:

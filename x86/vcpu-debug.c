@@ -40,13 +40,14 @@ int arch_vcpu_pgwalk(struct vcpu *vcpu, unsigned long long gva,
 	if (kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &s))
 		return -EIO;
 	if (!(s.cr0 & X86_CR0_PG) || !(s.efer & EFER_LMA) ||
-	    !(s.cr4 & X86_CR4_PAE) || (s.cr4 & X86_CR4_LA57)) {
-		control_reply_printf(r, "vCPU %u is not in 4-level long-mode paging "
+	    !(s.cr4 & X86_CR4_PAE)) {
+		control_reply_printf(r, "vCPU %u is not in long-mode paging "
 				     "(CR0 %llx CR4 %llx EFER %llx)", vcpu->id,
 				     s.cr0, s.cr4, s.efer);
 		return -EOPNOTSUPP;
 	}
-	ret = pgwalk_x86_64(s.cr3, gva, read_guest, &vcpu->vm->mem, &w);
+	ret = pgwalk_x86(s.cr3, gva, s.cr4 & X86_CR4_LA57 ? 5 : 4, read_guest,
+			 &vcpu->vm->mem, &w);
 	if (ret == -EINVAL) {
 		control_reply_printf(r, "0x%llx is not a canonical address", gva);
 		return ret;

@@ -20,6 +20,7 @@
 #   time     wall seconds of the lkvm run
 #   timed_out  present if the outer timeout (e2e_limit) had to stop lkvm
 #   pre.out, post.out, post.status  the run's host-side steps
+# Steps see LKVM, KIT, SHIP and E2E_OUT (this run's results directory).
 # RESULTS_DIR/plan.done is written last, so a missing file means the plan
 # itself did not finish.
 set -eu
@@ -32,10 +33,12 @@ uptime_s() { cut -d ' ' -f 1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
 
 # A pre or post step in its own shell, so its `set -e` really holds (it
-# would not in a function called under `if !` or `||`).
+# would not in a function called under `if !` or `||`).  E2E_OUT is the
+# run's results directory: a step that starts a background job beside
+# lkvm (a control-channel driver, say) can watch $E2E_OUT/console.
 step() {
 	[ -f "$1" ] || return 0
-	sh -euc '. "$1/disk.sh"; . "$2"' step "$E2E_LIB" "$1"
+	E2E_OUT=$out sh -euc '. "$1/disk.sh"; . "$2"' step "$E2E_LIB" "$1"
 }
 
 run_one() {

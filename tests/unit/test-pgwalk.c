@@ -252,6 +252,43 @@ static void test_format(void)
 	CHECK(strstr(text, "-> not present\n") != NULL);
 }
 
+/*
+ * 5-level paging (CR4.LA57): a PML5 at 0x5000 on top of the same tables.
+ * KERN is canonical in both modes (bits 63..47 set); its PML5 index is 511.
+ */
+#define PML5 0x5000ULL
+
+static void test_5level(void)
+{
+	struct pgwalk w;
+	char text[1024];
+
+	map_4k();
+	set_entry(PML5, 511, PML4 | PTE_P | PTE_RW);
+	CHECK_EQ(pgwalk_x86(PML5, KERN, 5, read_ram, NULL, &w), 0);
+	CHECK_EQ(w.fault, PGWALK_OK);
+	CHECK_EQ(w.nr_steps, 5);
+	CHECK_EQ(w.step[0].level, 5);
+	CHECK_EQ(w.step[0].index, 511);
+	CHECK_EQ(w.step[1].level, 4);
+	CHECK_EQ(w.gpa, 0x7567);
+	pgwalk_format(&w, text, sizeof(text));
+	CHECK(strstr(text, "PML5E[511]") != NULL);
+
+	/* 57-bit canonical: bit 56 extends; a 48-bit-only address is fine. */
+	CHECK_EQ(pgwalk_x86(PML5, 0x0001000000000000ULL, 5, read_ram, NULL,
+			    &w), 0);
+	CHECK_EQ(w.step[0].index, 1);
+	CHECK_EQ(w.fault, PGWALK_NOT_PRESENT);
+	CHECK_EQ(pgwalk_x86(PML5, 0x0100000000000000ULL, 5, read_ram, NULL,
+			    &w), -EINVAL);
+	/* PS in a PML5E is reserved. */
+	set_entry(PML5, 511, PML4 | PTE_P | PTE_PS);
+	CHECK_EQ(pgwalk_x86(PML5, KERN, 5, read_ram, NULL, &w), 0);
+	CHECK_EQ(w.fault, PGWALK_RESERVED);
+	CHECK_EQ(pgwalk_x86(PML5, KERN, 3, read_ram, NULL, &w), -EINVAL);
+}
+
 UNIT_MAIN("pgwalk",
 	  UNIT_TEST(test_4k),
 	  UNIT_TEST(test_cr3_flags),
@@ -263,4 +300,5 @@ UNIT_MAIN("pgwalk",
 	  UNIT_TEST(test_outside_ram),
 	  UNIT_TEST(test_noncanonical),
 	  UNIT_TEST(test_high_bits),
-	  UNIT_TEST(test_format))
+	  UNIT_TEST(test_format),
+	  UNIT_TEST(test_5level))
