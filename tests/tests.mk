@@ -55,5 +55,8 @@ demo: lkvm lkvm-static kit
 	bash tests/lib/demo.sh
 
 -include tests/fuzz/fuzz.mk
+# make bench (tests/bench) and the tiny host-direct guest (tests/kit/tiny).
+-include tests/bench/bench.mk
+-include tests/kit/tiny/tiny.mk
 
 .PHONY: kit e2e check demo
