@@ -39,7 +39,8 @@ void boot_e820_build(struct boot_params *bp, u64 low_ram_end, u64 high_ram_size)
 	 */
 	e820_add(bp, 0, EBDA_GPA, E820_RAM);
 	e820_add(bp, EBDA_GPA, 0xa0000 - EBDA_GPA, E820_RESERVED);
-	e820_add(bp, BIOS_AREA_GPA, BIOS_AREA_SIZE, E820_RESERVED);
+	/* Tables and the reset vector: reserved up to 1 MiB. */
+	e820_add(bp, BIOS_AREA_GPA, KERNEL_GPA - BIOS_AREA_GPA, E820_RESERVED);
 	e820_add(bp, KERNEL_GPA, low_ram_end - KERNEL_GPA, E820_RAM);
 	e820_add(bp, HIGH_RAM_START, high_ram_size, E820_RAM);
 }
@@ -75,6 +76,18 @@ int boot_place_initrd(const struct bzimage *bz, u64 low_ram_end, u64 size,
 		return -ENOSPC;
 	*gpa = addr;
 	return 0;
+}
+
+void boot_reset_vector(u8 *code)
+{
+	static const u8 stub[RESET_VECTOR_SIZE] = {
+		0xb0, 0xfe,	/* mov al, 0xfe: pulse reset (i8042)	*/
+		0xe6, 0x64,	/* out 0x64, al				*/
+		0xf4,		/* 1: hlt				*/
+		0xeb, 0xfd,	/* jmp 1b				*/
+	};
+
+	memcpy(code, stub, sizeof(stub));
 }
 
 void boot_params_build(struct boot_params *bp, const struct bzimage *bz,

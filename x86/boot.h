@@ -51,4 +51,12 @@ void boot_page_tables(u64 *pml4, u64 *pdpt, u64 *pd);
 #define BOOT_GDT_ENTRIES 4
 void boot_gdt(u64 *gdt);
 
+/*
+ * The 16 bytes at the reset vector (RESET_VECTOR_GPA).  Linux reboots
+ * through it (reboot=bios) when nothing else is left, and that is its
+ * default on a hardware-reduced ACPI machine without EFI, like ours: the
+ * stub pulses the i8042 reset line, which lkvm turns into "rebooted".
+ */
+void boot_reset_vector(u8 *code);
+
 #endif

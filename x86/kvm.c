@@ -291,6 +291,8 @@ static int load_acpi(struct vm *vm, struct boot_layout *l)
 
 static void load_boot_tables(struct vm *vm)
 {
+	boot_reset_vector(gpa_to_hva(&vm->mem, RESET_VECTOR_GPA,
+				     RESET_VECTOR_SIZE));
 	boot_page_tables(gpa_to_hva(&vm->mem, BOOT_PML4_GPA, 4096),
 			 gpa_to_hva(&vm->mem, BOOT_PDPT_GPA, 4096),
 			 gpa_to_hva(&vm->mem, BOOT_PD_GPA, 4 * 4096));

@@ -23,8 +23,11 @@
 #define BOOT_CMDLINE_MAX 0x10000ULL
 #define BOOT_STACK_GPA 0x8ff0ULL
 #define EBDA_GPA 0x9fc00ULL
-#define BIOS_AREA_GPA 0xe0000ULL /* ACPI tables: 0xE0000..0xFFFFF */
-#define BIOS_AREA_SIZE 0x20000ULL
+#define BIOS_AREA_GPA 0xe0000ULL /* ACPI tables: 0xE0000..0xFFFEF */
+#define BIOS_AREA_SIZE 0x1fff0ULL
+/* The x86 reset vector, F000:FFF0: a stub that asks lkvm to reboot. */
+#define RESET_VECTOR_GPA 0xffff0ULL
+#define RESET_VECTOR_SIZE 16
 #define KERNEL_GPA 0x100000ULL
 
 #define PCI_HOLE_START 0xc0000000ULL

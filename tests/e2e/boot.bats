@@ -8,6 +8,10 @@ load ../lib/e2e
 setup_file() {
 	e2e_run hello -- -c 2
 	e2e_run panic
+	e2e_run reboot
+	# The other ways Linux resets a PC (reboot= in kernel-parameters.txt).
+	e2e_run reboot-triple --scenario reboot --append reboot=t -- -c 2
+	e2e_run reboot-acpi --scenario reboot --append reboot=a
 	# The limit is lkvm's; the run's outer timeout (60 s) only guards it.
 	e2e_run hang -- --timeout 5
 	e2e_execute
@@ -30,6 +34,23 @@ setup_file() {
 	e2e_result hello
 	e2e_assert_status 0
 	e2e_assert_console "reboot: Power down"
+}
+
+@test "boot: reboot -f in the guest ends lkvm with exit 0, saying reboot" {
+	e2e_result reboot
+	e2e_assert_console "lkvm-guest: rebooting"
+	e2e_assert_status 0
+	e2e_assert_stderr "reboot"
+	e2e_refute_console "reboot -f returned"
+}
+
+@test "boot: reboot=t (a triple fault) and reboot=a (ACPI RESET_REG) exit 0 too" {
+	e2e_result reboot-triple
+	e2e_assert_status 0
+	e2e_assert_stderr "triple fault"
+	e2e_result reboot-acpi
+	e2e_assert_status 0
+	e2e_assert_stderr "guest rebooted"
 }
 
 @test "boot: a guest kernel panic ends lkvm with exit 3" {

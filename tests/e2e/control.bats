@@ -36,6 +36,10 @@ ctl() {
 	ctl "stop rc 0"
 	e2e_assert_status 0
 	e2e_assert_stderr "lkvm stop"
+	[[ $e2e_post != *"still listed after stop"* ]]
+	# Within a second or two (stop waits for lkvm to exit); report it.
+	[[ $e2e_post =~ stop\ took\ ([0-9.]+)\ s ]]
+	e2e_note "lkvm stop took ${BASH_REMATCH[1]} s in L1"
 }
 
 @test "control: a second VM with the same name is refused" {

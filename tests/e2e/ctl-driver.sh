@@ -25,8 +25,12 @@ listed() { "$LKVM" list 2>/dev/null | grep -q "^$name "; }
 ticking() { [ "$(ticks)" -ge "$1" ]; }
 
 finish() {
+	t0=$(cut -d ' ' -f 1 /proc/uptime)
 	"$LKVM" stop --name "$name"
 	say "stop rc $?"
+	t1=$(cut -d ' ' -f 1 /proc/uptime)
+	say "stop took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+	"$LKVM" list | grep -q "^$name " && say "still listed after stop"
 	say done
 	exit 0
 }

@@ -500,6 +500,26 @@ static void test_gdt(void)
 	CHECK_EQ(ds.db, 1);
 }
 
+/* The reset vector stub: out 0xfe to port 0x64, then halt for good. */
+static void test_reset_vector(void)
+{
+	u8 code[RESET_VECTOR_SIZE];
+
+	memset(code, 0xcc, sizeof(code));
+	boot_reset_vector(code);
+	CHECK_EQ(code[0], 0xb0);	/* mov al, imm8 */
+	CHECK_EQ(code[1], 0xfe);
+	CHECK_EQ(code[2], 0xe6);	/* out imm8, al */
+	CHECK_EQ(code[3], 0x64);
+	CHECK_EQ(code[4], 0xf4);	/* hlt */
+	/* jmp rel8 back to the hlt: offset 7 - 3 = 4 */
+	CHECK_EQ(code[5], 0xeb);
+	CHECK_EQ((s8)code[6], -3);
+	/* The whole stub sits below 1 MiB, where real mode can reach it. */
+	CHECK(RESET_VECTOR_GPA + RESET_VECTOR_SIZE <= SZ_1M);
+	CHECK(BIOS_AREA_GPA + BIOS_AREA_SIZE <= RESET_VECTOR_GPA);
+}
+
 UNIT_MAIN("boot",
 	  UNIT_TEST(test_split_ram),
 	  UNIT_TEST(test_e820),
@@ -509,4 +529,5 @@ UNIT_MAIN("boot",
 	  UNIT_TEST(test_params_build),
 	  UNIT_TEST(test_params_build_high),
 	  UNIT_TEST(test_page_tables),
-	  UNIT_TEST(test_gdt))
+	  UNIT_TEST(test_gdt),
+	  UNIT_TEST(test_reset_vector))
