@@ -15,7 +15,8 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS  += -I. -D_GNU_SOURCE -pthread -MMD -MP
 LDFLAGS += -pthread
-ifeq ($(WERROR),1)
+# Warnings are errors in CI (CI=true), or with WERROR=1.
+ifneq ($(filter 1,$(WERROR))$(filter true,$(CI)),)
 CFLAGS  += -Werror
 endif
 
