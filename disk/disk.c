@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "disk/disk.h"
+#include "kvm/log.h"
 
 static u64 iov_total(const struct iovec *iov, unsigned int iovcnt)
 {
@@ -80,8 +81,20 @@ int disk_write_zeroes(struct disk *disk, u64 offset, u64 len, bool unmap)
 
 void disk_close(struct disk *disk)
 {
-	if (disk)
-		disk->ops->close(disk);
+	int r;
+
+	if (!disk)
+		return;
+	/*
+	 * What the guest wrote but never flushed still reaches the disk when
+	 * lkvm ends normally (lkvm stop, poweroff): nobody wants to lose it.
+	 */
+	if (!disk->ro) {
+		r = disk->ops->flush(disk);
+		if (r)
+			pr_warn("disk: flush at close failed: %s", strerror(-r));
+	}
+	disk->ops->close(disk);
 }
 
 void disk_set_serial(struct disk *disk, const char *serial)
