@@ -83,7 +83,7 @@ struct vm {
 	pthread_mutex_t fate_lock;
 	bool exiting;
 	int exit_code;
-	char exit_msg[256];
+	char exit_msg[2048]; /* room for a register dump (vcpu.c) */
 	bool panic_seen; /* the console showed a panic; a reset now is its end */
 
 	/*
