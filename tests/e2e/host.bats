@@ -1,0 +1,380 @@
+#!/usr/bin/env bats
+# lkvm run straight on this host's KVM, with the tiny bzImage guest
+# (tests/kit/tiny/tiny.S, built by make tiny or make e2e).  A stock kernel
+# cannot run on an interpreting KVM, but the tiny guest can, in
+# milliseconds, so these cases need no emulated L1: every way a guest ends
+# itself, lkvm's answers to bad input, and the control channel against a
+# live VM.  Each lkvm runs under a timeout; each case checks the exit
+# status and what lkvm or the guest said.
+
+load ../lib/e2e
+
+TINY=$KIT_OUT/tiny-bzImage
+
+setup() {
+	# Control sockets live in $HOME/.lkvm: never the user's own.
+	export HOME=$BATS_TEST_TMPDIR
+	BG_PIDS=()
+}
+
+teardown() {
+	local pid
+
+	# A VM that a failed case left running: its timeout passes SIGTERM on.
+	for pid in "${BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+}
+
+need_tiny() {
+	e2e_require_kvm
+	[[ -f $TINY ]] || {
+		echo "$TINY is not built (make tiny)"
+		return 1
+	}
+}
+
+# tiny_run MODE [LKVM RUN ARGS]: boot the tiny guest in MODE, in the
+# foreground.  --timeout 10 ends a guest that fails to end itself.
+tiny_run() {
+	local mode=$1
+	shift
+	need_tiny
+	e2e_host_lkvm run -k "$TINY" -p "tiny.mode=$mode" --timeout 10 "$@"
+}
+
+# one_error_line TEXT...: stderr is one "lkvm: " line holding each TEXT.
+one_error_line() {
+	local t
+
+	[ "${#stderr_lines[@]}" -eq 1 ] || {
+		echo "expected one line on stderr, got ${#stderr_lines[@]}"
+		return 1
+	}
+	[[ $stderr == "lkvm: "* ]]
+	for t in "$@"; do
+		[[ $stderr == *"$t"* ]] || {
+			echo "stderr lacks: $t"
+			return 1
+		}
+	done
+}
+
+@test "host: tiny hello prints on COM1 and powers off by ACPI: exit 0" {
+	tiny_run hello
+	[ "$status" -eq 0 ]
+	[[ $output == *"tiny: hello from a tiny bzImage; powering off"* ]]
+	[[ $output != *"still running"* ]]
+	[[ $stderr == *"guest powered off"* ]]
+}
+
+@test "host: tiny reboot through the i8042 is exit 0, saying so" {
+	tiny_run reboot-kbd
+	[ "$status" -eq 0 ]
+	[[ $output == *"tiny: rebooting through the i8042"* ]]
+	[[ $stderr == *"guest rebooted (i8042 reset)"* ]]
+}
+
+@test "host: tiny reboot through port 0xcf9 is exit 0, saying so" {
+	tiny_run reboot-cf9
+	[ "$status" -eq 0 ]
+	[[ $output == *"tiny: rebooting through port 0xcf9"* ]]
+	[[ $stderr == *"guest rebooted"* ]]
+}
+
+@test "host: a triple fault is a reboot: exit 0, saying so" {
+	tiny_run triple
+	[ "$status" -eq 0 ]
+	[[ $output == *"tiny: triple fault"* ]]
+	[[ $stderr == *"guest rebooted (triple fault on vCPU 0)"* ]]
+}
+
+@test "host: pvpanic is a guest panic: exit 3" {
+	tiny_run panic
+	[ "$status" -eq 3 ]
+	[[ $output == *"tiny: panicking through pvpanic"* ]]
+	[[ $stderr == *"guest kernel panicked (pvpanic)"* ]]
+}
+
+@test "host: the tiny guest refuses an unknown mode (no false power-off)" {
+	tiny_run no-such-mode
+	[ "$status" -eq 3 ]
+	[[ $output == *"tiny: unknown tiny.mode 'no-such-mode'"* ]]
+}
+
+# Executing from a guest physical address with no memory behind it: KVM
+# must emulate the fetch and cannot.  On hardware virtualization (VMX/SVM
+# with EPT/NPT) that is an EPT violation with no memslot, and KVM's
+# emulator fails to fetch: KVM_EXIT_INTERNAL_ERROR, suberror 1.  This
+# host's interpreting KVM reports exactly the same.
+@test "host: executing where no memory is: KVM internal error, exit 4, RIP shown" {
+	tiny_run mmio-exec
+	[ "$status" -eq 4 ]
+	[[ $output == *"tiny: jumping to 0xf0000000"* ]]
+	[[ $stderr == *"KVM internal error on vCPU 0: suberror 1 (instruction emulation failed)"* ]]
+	[[ $stderr == *"RIP 00000000f0000000"* ]]
+	# The rest of the report survives too, down to the code at RIP.
+	[[ $stderr == *"EFER"* ]]
+	[[ $stderr == *"code at RIP: (not mapped)"* ]]
+}
+
+@test "host: a hung guest (cli; hlt) with --timeout 2 is exit 5 after ~2 s" {
+	local t0=$SECONDS
+	tiny_run hang --timeout 2
+	[ "$status" -eq 5 ]
+	[[ $output == *"tiny: hanging with interrupts off"* ]]
+	[[ $stderr == *"timeout: guest still running after 2 s"* ]]
+	(( SECONDS - t0 <= 4 ))
+}
+
+@test "host: a truncated kernel is exit 1 with one line" {
+	need_tiny
+	head -c 1500 "$TINY" >"$BATS_TEST_TMPDIR/short"
+	e2e_host_lkvm run -k "$BATS_TEST_TMPDIR/short"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	one_error_line "$BATS_TEST_TMPDIR/short" "truncated"
+}
+
+@test "host: a kernel without the HdrS signature is exit 1 with one line" {
+	need_tiny
+	cp "$TINY" "$BATS_TEST_TMPDIR/flipped"
+	printf 'HdrT' | dd of="$BATS_TEST_TMPDIR/flipped" bs=1 seek=$((0x202)) \
+		conv=notrunc status=none
+	e2e_host_lkvm run -k "$BATS_TEST_TMPDIR/flipped"
+	[ "$status" -eq 1 ]
+	one_error_line "$BATS_TEST_TMPDIR/flipped" '"HdrS"'
+}
+
+@test "host: an arm64 Image is exit 1 with one line saying what it is" {
+	local img=$BATS_TEST_TMPDIR/Image
+
+	e2e_require_kvm
+	# The arm64 Image header (Documentation/arch/arm64/booting.rst):
+	# code0/1, text_offset, image_size, flags, res2-4, then "ARM\x64" at
+	# 56.  Padded to a page, as a real one is far longer.
+	{
+		printf '\x4d\x5a\x00\x91\x00\x00\x00\x14'	# add x13, x18, #0x16; b
+		printf '\x00\x00\x00\x00\x00\x00\x00\x00'	# text_offset 0
+		printf '\x00\x00\x01\x00\x00\x00\x00\x00'	# image_size 64 KiB
+		printf '\x0a\x00\x00\x00\x00\x00\x00\x00'	# flags: LE, 4K pages
+		head -c 24 /dev/zero				# res2, res3, res4
+		printf 'ARM\x64'				# magic
+		head -c 4 /dev/zero				# res5
+		head -c 4032 /dev/zero
+	} >"$img"
+	[ "$(stat -c %s "$img")" -eq 4096 ]
+	e2e_host_lkvm run -k "$img"
+	[ "$status" -eq 1 ]
+	one_error_line "$img" "arm64 Image" "not an x86 bzImage"
+}
+
+@test "host: a missing initrd is exit 1 with one line naming it" {
+	need_tiny
+	e2e_host_lkvm run -k "$TINY" -i /nonexistent/initrd.img
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	one_error_line "/nonexistent/initrd.img" "No such file"
+}
+
+@test "host: -m 0 is a usage error, exit 2" {
+	e2e_host_lkvm run -k "$TINY" -m 0
+	[ "$status" -eq 2 ]
+	[[ ${stderr_lines[0]} == "lkvm: "*"-m 0"* ]]
+}
+
+@test "host: -c 0 is a usage error, exit 2" {
+	e2e_host_lkvm run -k "$TINY" -c 0
+	[ "$status" -eq 2 ]
+	[[ ${stderr_lines[0]} == "lkvm: "*"-c 0"* ]]
+}
+
+@test "host: -c 100000 is a usage error, exit 2" {
+	e2e_host_lkvm run -k "$TINY" -c 100000
+	[ "$status" -eq 2 ]
+	[[ ${stderr_lines[0]} == "lkvm: "*"-c 100000"* ]]
+}
+
+@test "host: an unknown command is a usage error, exit 2" {
+	e2e_host_lkvm frobnicate
+	[ "$status" -eq 2 ]
+	[[ ${stderr_lines[0]} == "lkvm: "*"unknown command 'frobnicate'"* ]]
+}
+
+# --- The control channel, against the tiny guest printing ticks ---------
+
+# tick_start NAME [ARGS]: start `lkvm run --name NAME` of the tick guest
+# in the background, under a timeout.  Its console goes to NAME.out, its
+# stderr to NAME.err; BG_PID is the timeout's pid.  Returns once the VM
+# is listed and ticking.
+tick_start() {
+	local name=$1 d=$BATS_TEST_TMPDIR
+	shift
+	need_tiny
+	# fd 3 is bats' own: a background child holding it stalls bats.
+	timeout -k 5 30 "$E2E_LKVM" run -k "$TINY" --name "$name" \
+		-p tiny.mode=tick "$@" </dev/null >"$d/$name.out" \
+		2>"$d/$name.err" 3>&- &
+	BG_PID=$!
+	BG_PIDS+=("$BG_PID")
+	wait_until 5 ticks_at_least "$name" 2 || {
+		echo "VM $name never ticked; its stderr:"
+		cat "$d/$name.err"
+		return 1
+	}
+	wait_until 5 listed "$name" || {
+		echo "VM $name never listed"
+		return 1
+	}
+}
+
+# wait_until SECS CMD...: poll CMD every 0.05 s for up to SECS seconds.
+wait_until() {
+	local n=$(($1 * 20))
+	shift
+	while ((n-- > 0)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+ticks() { grep -c 'tiny: tick' "$BATS_TEST_TMPDIR/$1.out" 2>/dev/null || true; }
+ticks_at_least() { (($(ticks "$1") >= $2)); }
+listed() { "$E2E_LKVM" list 2>/dev/null | grep -q "^$1 "; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# bg_status PID: wait (at most 5 s) for a background lkvm; sets bg_rc.
+bg_status() {
+	wait_until 5 gone "$1" || {
+		echo "lkvm (under timeout pid $1) is still running"
+		return 1
+	}
+	bg_rc=0
+	wait "$1" || bg_rc=$?
+}
+
+# ctl ARGS: an lkvm control command, under a timeout, with bats' run.
+ctl() {
+	run --separate-stderr timeout -k 5 20 "$E2E_LKVM" "$@" </dev/null
+	echo "lkvm $*: exit $status"
+	printf '%s\n' "$output" "$stderr"
+}
+
+@test "control: list and list --json show the running tiny VM" {
+	local pid
+	tick_start t1
+	ctl list
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "NAME "*"PID"*"STATE"* ]]
+	[[ $output =~ (^|$'\n')t1\ +([0-9]+)\ +running\ +1\ +256\ +00:00:0[0-9] ]]
+	pid=${BASH_REMATCH[2]}
+	# The pid is lkvm itself, the child of the timeout we started.
+	[ "$(ps -o ppid= -p "$pid" | tr -d ' ')" -eq "$BG_PID" ]
+
+	ctl list --json
+	[ "$status" -eq 0 ]
+	jq -e --argjson pid "$pid" 'length == 1 and .[0].name == "t1" and
+		.[0].pid == $pid and .[0].state == "running" and
+		.[0].vcpus == 1 and .[0].mem_mib == 256 and
+		(.[0].uptime_s | type) == "number"' <<<"$output"
+	ctl stop -n t1
+}
+
+@test "control: pause quiets the console, list says paused, resume restarts it" {
+	local n
+	tick_start t1
+	ctl pause -n t1
+	[ "$status" -eq 0 ]
+	ctl list
+	[[ $output =~ (^|$'\n')t1\ +[0-9]+\ +paused\  ]]
+	# A tick is 0.1 s: 0.8 s paused would show several.
+	n=$(ticks t1)
+	sleep 0.8
+	[ "$(ticks t1)" -eq "$n" ]
+
+	ctl pause -n t1
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"lkvm pause: VM 't1' is already paused"* ]]
+
+	ctl resume -n t1
+	[ "$status" -eq 0 ]
+	wait_until 3 ticks_at_least t1 $((n + 3))
+	ctl list
+	[[ $output =~ (^|$'\n')t1\ +[0-9]+\ +running\  ]]
+	ctl resume -n t1
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"already running"* ]]
+	ctl stop -n t1
+}
+
+@test "control: debug --regs shows the tiny guest's own RIP, and it runs on" {
+	local rip n
+	tick_start t1
+	ctl debug -n t1 --regs
+	[ "$status" -eq 0 ]
+	[[ $output == *"vCPU 0 "* ]]
+	[[ $output =~ RIP\ ([0-9a-f]{16}) ]]
+	rip=$((16#${BASH_REMATCH[1]}))
+	# Inside the loaded image: 1 MiB + its 64-bit entry and code.
+	((rip >= 0x100200 && rip < 0x100000 + $(stat -c %s "$TINY")))
+	# Long mode with paging, as lkvm entered it; and the code bytes.
+	[[ $output =~ CR0\ 00000000e0000011 ]]
+	[[ $output =~ EFER\ 0000000000000500 ]]
+	[[ $output =~ code\ at\ RIP:(\ [0-9a-f]{2}){16} ]]
+	# The hold that debug took is released.
+	n=$(ticks t1)
+	wait_until 3 ticks_at_least t1 $((n + 2))
+	ctl stop -n t1
+}
+
+@test "control: stop ends the VM with exit 0 within 2 s; list no longer shows it" {
+	local t0
+	tick_start t1
+	t0=$(date +%s%N)
+	ctl stop -n t1
+	[ "$status" -eq 0 ]
+	bg_status "$BG_PID"
+	echo "# stop took $((($(date +%s%N) - t0) / 1000000)) ms" >&3
+	(($(date +%s%N) - t0 < 2000000000))
+	[ "$bg_rc" -eq 0 ]
+	[[ $(<"$BATS_TEST_TMPDIR/t1.err") == *"stopped on request (lkvm stop)"* ]]
+	ctl list
+	[ "$status" -eq 0 ]
+	[[ $output != *t1* ]]
+	[ ! -e "$HOME/.lkvm/t1.sock" ]
+}
+
+@test "control: stop -a stops every VM" {
+	local a b
+	tick_start va
+	a=$BG_PID
+	tick_start vb
+	b=$BG_PID
+	ctl stop -a
+	[ "$status" -eq 0 ]
+	bg_status "$a"
+	[ "$bg_rc" -eq 0 ]
+	bg_status "$b"
+	[ "$bg_rc" -eq 0 ]
+	ctl list --json
+	[ "$output" = "[]" ]
+	[ -z "$(ls -A "$HOME/.lkvm")" ]
+}
+
+@test "control: list removes the socket of a VM killed with SIGKILL" {
+	local pid
+	tick_start t1
+	ctl list --json
+	pid=$(jq -r '.[0].pid' <<<"$output")
+	[ "$(ps -o ppid= -p "$pid" | tr -d ' ')" -eq "$BG_PID" ]
+	kill -9 "$pid"
+	bg_status "$BG_PID"
+	[ "$bg_rc" -eq 137 ]		# timeout: its child died of SIGKILL
+	# Nobody cleaned up: the socket is left behind, and nothing listens.
+	[ -S "$HOME/.lkvm/t1.sock" ]
+	ctl list
+	[ "$status" -eq 0 ]
+	[[ $output != *t1* ]]
+	[ ! -e "$HOME/.lkvm/t1.sock" ]
+}
