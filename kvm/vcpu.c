@@ -103,9 +103,17 @@ void vcpu_destroy(struct vcpu *vcpu)
 
 void vcpu_kick(struct vcpu *vcpu)
 {
+	struct vm *vm = vcpu->vm;
+
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (vcpu->started)
-		pthread_kill(vcpu->thread, SIG_VCPU_KICK);
+	/*
+	 * A thread that is not kickable yet takes pause_lock before its
+	 * first KVM_RUN, after our unlock, so it sees immediate_exit then.
+	 */
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vcpu->kickable)
+		pthread_kill(vcpu->self, SIG_VCPU_KICK);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 static void handle_io(struct vcpu *vcpu)
@@ -258,6 +266,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	pthread_mutex_lock(&vm->pause_lock);
+	vcpu->self = pthread_self();
+	vcpu->kickable = true;
+	pthread_mutex_unlock(&vm->pause_lock);
 
 	while (!vm_exiting(vm)) {
 		if (__atomic_load_n(&vm->pause_holds, __ATOMIC_ACQUIRE))
@@ -281,6 +293,7 @@ static void *vcpu_thread(void *arg)
 
 	/* A pauser waiting for this vCPU to park must not wait forever. */
 	pthread_mutex_lock(&vm->pause_lock);
+	vcpu->kickable = false;
 	vm->vcpus_running--;
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);

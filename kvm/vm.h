@@ -47,7 +47,15 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
-	bool started;
+	bool started;	/* the thread was created: vm_run() joins it */
+	/*
+	 * Under vm->pause_lock: the thread is in its run loop and takes
+	 * SIG_VCPU_KICK at self (its own pthread_self()).  False before it
+	 * gets there and once it has left, so a kick never signals a thread
+	 * that may already be joined.
+	 */
+	bool kickable;
+	pthread_t self;
 	u64 exits[VCPU_EXIT_REASONS]; /* by KVM_EXIT_*, written by this vCPU only */
 	struct arch_vcpu arch;
 };
