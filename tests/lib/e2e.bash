@@ -27,6 +27,8 @@
 #   --post SH      POSIX sh run after it; its output is $e2e_post
 #   --raw          the arguments after -- are lkvm's whole argv: no run,
 #                  kernel, initrd or command line are added
+#   --exec PROG    run PROG instead of lkvm (a peer VMM, for make bench);
+#                  relative to the run's directory, usually with --raw
 # Without --raw the run is `lkvm run -k kit/vmlinuz -i kit/l2-initrd.cpio
 # -p "console=ttyS0 panic=-1 quiet lkvm.scenario=S ARGS" LKVM RUN ARGS`.
 # Paths in the arguments and steps are relative to the run's directory,
@@ -61,7 +63,7 @@ e2e_plan_reset() {
 
 e2e_run() {
 	local name=$1 scenario=$1 append= limit=$E2E_DEFAULT_LIMIT
-	local pre= post= raw=0 file a
+	local pre= post= raw=0 exec= file a
 	local -a args
 
 	shift
@@ -77,6 +79,7 @@ e2e_run() {
 		--pre) pre=$2; shift 2 ;;
 		--post) post=$2; shift 2 ;;
 		--raw) raw=1; shift ;;
+		--exec) exec=$2; shift 2 ;;
 		--) shift; break ;;
 		*)
 			echo "e2e_run: unknown option '$1'" >&2
@@ -102,6 +105,7 @@ e2e_run() {
 	{
 		echo "e2e_name=$name"
 		echo "e2e_limit=$((limit))"
+		[[ -z $exec ]] || echo "e2e_exec=$(e2e_sq "$exec")"
 		printf 'set --'
 		for a in "${args[@]}"; do
 			printf ' %s' "$(e2e_sq "$a")"

@@ -10,7 +10,8 @@
 #   SHIP  files the test shipped   WORK  scratch space for the runs
 #
 # PLAN_DIR/runs/NNN-NAME.sh, written by tests/lib/e2e.bash, sets e2e_name
-# and e2e_limit and ends with `set --` and lkvm's arguments. NNN-NAME.pre
+# and e2e_limit (and e2e_exec, a program run instead of $LKVM) and ends
+# with `set --` and that program's arguments. NNN-NAME.pre
 # and NNN-NAME.post, if present, are sh scripts run before and after lkvm
 # in the run's directory, with `set -eu` and disk.sh's helpers. Each run
 # gets RESULTS_DIR/NAME/ with:
@@ -44,6 +45,7 @@ step() {
 run_one() {
 	file=$1
 	e2e_limit=120
+	e2e_exec=$LKVM
 	. "$file"
 	out=$RESULTS/$e2e_name
 	dir=$WORK/$e2e_name
@@ -64,7 +66,7 @@ run_one() {
 
 	t0=$(uptime_s)
 	rc=0
-	timeout -k 5 "$e2e_limit" "$LKVM" "$@" \
+	timeout -k 5 "$e2e_limit" "$e2e_exec" "$@" \
 		</dev/null >"$out/console" 2>"$out/stderr" || rc=$?
 	t1=$(uptime_s)
 	echo "$rc" >"$out/status"
