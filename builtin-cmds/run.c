@@ -135,9 +135,10 @@ static int parse_options(int argc, char **argv, struct vm_config *cfg)
 			cfg->ram_size = v << 20;
 			break;
 		case 'c':
-			if (!parse_uint(optarg, 4096, &v) || !v)
+			/* The real upper bound is KVM's, checked later. */
+			if (!parse_uint(optarg, UINT_MAX, &v) || !v)
 				return cmd_usage_error(&cmd_run,
-						       "-c %s: need at least one vCPU",
+						       "-c %s: need a vCPU count from 1 up to KVM's limit",
 						       optarg);
 			cfg->nr_vcpus = v;
 			break;

@@ -192,6 +192,25 @@ static int dump_segment(char *buf, size_t len, const char *name,
 			s->db ? " DB" : "", s->dpl);
 }
 
+/* KVM_GET_MP_STATE's states, as `lkvm debug` shows them (api.rst 4.38). */
+static const char *mp_state_name(u32 state)
+{
+	switch (state) {
+	case KVM_MP_STATE_RUNNABLE:
+		return "runnable";
+	case KVM_MP_STATE_UNINITIALIZED:
+		return "not started: waiting for INIT";
+	case KVM_MP_STATE_INIT_RECEIVED:
+		return "waiting for SIPI";
+	case KVM_MP_STATE_HALTED:
+		return "halted";
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		return "SIPI received";
+	default:
+		return "unknown";
+	}
+}
+
 int arch_vcpu_dump(struct vcpu *vcpu, char *buf, size_t len)
 {
 	struct kvm_regs r;
@@ -212,10 +231,8 @@ int arch_vcpu_dump(struct vcpu *vcpu, char *buf, size_t len)
 		if (n < len)                                             \
 			n += snprintf(buf + n, len - n, __VA_ARGS__);    \
 	} while (0)
-	OUT("vCPU %u (mp_state %u%s)\n", vcpu->id, mp.mp_state,
-	    mp.mp_state == KVM_MP_STATE_HALTED ? ", halted" :
-	    mp.mp_state == KVM_MP_STATE_RUNNABLE ? ", runnable" :
-	    mp.mp_state == KVM_MP_STATE_INIT_RECEIVED ? ", waiting for SIPI" : "");
+	OUT("vCPU %u (mp_state %u, %s)\n", vcpu->id, mp.mp_state,
+	    mp_state_name(mp.mp_state));
 	OUT("  RIP %016llx RFLAGS %016llx\n", r.rip, r.rflags);
 	OUT("  RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
 	    r.rax, r.rbx, r.rcx, r.rdx);
