@@ -1,0 +1,126 @@
+# Snapshots KVM's exit counters at each phase mark of the bench-blk guest
+# (tests/e2e/guest/bench-blk.sh).  Started in the background by a bench
+# run's pre step, beside the VMM, in the machine that runs it (L1):
+#
+#   sh ship/sampler.sh CONSOLE OUT LIMIT_SECS
+#
+# For each "lkvm-bench: mark NAME" line that appears in CONSOLE it appends
+#   mark NAME UPTIME exits=N io_exits=N ...
+# to OUT, read from /sys/kernel/debug/kvm.  Those files sum the counters
+# of the VMs alive now, and L1 runs one VM at a time, so the difference
+# between two marks is what this guest cost between them, whichever VMM
+# runs it.  They count every exit, also the ones KVM handles itself
+# (ioeventfd doorbells, halts): lkvm --stats sees only those that reach
+# userspace.
+#
+# Between the marks "trace" and the next one it also traces KVM's exits
+# (tracefs events kvm_exit, kvm_mmio, kvm_msr, kvm_pio, kvm_msi_set_irq)
+# and appends a histogram of them, "trace exit npf 1400" and so on, once
+# the phase is over.  The guest runs that phase only to be traced: tracing
+# slows exits, so it must not overlap a timed pass.
+#
+# It ends at "lkvm-bench: done", or after LIMIT_SECS, and then writes
+# "sampler: done".  POSIX sh for busybox; the counter reads are shell
+# builtins, so a snapshot forks nothing.
+console=$1
+out=$2
+limit=$3
+dbg=/sys/kernel/debug/kvm
+# The counters of this kernel's x86 KVM (Documentation/virt/kvm/api.rst,
+# "KVM Binary Statistics" lists them; debugfs has one file each).
+stats="exits io_exits mmio_exits halt_exits irq_exits insn_emulation
+	irq_injections pf_fixed signal_exits irq_window_exits"
+
+: >"$out"
+if [ ! -r "$dbg/exits" ]; then
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
+fi
+if [ ! -r "$dbg/exits" ]; then
+	echo "sampler: no $dbg/exits here: no exit counters" >>"$out"
+fi
+
+trace=/sys/kernel/tracing
+trace_events="kvm_exit kvm_mmio kvm_msr kvm_pio kvm_msi_set_irq"
+
+trace_set() {
+	for e in $trace_events; do
+		echo "$1" >"$trace/events/kvm/$e/enable" || return 1
+	done
+	echo "$1" >"$trace/tracing_on"
+}
+
+trace_start() {
+	[ -d "$trace/events/kvm" ] || mount -t tracefs tracefs "$trace" 2>/dev/null
+	if [ ! -d "$trace/events/kvm" ]; then
+		echo "sampler: no kvm trace events in $trace" >>"$out"
+		return 0
+	fi
+	echo 0 >"$trace/tracing_on"
+	echo 8192 >"$trace/buffer_size_kb"
+	: >"$trace/trace"
+	trace_set 1 || echo "sampler: could not enable the kvm trace events" >>"$out"
+	tracing=1
+}
+
+# The histogram: exits by reason; MMIO by kind and guest address (an
+# ioeventfd doorbell is an in-kernel MMIO write too); MSRs by number; port
+# I/O by port; MSIs the VMM signalled.
+trace_stop() {
+	[ "$tracing" = 1 ] || return 0
+	tracing=0
+	trace_set 0
+	awk '
+	function after(word,   i) {
+		for (i = 1; i < NF; i++)
+			if ($i == word)
+				return $(i + 1)
+		return "?"
+	}
+	/ kvm_exit: / { n["exit " after("reason")]++ }
+	/ kvm_mmio: / { n["mmio " after("mmio") " " after("gpa") " len " after("len")]++ }
+	/ kvm_msr: / { for (i = 1; i < NF; i++) if ($i ~ /^msr_/) break
+		       n["msr " $i " " $(i + 1)]++ }
+	/ kvm_pio: / { for (i = 1; i < NF; i++) if ($i ~ /^pio_/) break
+		       n["pio " $i " " after("at")]++ }
+	/ kvm_msi_set_irq: / { n["msi"]++ }
+	/ LOST [0-9]+ EVENTS/ { n["lost-events"]++ }
+	END { for (k in n) print "trace " k " " n[k] }' "$trace/trace" |
+		sort >>"$out"
+	: >"$trace/trace"
+}
+
+snapshot() {
+	read -r up _ </proc/uptime
+	line="mark $1 $up"
+	for s in $stats; do
+		v=na
+		[ -r "$dbg/$s" ] && read -r v <"$dbg/$s"
+		line="$line $s=$v"
+	done
+	echo "$line" >>"$out"
+}
+
+seen=0 tracing=0
+now() {
+	read -r up _ </proc/uptime
+	echo "${up%.*}"
+}
+end=$(($(now) + limit))
+while [ "$(now)" -lt "$end" ]; do
+	n=$(grep -c 'lkvm-bench: mark' "$console" 2>/dev/null) || n=0
+	while [ "$seen" -lt "$n" ]; do
+		seen=$((seen + 1))
+		name=$(grep 'lkvm-bench: mark' "$console" | sed -n "${seen}p" |
+			sed 's/.*lkvm-bench: mark \([^ ]*\).*/\1/')
+		snapshot "$name"
+		if [ "$name" = trace ]; then
+			trace_start
+		else
+			trace_stop
+		fi
+	done
+	grep -q 'lkvm-bench: done' "$console" 2>/dev/null && break
+	sleep 0.1
+done
+trace_stop
+echo "sampler: done" >>"$out"
