@@ -1,0 +1,177 @@
+#!/usr/bin/env bats
+# make bench: sequential virtio-blk throughput of lkvm against QEMU's
+# virtio-blk-pci, in the same machine (the emulated L1 here, or the host
+# when its KVM is fast), with the same L2 kernel, initramfs, guest size
+# and disk image.  The guest (tests/e2e/guest/bench-blk.sh) reads or
+# writes all of a 256 MiB raw image with O_DIRECT dd, 1 MiB blocks.
+# tests/bench/sampler.sh snapshots KVM's exit counters at the guest's phase
+# marks; tests/bench/report.sh turns the runs into the table in
+# tests/kit/out/bench/result.txt.  See tests/bench/README.md.
+#
+# BENCH_REPS (default 3) rounds, each one boot of L1 with one run of each
+# VMM and direction, interleaved lkvm, QEMU, lkvm, ... so that a slow
+# patch of the host hits both.
+
+load ../lib/e2e
+
+BENCH_DIR=$E2E_ROOT/tests/bench
+BENCH_OUT=$KIT_OUT/bench
+# One state directory per round (per boot of L1) under the file's own.
+BENCH_STATE=$E2E_STATE
+BENCH_REPS=${BENCH_REPS:-3}
+# Timed dd passes over the disk in each boot (a pass takes about a second
+# in L1), then one traced pass whose time is not used.
+BENCH_PASSES=${BENCH_PASSES:-3}
+BENCH_MIB=256
+# Guest and VMM limits: an L2 boot in L1 takes about 5 s, and the dd runs
+# at tens of MiB/s there; past these something is wrong, not slow.
+BENCH_LIMIT=${BENCH_LIMIT:-90}
+BENCH_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
+
+bench_fail() {
+	echo "bench: $*" >&2
+	return 1
+}
+
+# qemu-system-x86_64, every shared library ldd lists, their loader, glibc's
+# on-demand libgcc_s and the firmware a -kernel boot needs, flat in ship/
+# (tests/bench/qemu.sh runs them from there).
+bench_ship_qemu() {
+	local qemu lib fw dir found
+
+	qemu=$(command -v "$QEMU") || bench_fail "$QEMU is not installed (apt-get install qemu-system-x86)" || return
+	e2e_ship "$qemu" qemu-system-x86_64
+	for lib in $(ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
+		e2e_ship "$(readlink -f "$lib")" "$(basename "$lib")"
+	done
+	[[ -f $E2E_STATE/ship/ld-linux-x86-64.so.2 ]] || bench_fail "ldd $qemu names no ld-linux-x86-64.so.2" || return
+	for lib in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
+		[[ -f $lib ]] && { e2e_ship "$lib"; break; }
+	done
+	for fw in $BENCH_FIRMWARE; do
+		found=
+		for dir in /usr/share/qemu /usr/share/seabios; do
+			if [[ -f $dir/$fw ]]; then
+				e2e_ship "$(readlink -f "$dir/$fw")" "$fw"
+				found=1
+				break
+			fi
+		done
+		[[ $found ]] || bench_fail "QEMU firmware $fw not found in /usr/share/qemu or /usr/share/seabios" || return
+	done
+	e2e_ship "$BENCH_DIR/qemu.sh"
+}
+
+# The steps around every run: make the shared image once (in L1's tmpfs),
+# sample KVM's counters beside the VMM, then hand them back as e2e_post.
+bench_pre() {
+	cat <<EOF
+[ -f ../bench.img ] || dd if=/dev/zero of=../bench.img bs=1048576 count=$BENCH_MIB 2>/dev/null
+sh ship/sampler.sh "\$E2E_OUT/console" samples.txt $((BENCH_LIMIT + 10)) >sampler.log 2>&1 &
+echo \$! >sampler.pid
+EOF
+}
+
+bench_post() {
+	cat <<'EOF'
+n=0
+while ! grep -q '^sampler: done' samples.txt && [ $n -lt 30 ]; do
+	sleep 0.2
+	n=$((n + 1))
+done
+grep -q '^sampler: done' samples.txt || kill "$(cat sampler.pid)" 2>/dev/null || true
+cat samples.txt
+# For a run that went wrong: L1's kernel log, QEMU's resets.
+dmesg | tail -n 30 >"$E2E_OUT/l1-dmesg" 2>&1 || true
+[ ! -f qemu-debug.log ] || cp qemu-debug.log "$E2E_OUT/"
+EOF
+	[[ ${1:-} != last ]] || echo 'rm -f ../bench.img'
+}
+
+bench_args() {
+	echo "lkvm.bench=$1 lkvm.bench.passes=$BENCH_PASSES lkvm.bench.trace=1"
+}
+
+bench_lkvm() {
+	local name=$1 mode=$2 last=${3:-}
+
+	e2e_run "$name" --scenario bench-blk --append "$(bench_args "$mode")" \
+		--limit "$BENCH_LIMIT" --pre "$(bench_pre)" --post "$(bench_post "$last")" \
+		-- -c 1 -m 256 --stats -d ../bench.img
+}
+
+# The same guest under QEMU: KVM, 1 vCPU, 256 MiB, the image on a
+# virtio-blk-pci device with QEMU's defaults (cache=writeback, aio=threads,
+# ioeventfd and irqfd on), the console on COM1.  QEMU logs resets and
+# guest errors to qemu-debug.log, which the post step keeps.
+bench_qemu() {
+	local name=$1 mode=$2 last=${3:-}
+
+	e2e_run "$name" --limit "$BENCH_LIMIT" --pre "$(bench_pre)" \
+		--post "$(bench_post "$last")" --exec sh --raw -- ship/qemu.sh \
+		-accel kvm -M q35 -cpu host -smp 1 -m 256 \
+		-nodefaults -no-user-config -display none -serial stdio -no-reboot \
+		-kernel kit/vmlinuz -initrd kit/l2-initrd.cpio \
+		-append "console=ttyS0 panic=-1 quiet lkvm.scenario=bench-blk $(bench_args "$mode")" \
+		-drive file=../bench.img,if=none,id=d0,format=raw \
+		-device virtio-blk-pci,drive=d0 -d cpu_reset,guest_errors -D qemu-debug.log
+}
+
+# One round: a fresh plan in its own state directory, executed in one boot
+# of L1.  The emulated L1 itself is not flawless: its kernel has been seen
+# to crash inside KVM_RUN (a "stack guard page" oops, recursive page faults
+# on a bad GS base after a nested #VMEXIT, under lkvm and QEMU alike), and
+# that ends the whole plan.  So each round is one L1 boot, a round whose
+# L1 died is run once more, and the table names any round that was lost.
+bench_round() {
+	local round=$1 try
+
+	E2E_STATE=$BENCH_STATE/round-$round
+	E2E_NRUNS=
+	bench_ship_qemu || return
+	e2e_ship "$BENCH_DIR/sampler.sh"
+	if ((round == 1)); then
+		bench_lkvm lkvm-idle idle
+		bench_qemu qemu-idle idle
+	fi
+	bench_lkvm "lkvm-read-$round" read
+	bench_qemu "qemu-read-$round" read
+	bench_lkvm "lkvm-write-$round" write
+	bench_qemu "qemu-write-$round" write last
+	for try in 1 2; do
+		e2e_execute
+		[[ -f $E2E_STATE/error ]] || break
+		cp "$E2E_STATE/l1-console.log" "$E2E_STATE/l1-console.try-$try.log" 2>/dev/null || true
+		cp "$E2E_STATE/error" "$E2E_STATE/error.try-$try"
+	done
+	# What L1 took in (QEMU and its libraries) is 150 MiB a round; the
+	# results, the plan and the consoles are what is worth keeping.
+	rm -rf "$E2E_STATE/ship" "$E2E_STATE/l1-extra" "$E2E_STATE/l1.cpio" \
+		"$E2E_STATE/results.img" "$E2E_STATE/work"
+}
+
+setup_file() {
+	local i
+
+	[[ $BENCH_REPS =~ ^[1-9][0-9]*$ ]] || bench_fail "BENCH_REPS must be a positive number, not '$BENCH_REPS'" || return
+	[[ $BENCH_PASSES =~ ^[1-9][0-9]*$ ]] || bench_fail "BENCH_PASSES must be a positive number, not '$BENCH_PASSES'" || return
+	rm -rf "$BENCH_STATE"
+	for ((i = 1; i <= BENCH_REPS; i++)); do
+		bench_round "$i" || return
+		[[ ! -f $E2E_STATE/skip ]] || break
+	done
+}
+
+@test "bench: every VMM and direction has a good run; the table is in tests/kit/out/bench/result.txt" {
+	local rc=0 d
+
+	# As e2e_result: skip when Linux guests cannot run here at all.  A lost
+	# round or a failed run is listed in the table.
+	d=$BENCH_STATE/round-1
+	[[ ! -f $d/skip ]] || skip "$(cat "$d/skip")"
+	mkdir -p "$BENCH_OUT"
+	bash "$BENCH_DIR/report.sh" "$BENCH_STATE"/round-* \
+		>"$BENCH_OUT/result.txt" 2>"$BENCH_OUT/report.err" || rc=$?
+	cat "$BENCH_OUT/result.txt" "$BENCH_OUT/report.err"
+	return "$rc"
+}
