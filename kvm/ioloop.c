@@ -45,6 +45,7 @@ int ioloop_init(struct ioloop *l)
 		r = -errno;
 		goto err_wake;
 	}
+	l->ready = true;
 	return 0;
 
 err_wake:
@@ -91,7 +92,14 @@ void ioloop_del(struct ioloop *l, struct io_event *e)
 		pr_err("ioloop_del called off the I/O thread");
 		return;
 	}
-	epoll_ctl(l->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+	/* After ioloop_fini the fd number may belong to someone else. */
+	if (l->ready)
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+	if (!l->running) {
+		/* No epoll batch in flight can name it. */
+		free(e);
+		return;
+	}
 	/*
 	 * The current epoll batch may still name this event: mark it and free
 	 * it only once the batch is done.
@@ -239,6 +247,17 @@ void ioloop_stop(struct ioloop *l)
 	pthread_mutex_unlock(&l->lock);
 	pthread_join(l->thread, NULL);
 	l->running = false;
+}
+
+void ioloop_fini(struct ioloop *l)
+{
+	if (!l->ready)
+		return;
+	ioloop_stop(l);
+	bury_deleted(l);
+	l->ready = false;
 	close(l->wakefd);
 	close(l->epfd);
+	l->epfd = l->wakefd = -1;
+	pthread_mutex_destroy(&l->lock);
 }

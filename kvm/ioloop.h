@@ -33,6 +33,7 @@ struct ioloop {
 	int epfd;
 	int wakefd; /* eventfd: calls queued or stop requested */
 	pthread_t thread;
+	bool ready; /* ioloop_init succeeded and ioloop_fini has not run */
 	bool running;
 	bool stop;
 	pthread_mutex_t lock; /* protects calls and stop */
@@ -46,7 +47,13 @@ void ioloop_del(struct ioloop *l, struct io_event *ev);
 /* Run fn(arg) on the I/O thread; with wait, return after it ran. */
 int ioloop_call(struct ioloop *l, ioloop_call_fn *fn, void *arg, bool wait);
 int ioloop_start(struct ioloop *l);
+/*
+ * Stop the thread (if it was started).  ioloop_del() still works after
+ * this: devices are torn down after the loop stops.
+ */
 void ioloop_stop(struct ioloop *l);
+/* Stop, then close the loop's fds.  Safe on a zeroed, never-inited loop. */
+void ioloop_fini(struct ioloop *l);
 bool ioloop_on_thread(const struct ioloop *l);
 
 #endif

@@ -76,6 +76,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	virtio_devices_destroy(vm);
+	/* After the devices: they take their events off the loop first. */
+	ioloop_fini(&vm->loop);
 	arch_vm_destroy(vm);
 	guest_mem_free(&vm->mem);
 	if (vm->vm_fd >= 0)

@@ -172,6 +172,7 @@ static void teardown(void)
 	ioloop_stop(&vm.loop);
 	virtio_pci_destroy(vp);
 	blk_destroy(blk);
+	ioloop_fini(&vm.loop);
 	unlink(path);
 	free(ram);
 }

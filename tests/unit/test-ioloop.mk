@@ -1,0 +1,1 @@
+test-ioloop-objs := kvm/ioloop.o kvm/log.o
