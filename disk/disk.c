@@ -49,10 +49,23 @@ int disk_writev(struct disk *disk, u64 offset, const struct iovec *iov,
 
 int disk_flush(struct disk *disk)
 {
+	int r;
+
 	/* Nothing to make durable on a read-only disk. */
 	if (disk->ro)
 		return 0;
-	return disk->ops->flush(disk);
+	r = disk->ops->flush(disk);
+	/*
+	 * Linux reports a writeback error to fsync once; the next fdatasync
+	 * returns 0 although the data never reached the disk.  Remember it,
+	 * so the guest never hears "durable" about data that may be lost.
+	 */
+	if (r && !disk->flush_err) {
+		disk->flush_err = r;
+		pr_warn("disk %.*s: flush failed: %s; written data may be lost, every later flush fails",
+			DISK_SERIAL_LEN, disk->serial, strerror(-r));
+	}
+	return disk->flush_err;
 }
 
 int disk_discard(struct disk *disk, u64 offset, u64 len)
@@ -81,19 +94,13 @@ int disk_write_zeroes(struct disk *disk, u64 offset, u64 len, bool unmap)
 
 void disk_close(struct disk *disk)
 {
-	int r;
-
 	if (!disk)
 		return;
 	/*
 	 * What the guest wrote but never flushed still reaches the disk when
 	 * lkvm ends normally (lkvm stop, poweroff): nobody wants to lose it.
 	 */
-	if (!disk->ro) {
-		r = disk->ops->flush(disk);
-		if (r)
-			pr_warn("disk: flush at close failed: %s", strerror(-r));
-	}
+	disk_flush(disk);	/* says so itself if it fails */
 	disk->ops->close(disk);
 }
 

@@ -41,6 +41,7 @@ struct disk {
 	u64 size;			/* bytes, a multiple of 512 */
 	bool ro;
 	char serial[DISK_SERIAL_LEN];
+	int flush_err;			/* the first failed flush; sticky */
 };
 
 /*
@@ -55,6 +56,10 @@ int disk_readv(struct disk *disk, u64 offset, const struct iovec *iov,
 	       unsigned int iovcnt);
 int disk_writev(struct disk *disk, u64 offset, const struct iovec *iov,
 		unsigned int iovcnt);
+/*
+ * Once a flush failed, every later one fails with the same error: written
+ * data may have been lost, and the host will not say so twice.
+ */
 int disk_flush(struct disk *disk);
 int disk_discard(struct disk *disk, u64 offset, u64 len);
 int disk_write_zeroes(struct disk *disk, u64 offset, u64 len, bool unmap);

@@ -178,10 +178,52 @@ static void test_discard_write_zeroes(void)
 	unlink(path);
 }
 
+/* A backend whose flush fails once, as fdatasync does after a lost write. */
+static int flushes, closes, flush_results[4];
+
+static int once_flush(struct disk *d)
+{
+	return flush_results[flushes++ % 4];
+}
+
+static void once_close(struct disk *d)
+{
+	closes++;
+}
+
+static const struct disk_ops once_ops = {
+	.flush = once_flush,
+	.close = once_close,
+};
+
+/*
+ * Linux reports a writeback error to one fsync only; the next returns 0.
+ * The disk must keep failing flushes, at close too, or the guest would be
+ * told that data it wrote is durable when it was lost.
+ */
+static void test_flush_error_sticks(void)
+{
+	struct disk d = { .ops = &once_ops, .size = 4096 };
+
+	flushes = closes = 0;
+	memset(flush_results, 0, sizeof(flush_results));
+	flush_results[1] = -EIO;
+	CHECK_EQ(disk_flush(&d), 0);
+	CHECK_EQ(disk_flush(&d), -EIO);
+	CHECK_EQ(disk_flush(&d), -EIO);	/* the backend said 0 this time */
+	CHECK_EQ(disk_flush(&d), -EIO);
+	CHECK_EQ(flushes, 4);		/* later data is still pushed out */
+	disk_close(&d);
+	CHECK_EQ(flushes, 5);
+	CHECK_EQ(closes, 1);
+	CHECK_EQ(d.flush_err, -EIO);
+}
+
 UNIT_MAIN("disk",
 	  UNIT_TEST(test_open_size_serial),
 	  UNIT_TEST(test_unaligned_size),
 	  UNIT_TEST(test_read_write),
 	  UNIT_TEST(test_read_only),
 	  UNIT_TEST(test_lock),
-	  UNIT_TEST(test_discard_write_zeroes))
+	  UNIT_TEST(test_discard_write_zeroes),
+	  UNIT_TEST(test_flush_error_sticks))
