@@ -171,6 +171,19 @@ static u8 blk_get_id(struct virtio_blk *blk, struct blk_req *req)
 	return VIRTIO_BLK_S_OK;
 }
 
+/*
+ * §5.2.6.2: for discard the device MAY deallocate the sectors: it is a
+ * hint.  A host that cannot punch this range (EOPNOTSUPP, or EINVAL from
+ * a block device with other alignment rules) just leaves the data there.
+ */
+static int blk_discard(struct virtio_blk *blk, u64 sector, u32 nr)
+{
+	int r = disk_discard(blk->disk, sector * DISK_SECTOR_SIZE,
+			     (u64)nr * DISK_SECTOR_SIZE);
+
+	return r == -EOPNOTSUPP || r == -EINVAL ? 0 : r;
+}
+
 /* One discard / write-zeroes segment (§5.2.6). */
 static u8 blk_range_op(struct virtio_blk *blk, struct blk_req *req,
 		       u32 type, const struct virtio_blk_discard_write_zeroes *s)
@@ -187,14 +200,16 @@ static u8 blk_range_op(struct virtio_blk *blk, struct blk_req *req,
 		return VIRTIO_BLK_S_UNSUPP;
 	if (nr > max || !blk_range_ok(blk, sector, (u64)nr * DISK_SECTOR_SIZE))
 		return VIRTIO_BLK_S_IOERR;
+	/* An empty range is done (fallocate would call it EINVAL). */
+	if (!nr)
+		return VIRTIO_BLK_S_OK;
 	req->sector = sector;
 	if (wz)
 		r = disk_write_zeroes(blk->disk, sector * DISK_SECTOR_SIZE,
 				      (u64)nr * DISK_SECTOR_SIZE,
 				      flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
 	else
-		r = disk_discard(blk->disk, sector * DISK_SECTOR_SIZE,
-				 (u64)nr * DISK_SECTOR_SIZE);
+		r = blk_discard(blk, sector, nr);
 	return r ? blk_io_error(blk, wz ? "write zeroes" : "discard", req, r) :
 		   VIRTIO_BLK_S_OK;
 }

@@ -53,6 +53,11 @@ static struct fake {
 	u16 used_at_flush;	/* used->idx when flush ran */
 	int block_fd;		/* if >= 0, readv waits for a byte here */
 	int entered_fd;		/* readv writes a byte here on entry */
+	int range_fail;		/* errno for discard and write zeroes */
+	int range_calls;
+	u64 range_len;		/* bytes in all discard / write zeroes calls */
+	u64 range_max;		/* the longest single call */
+	void (*range_hook)(void);	/* run inside each such call */
 } fake;
 
 static struct vring_used *used(void)
@@ -95,6 +100,31 @@ static const struct disk_ops fake_ops = {
 	.readv = fake_readv,
 	.writev = fake_writev,
 	.flush = fake_flush,
+	.close = fake_close,
+};
+
+static int fake_range(struct disk *d, u64 off, u64 len)
+{
+	fake.range_calls++;
+	fake.range_len += len;
+	fake.range_max = MAX(fake.range_max, len);
+	if (fake.range_hook)
+		fake.range_hook();
+	return -fake.range_fail;
+}
+
+static int fake_write_zeroes(struct disk *d, u64 off, u64 len, bool unmap)
+{
+	return fake_range(d, off, len);
+}
+
+/* The same with discard and write zeroes, so both get offered. */
+static const struct disk_ops fake_range_ops = {
+	.readv = fake_readv,
+	.writev = fake_writev,
+	.flush = fake_flush,
+	.discard = fake_range,
+	.write_zeroes = fake_write_zeroes,
 	.close = fake_close,
 };
 
@@ -178,17 +208,22 @@ static void setup_file(bool ro)
 	CHECK_EQ(drv_init(0), 0);
 }
 
-static void setup_fake(u64 drop)
+static void setup_fake_disk(u64 drop, const struct disk_ops *ops, u64 size)
 {
 	setup_ram();
 	memset(&fake, 0, sizeof(fake));
-	fake.disk.ops = &fake_ops;
-	fake.disk.size = DISK_SIZE;
+	fake.disk.ops = ops;
+	fake.disk.size = size;
 	fake.block_fd = -1;
 	CHECK_EQ(blk_create_disk(&fake.disk, "fake", &mem, &blk), 0);
 	dev = blk_dev(blk);
 	dev->notify_guest = count_irq;
 	CHECK_EQ(drv_init(drop), 0);
+}
+
+static void setup_fake(u64 drop)
+{
+	setup_fake_disk(drop, &fake_ops, DISK_SIZE);
 }
 
 static void teardown(void)
@@ -667,6 +702,44 @@ static void test_discard_write_zeroes(void)
 	teardown();
 }
 
+/*
+ * Discard is a hint (§5.2.6.2: the device MAY deallocate): an empty range
+ * is done, and a host that cannot punch the range is not an I/O error.
+ */
+static void test_discard_is_a_hint(void)
+{
+	struct virtio_blk_discard_write_zeroes *seg =
+		(void *)(ram + DATA_OFF);
+	u32 len;
+
+	setup_fake_disk(0, &fake_range_ops, DISK_SIZE);
+	seg->sector = htole64(8);
+	seg->num_sectors = 0;
+	seg->flags = 0;
+	CHECK_EQ(request(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(fake.range_calls, 0);
+
+	seg->num_sectors = htole32(8);
+	fake.range_fail = EINVAL;
+	CHECK_EQ(request(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len),
+		 VIRTIO_BLK_S_OK);
+	fake.range_fail = EOPNOTSUPP;
+	CHECK_EQ(request(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(fake.range_calls, 2);
+	/* A real failure still is one; write zeroes is no hint. */
+	fake.range_fail = EIO;
+	CHECK_EQ(request(VIRTIO_BLK_T_DISCARD, 0, 16, false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	fake.range_fail = EINVAL;
+	CHECK_EQ(request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	teardown();
+}
+
 /* ---- malformed requests: the request fails, the device carries on ---- */
 
 static void test_short_header(void)
@@ -864,6 +937,7 @@ UNIT_MAIN("virtio-blk",
 	  UNIT_TEST(test_unsupported),
 	  UNIT_TEST(test_host_io_error),
 	  UNIT_TEST(test_discard_write_zeroes),
+	  UNIT_TEST(test_discard_is_a_hint),
 	  UNIT_TEST(test_short_header),
 	  UNIT_TEST(test_missing_status),
 	  UNIT_TEST(test_broken_ring_needs_reset),
