@@ -43,7 +43,7 @@ struct virtio_blk {
 	struct iovec data[BLK_SEG_MAX + 2];
 };
 
-static void blk_queue_notify(struct virtio_dev *dev, unsigned int qidx);
+static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx);
 
 static const struct virtio_dev_type blk_type = {
 	.name = "virtio-blk",
@@ -295,16 +295,25 @@ static u32 blk_request(struct virtio_blk *blk, const struct virtq_chain *c)
 	return req.written < UINT32_MAX ? req.written + 1 : req.written;
 }
 
-static void blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
+/*
+ * At most one ring's worth of requests per call: a guest that refills the
+ * ring as fast as we empty it must not keep the I/O thread from other
+ * devices and console input.  Returning true makes the transport kick us
+ * again once they had their turn.
+ */
+static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 {
 	struct virtio_blk *blk = dev->priv;
 	struct virtq *vq = virtio_vq(dev, qidx);
+	unsigned int budget = vq->size;
 	struct virtq_chain chain;
 	u32 len;
 	int r;
 
 	/* Stop between requests if a reset is waiting for us. */
 	while (virtio_running(dev)) {
+		if (!budget--)
+			return true;
 		r = virtq_pop(vq, blk->iov, ARRAY_SIZE(blk->iov), &chain);
 		if (r == -EAGAIN)
 			break;
@@ -320,6 +329,7 @@ static void blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 		}
 		virtio_signal(dev, qidx);
 	}
+	return false;
 }
 
 /* ---- setup ---- */

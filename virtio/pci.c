@@ -430,17 +430,25 @@ static void vpci_common_access(struct virtio_pci *vp, u64 off, void *data,
 
 /* ---- BAR0 ---- */
 
+/* Ring queue @q's doorbell eventfd, as KVM does on a guest write. */
+static void vpci_doorbell(struct vpci_queue *q)
+{
+	u64 one = 1;
+
+	if (write(q->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_warn_ratelimited("virtio-pci: doorbell: %s", strerror(errno));
+}
+
 static void vpci_notify_write(struct virtio_pci *vp, u64 off)
 {
-	u64 q = off / VPCI_NOTIFY_MULT, one = 1;
+	u64 q = off / VPCI_NOTIFY_MULT;
 
 	/*
 	 * Only reached when KVM could not take the doorbell as an ioeventfd:
 	 * hand it to the I/O thread the same way KVM would have.
 	 */
-	if (q < vp->nr_queues &&
-	    write(vp->queues[q].fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_warn_ratelimited("virtio-pci: doorbell: %s", strerror(errno));
+	if (q < vp->nr_queues)
+		vpci_doorbell(&vp->queues[q]);
 }
 
 static void vpci_bar_access(struct io_range *r, u64 off, void *data,
@@ -480,7 +488,12 @@ static void vpci_kick(int fd, void *arg)
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		pr_warn_ratelimited("virtio-pci: read doorbell: %s",
 				    strerror(errno));
-	virtio_queue_notify(q->vp->dev, q->idx);
+	/*
+	 * Work left after a batch: ring our own doorbell, so the queue is
+	 * served again after the other events epoll has ready.
+	 */
+	if (virtio_queue_notify(q->vp->dev, q->idx))
+		vpci_doorbell(q);
 }
 
 static void vpci_ioeventfd_del(struct virtio_pci *vp, struct vpci_queue *q)

@@ -493,15 +493,17 @@ int virtio_queue_set_enabled(struct virtio_dev *dev, unsigned int qidx,
 	return r;
 }
 
-void virtio_queue_notify(struct virtio_dev *dev, unsigned int qidx)
+bool virtio_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 {
 	struct virtio_queue *q = virtio_queue(dev, qidx);
+	bool more = false;
 
 	/* §2.7.10: spurious notifications are harmless; so are bad indices. */
 	if (!q || !virtio_enter(dev))
-		return;
+		return false;
 	/* Live means queue setup is frozen: q->enabled cannot change now. */
 	if (q->enabled && dev->type->queue_notify)
-		dev->type->queue_notify(dev, qidx);
+		more = dev->type->queue_notify(dev, qidx);
 	virtio_leave(dev);
+	return more;
 }

@@ -64,8 +64,12 @@ struct virtio_dev_type {
 	int (*activate)(struct virtio_dev *dev);
 	/* Back to the initial state.  dev->lock held; I/O thread is out. */
 	void (*reset)(struct virtio_dev *dev);
-	/* The driver kicked queue @qidx.  I/O thread, inside enter/leave. */
-	void (*queue_notify)(struct virtio_dev *dev, unsigned int qidx);
+	/*
+	 * The driver kicked queue @qidx.  I/O thread, inside enter/leave.
+	 * Serve a bounded batch (about the queue size) and return true if
+	 * work may be left: one busy queue must not starve other devices.
+	 */
+	bool (*queue_notify)(struct virtio_dev *dev, unsigned int qidx);
 };
 
 /* Per-queue state (virtio 1.2 §2.6), as the driver configured it. */
@@ -177,7 +181,12 @@ int virtio_queue_set_addr(struct virtio_dev *dev, unsigned int qidx,
 int virtio_queue_set_enabled(struct virtio_dev *dev, unsigned int qidx,
 			     bool enabled);
 
-/* The driver kicked queue @qidx.  Call on the I/O thread only. */
-void virtio_queue_notify(struct virtio_dev *dev, unsigned int qidx);
+/*
+ * The driver kicked queue @qidx.  Call on the I/O thread only.  Returns
+ * true if the device stopped with work left: the transport must notify
+ * again later, as the driver may not (with EVENT_IDX it kicks only past
+ * the avail_event we last published, §2.7.10).
+ */
+bool virtio_queue_notify(struct virtio_dev *dev, unsigned int qidx);
 
 #endif

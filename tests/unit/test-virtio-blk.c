@@ -58,6 +58,7 @@ static struct fake {
 	u64 range_len;		/* bytes in all discard / write zeroes calls */
 	u64 range_max;		/* the longest single call */
 	void (*range_hook)(void);	/* run inside each such call */
+	void (*read_hook)(void);	/* run inside each readv */
 } fake;
 
 static struct vring_used *used(void)
@@ -75,6 +76,8 @@ static int fake_readv(struct disk *d, u64 off, const struct iovec *iov,
 		    read(fake.block_fd, &c, 1) != 1)
 			return -EIO;
 	}
+	if (fake.read_hook)
+		fake.read_hook();
 	return -fake.fail;
 }
 
@@ -262,9 +265,10 @@ static u16 drv_submit(const struct seg *s, unsigned int n)
 	return head;
 }
 
-static void kick(void)
+/* Returns whether the device wants to be notified again (work left). */
+static bool kick(void)
 {
-	virtio_queue_notify(dev, 0);
+	return virtio_queue_notify(dev, 0);
 }
 
 static void set_hdr(u32 type, u64 sector)
@@ -838,6 +842,52 @@ static void test_no_processing_before_driver_ok(void)
 	teardown();
 }
 
+/* ---- fairness ---- */
+
+static int refills;
+
+/* The driver adds a read as each one is served, and never kicks. */
+static void refill(void)
+{
+	struct seg s[] = {
+		{ HDR_OFF, 16, false },
+		{ DATA_OFF, 512, true },
+		{ STATUS_OFF, 1, true },
+	};
+
+	if (refills > 0) {
+		refills--;
+		drv_submit(s, 3);
+	}
+}
+
+/*
+ * A guest that keeps its ring full must not keep the I/O thread to
+ * itself: one notification serves at most a ring's worth of requests,
+ * then says that work is left, so the transport can requeue the queue
+ * behind other ready events.  Nothing is lost on the way.
+ */
+static void test_busy_queue_yields(void)
+{
+	u32 len;
+
+	setup_fake(0);
+	fake.read_hook = refill;
+	refills = 2 * QSIZE + 5;
+	set_hdr(VIRTIO_BLK_T_IN, 0);
+	refill();
+	CHECK(kick());
+	CHECK_EQ(le16toh(used()->idx), QSIZE);
+	CHECK(kick());
+	CHECK_EQ(le16toh(used()->idx), 2 * QSIZE);
+	CHECK(!kick());
+	CHECK_EQ(le16toh(used()->idx), 2 * QSIZE + 5);
+	CHECK_EQ(refills, 0);
+	fake.read_hook = NULL;
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 0, 512, true, &len), VIRTIO_BLK_S_OK);
+	teardown();
+}
+
 /* ---- reset against the I/O thread ---- */
 
 static int block_pipe[2], entered_pipe[2];
@@ -942,5 +992,6 @@ UNIT_MAIN("virtio-blk",
 	  UNIT_TEST(test_missing_status),
 	  UNIT_TEST(test_broken_ring_needs_reset),
 	  UNIT_TEST(test_no_processing_before_driver_ok),
+	  UNIT_TEST(test_busy_queue_yields),
 	  UNIT_TEST(test_reset_waits_for_io_thread),
 	  UNIT_TEST(test_create_args))

@@ -5,13 +5,16 @@
  * through the common configuration, enable MSI-X, set up a queue, ring the
  * doorbell and wait for the MSI.  A real PCI bus, MMIO bus and I/O thread;
  * no /dev/kvm: the KVM calls (MSI injection, ioeventfd) are stubbed below
- * and recorded.
+ * and recorded.  The image file sits behind a disk that can hold a read
+ * (to catch the I/O thread mid-request) or play a driver that keeps the
+ * ring full.
  */
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <linux/pci_regs.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_pci.h>
@@ -19,6 +22,7 @@
 #include "kvm/ioloop.h"
 #include "kvm/irq.h"
 #include "kvm/pci.h"
+#include "disk/disk.h"
 #include "kvm/vm.h"
 #include "virtio/blk.h"
 #include "virtio/pci.h"
@@ -88,6 +92,72 @@ static u64 bar0, bar1;
 static u8 cap_off[6];	/* by VIRTIO_PCI_CAP_* type */
 static u8 msix_off;
 static u16 drv_avail_idx;
+static int other_fd;		/* another event on the I/O loop */
+static int other_seen = -1;	/* used->idx when it was served */
+
+static void queue_read(void);
+
+/* ---- the disk: the image, with hooks in readv ---- */
+
+static struct hook {
+	struct disk disk;
+	struct disk *raw;
+	int block_fd;		/* if >= 0, readv waits for a byte here */
+	int entered_fd;		/* ...after writing one here */
+	int refills;		/* reads that queue one more read, unkicked */
+} hook = { .block_fd = -1 };
+
+static int hook_readv(struct disk *d, u64 off, const struct iovec *iov,
+		      unsigned int n)
+{
+	char c = 0;
+
+	if (hook.block_fd >= 0 && (write(hook.entered_fd, &c, 1) != 1 ||
+				   read(hook.block_fd, &c, 1) != 1))
+		return -EIO;
+	if (hook.refills > 0) {
+		hook.refills--;
+		queue_read();
+		/* Meanwhile another event gets ready. */
+		if (write(other_fd, &(u64){ 1 }, 8) != 8)
+			return -EIO;
+	}
+	return disk_readv(hook.raw, off, iov, n);
+}
+
+static int hook_writev(struct disk *d, u64 off, const struct iovec *iov,
+		       unsigned int n)
+{
+	return disk_writev(hook.raw, off, iov, n);
+}
+
+static int hook_flush(struct disk *d)
+{
+	return disk_flush(hook.raw);
+}
+
+static void hook_close(struct disk *d)
+{
+	disk_close(hook.raw);
+}
+
+static const struct disk_ops hook_ops = {
+	.readv = hook_readv,
+	.writev = hook_writev,
+	.flush = hook_flush,
+	.close = hook_close,
+};
+
+static void other_ready(int fd, void *arg)
+{
+	struct vring_used *used = (struct vring_used *)(ram + USED_OFF);
+	u64 v;
+
+	/* Note when it was first served. */
+	if (read(fd, &v, sizeof(v)) == sizeof(v) && other_seen < 0)
+		__atomic_store_n(&other_seen, le16toh(used->idx),
+				 __ATOMIC_RELEASE);
+}
 
 static u32 cfg_read(u32 off, u32 len)
 {
@@ -162,8 +232,13 @@ static void setup(void)
 	guest_mem_add(&mem, RAM_GPA, RAM_SIZE, ram);
 
 	make_image();
-	CHECK_EQ(blk_open(path, false, &mem, &blk), 0);
+	CHECK_EQ(disk_raw_open(path, false, &hook.raw), 0);
+	hook.disk = *hook.raw;
+	hook.disk.ops = &hook_ops;
+	CHECK_EQ(blk_create_disk(&hook.disk, path, &mem, &blk), 0);
 	CHECK_EQ(virtio_pci_add(&vm, blk_dev(blk), &vp), 0);
+	other_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	CHECK(ioloop_add(&vm.loop, other_fd, other_ready, NULL) != NULL);
 	CHECK_EQ(ioloop_start(&vm.loop), 0);
 }
 
@@ -173,6 +248,7 @@ static void teardown(void)
 	virtio_pci_destroy(vp);
 	blk_destroy(blk);
 	ioloop_fini(&vm.loop);
+	close(other_fd);
 	unlink(path);
 	free(ram);
 }
@@ -328,8 +404,8 @@ static void test_device_config(void)
 	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_CFGGENERATION), 1), 0);
 }
 
-/* Put a 512-byte read of sector 0 on the ring and ring the doorbell. */
-static void submit_read(void)
+/* Put a 512-byte read of sector 0 on the ring. */
+static void queue_read(void)
 {
 	struct vring_desc *d = (struct vring_desc *)(ram + DESC_OFF);
 	struct vring_avail *avail = (struct vring_avail *)(ram + AVAIL_OFF);
@@ -349,8 +425,21 @@ static void submit_read(void)
 	avail->ring[QSIZE] = htole16(drv_avail_idx);
 	avail->ring[drv_avail_idx++ % QSIZE] = 0;
 	__atomic_store_n(&avail->idx, htole16(drv_avail_idx), __ATOMIC_RELEASE);
+}
+
+/* ...and ring the doorbell. */
+static void submit_read(void)
+{
+	queue_read();
 	/* Linux writes the queue index, 16 bits, at the queue's doorbell. */
 	mmio_write(structure(VIRTIO_PCI_CAP_NOTIFY_CFG) + 0, 2, 0);
+}
+
+static u16 used_idx(void)
+{
+	struct vring_used *used = (struct vring_used *)(ram + USED_OFF);
+
+	return le16toh(__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE));
 }
 
 /* Wait (bounded) for the I/O thread to complete request number @n. */
@@ -433,8 +522,28 @@ static void test_bar_move_moves_doorbells(void)
 	CHECK(wait_used(4));
 }
 
+/*
+ * The driver keeps the ring full and never kicks again (EVENT_IDX: we
+ * published no new avail_event).  The queue must still be drained, and
+ * the other ready event served long before it is.
+ */
+static void test_busy_queue_yields(void)
+{
+	u16 start = used_idx();
+	int seen;
+
+	hook.refills = 4 * QSIZE;
+	submit_read();
+	CHECK(wait_used(start + 1 + 4 * QSIZE));
+	seen = __atomic_load_n(&other_seen, __ATOMIC_ACQUIRE);
+	CHECK(seen >= 0);
+	CHECK((u16)(seen - start) <= 2 * QSIZE);
+}
+
 static void test_reset(void)
 {
+	u16 done = used_idx();
+
 	mmio_write(common(VIRTIO_PCI_COMMON_STATUS), 1, 0);
 	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_STATUS), 1), 0);
 	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_MSIX), 2),
@@ -446,7 +555,7 @@ static void test_reset(void)
 	/* A doorbell on a reset device is ignored. */
 	submit_read();
 	usleep(20000);
-	CHECK_EQ(le16toh(((struct vring_used *)(ram + USED_OFF))->idx), 4);
+	CHECK_EQ(used_idx(), done);
 }
 
 /* The whole sequence shares one device: one test per step, in order. */
@@ -460,6 +569,7 @@ static void test_all(void)
 	test_request_and_msi();
 	test_msix_mask_pending();
 	test_bar_move_moves_doorbells();
+	test_busy_queue_yields();
 	test_reset();
 	teardown();
 }
