@@ -1,8 +1,12 @@
 # Snapshots KVM's exit counters at each phase mark of the bench-blk guest
-# (tests/e2e/guest/bench-blk.sh).  Started in the background by a bench
-# run's pre step, beside the VMM, in the machine that runs it (L1):
+# (tests/e2e/guest/bench-blk.sh).  A bench run's pre step, in the machine
+# that runs the VMM (L1), calls it twice:
 #
-#   sh ship/sampler.sh CONSOLE OUT LIMIT_SECS
+#   sh ship/sampler.sh --setup OUT             before the VMM starts
+#   sh ship/sampler.sh CONSOLE OUT LIMIT_SECS &   beside the VMM
+#
+# and the last run's post step, once no VMM runs, calls
+#   sh ship/sampler.sh --teardown              events off, tracing_on 1
 #
 # For each "lkvm-bench: mark NAME" line that appears in CONSOLE it appends
 #   mark NAME UPTIME exits=N io_exits=N ...
@@ -19,37 +23,33 @@
 # the phase is over.  The guest runs that phase only to be traced: tracing
 # slows exits, so it must not overlap a timed pass.
 #
+# --setup mounts debugfs and tracefs, enables those events and empties the
+# trace buffer, with tracing_on 0; while a guest runs, only tracing_on
+# changes.  Enabling or disabling an event patches kernel text, and that
+# waits for every CPU; in this emulated L1 doing so while the other CPU
+# ran an L2 guest hung L1 (a soft lockup in the sampler's sh) or crashed
+# it (recursive page faults on a bad GS base in KVM_RUN).  The events
+# stay enabled: with tracing_on 0 an event costs a check, not a record.
+#
 # It ends at "lkvm-bench: done", or after LIMIT_SECS, and then writes
 # "sampler: done".  POSIX sh for busybox; the counter reads are shell
 # builtins, so a snapshot forks nothing.
-console=$1
-out=$2
-limit=$3
 dbg=/sys/kernel/debug/kvm
 # The counters of this kernel's x86 KVM (Documentation/virt/kvm/api.rst,
 # "KVM Binary Statistics" lists them; debugfs has one file each).
 stats="exits io_exits mmio_exits halt_exits irq_exits insn_emulation
 	irq_injections pf_fixed signal_exits irq_window_exits"
 
-: >"$out"
-if [ ! -r "$dbg/exits" ]; then
-	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
-fi
-if [ ! -r "$dbg/exits" ]; then
-	echo "sampler: no $dbg/exits here: no exit counters" >>"$out"
-fi
-
 trace=/sys/kernel/tracing
 trace_events="kvm_exit kvm_mmio kvm_msr kvm_pio kvm_msi_set_irq"
 
-trace_set() {
-	for e in $trace_events; do
-		echo "$1" >"$trace/events/kvm/$e/enable" || return 1
-	done
-	echo "$1" >"$trace/tracing_on"
-}
-
-trace_start() {
+# Before any guest runs.  Writing 1 to an event already enabled patches
+# nothing, so every run may call it.
+setup() {
+	out=$1
+	: >"$out"
+	[ -r "$dbg/exits" ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	[ -r "$dbg/exits" ] || echo "sampler: no $dbg/exits here: no exit counters" >>"$out"
 	[ -d "$trace/events/kvm" ] || mount -t tracefs tracefs "$trace" 2>/dev/null
 	if [ ! -d "$trace/events/kvm" ]; then
 		echo "sampler: no kvm trace events in $trace" >>"$out"
@@ -57,8 +57,33 @@ trace_start() {
 	fi
 	echo 0 >"$trace/tracing_on"
 	echo 8192 >"$trace/buffer_size_kb"
+	for e in $trace_events; do
+		echo 1 >"$trace/events/kvm/$e/enable" ||
+			echo "sampler: could not enable the trace event kvm/$e" >>"$out"
+	done
 	: >"$trace/trace"
-	trace_set 1 || echo "sampler: could not enable the kvm trace events" >>"$out"
+}
+
+# Leaves tracefs as a kernel starts (on the direct path that is the host).
+teardown() {
+	[ -d "$trace/events/kvm" ] || return 0
+	for e in $trace_events; do
+		echo 0 >"$trace/events/kvm/$e/enable"
+	done
+	echo 1 >"$trace/tracing_on"
+}
+
+case "${1:-}" in
+--setup) setup "$2"; exit 0 ;;
+--teardown) teardown; exit 0 ;;
+esac
+console=$1
+out=$2
+limit=$3
+
+trace_start() {
+	[ -w "$trace/tracing_on" ] || return 0
+	echo 1 >"$trace/tracing_on"
 	tracing=1
 }
 
@@ -68,7 +93,7 @@ trace_start() {
 trace_stop() {
 	[ "$tracing" = 1 ] || return 0
 	tracing=0
-	trace_set 0
+	echo 0 >"$trace/tracing_on"
 	awk '
 	function after(word,   i) {
 		for (i = 1; i < NF; i++)
@@ -86,7 +111,6 @@ trace_stop() {
 	/ LOST [0-9]+ EVENTS/ { n["lost-events"]++ }
 	END { for (k in n) print "trace " k " " n[k] }' "$trace/trace" |
 		sort >>"$out"
-	: >"$trace/trace"
 }
 
 snapshot() {
