@@ -32,6 +32,12 @@
 #define BLK_DISCARD_SEG_MAX 16
 #define BLK_DISCARD_SECTORS_MAX (1U << 21)	/* 1 GiB per segment */
 #define BLK_DISCARD_ALIGN 8			/* 4 KiB, the usual fs block */
+/*
+ * Discard and write zeroes go to the disk in pieces this big, checking
+ * for a reset in between: without ZERO_RANGE, zeroing 16 segments of
+ * 1 GiB is 16 GiB of pwrite.
+ */
+#define BLK_RANGE_CHUNK (16ULL << 20)
 
 struct virtio_blk {
 	struct virtio_dev vdev;
@@ -176,12 +182,28 @@ static u8 blk_get_id(struct virtio_blk *blk, struct blk_req *req)
  * hint.  A host that cannot punch this range (EOPNOTSUPP, or EINVAL from
  * a block device with other alignment rules) just leaves the data there.
  */
-static int blk_discard(struct virtio_blk *blk, u64 sector, u32 nr)
+static int blk_discard(struct virtio_blk *blk, u64 off, u64 len)
 {
-	int r = disk_discard(blk->disk, sector * DISK_SECTOR_SIZE,
-			     (u64)nr * DISK_SECTOR_SIZE);
+	int r = disk_discard(blk->disk, off, len);
 
 	return r == -EOPNOTSUPP || r == -EINVAL ? 0 : r;
+}
+
+/* -ECANCELED if the device stopped (a reset) before the range was done. */
+static int blk_range_chunks(struct virtio_blk *blk, bool wz, u64 off,
+			    u64 len, bool unmap)
+{
+	u64 n;
+	int r = 0;
+
+	for (; len && !r; off += n, len -= n) {
+		if (!virtio_running(&blk->vdev))
+			return -ECANCELED;
+		n = MIN(len, BLK_RANGE_CHUNK);
+		r = wz ? disk_write_zeroes(blk->disk, off, n, unmap) :
+			 blk_discard(blk, off, n);
+	}
+	return r;
 }
 
 /* One discard / write-zeroes segment (§5.2.6). */
@@ -204,12 +226,11 @@ static u8 blk_range_op(struct virtio_blk *blk, struct blk_req *req,
 	if (!nr)
 		return VIRTIO_BLK_S_OK;
 	req->sector = sector;
-	if (wz)
-		r = disk_write_zeroes(blk->disk, sector * DISK_SECTOR_SIZE,
-				      (u64)nr * DISK_SECTOR_SIZE,
-				      flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
-	else
-		r = blk_discard(blk, sector, nr);
+	r = blk_range_chunks(blk, wz, sector * DISK_SECTOR_SIZE,
+			     (u64)nr * DISK_SECTOR_SIZE,
+			     flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	if (r == -ECANCELED)
+		return VIRTIO_BLK_S_IOERR;	/* being reset: not a host error */
 	return r ? blk_io_error(blk, wz ? "write zeroes" : "discard", req, r) :
 		   VIRTIO_BLK_S_OK;
 }

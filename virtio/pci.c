@@ -20,10 +20,12 @@
  * Interrupts go out as MSI messages (KVM_SIGNAL_MSI) from whichever thread
  * raises them.
  *
- * Locks.  vp->lock serialises the common configuration registers; it may
- * be held while the core resets the device, which waits for the I/O
- * thread.  The I/O thread therefore never takes vp->lock: interrupts only
- * need vp->msix_lock, which is never held while calling into the core.
+ * Locks.  vp->lock serialises the common configuration registers.  No
+ * register access waits for the I/O thread (vCPUs never block on device
+ * I/O): a reset the I/O thread is in the way of completes there, and
+ * device_status reads non-zero until then.  The I/O thread never takes
+ * vp->lock: interrupts only need vp->msix_lock, which is never held while
+ * calling into the core.
  *
  * Not implemented: the VIRTIO_PCI_CAP_PCI_CFG window (§4.1.4.8; Linux does
  * not use it, and the PCI bus has no config-read hook to serve it), INTx

@@ -60,14 +60,9 @@ int virtio_init(struct virtio_dev *dev, const struct virtio_dev_type *type,
 	r = -pthread_mutex_init(&dev->lock, NULL);
 	if (r)
 		goto err_free;
-	r = -pthread_cond_init(&dev->idle, NULL);
-	if (r)
-		goto err_mutex;
 	virtio_queues_clear(dev);
 	return 0;
 
-err_mutex:
-	pthread_mutex_destroy(&dev->lock);
 err_free:
 	free(dev->queues);
 	dev->queues = NULL;
@@ -78,7 +73,6 @@ void virtio_exit(struct virtio_dev *dev)
 {
 	if (!dev->queues)
 		return;
-	pthread_cond_destroy(&dev->idle);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev->queues);
 	dev->queues = NULL;
@@ -135,7 +129,8 @@ static bool virtio_set_needs_reset(struct virtio_dev *dev)
 {
 	bool notify;
 
-	if (!dev->status || (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+	if (!dev->status || dev->reset_pending ||
+	    (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET))
 		return false;	/* being reset anyway, or already failed */
 	virtio_set_live(dev, false);
 	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
@@ -188,11 +183,14 @@ bool virtio_enter(struct virtio_dev *dev)
 	return live;
 }
 
+static void virtio_do_reset(struct virtio_dev *dev);
+
 void virtio_leave(struct virtio_dev *dev)
 {
 	pthread_mutex_lock(&dev->lock);
-	if (!--dev->busy)
-		pthread_cond_broadcast(&dev->idle);
+	/* A reset came while we were inside: ours to finish. */
+	if (!--dev->busy && dev->reset_pending)
+		virtio_do_reset(dev);
 	pthread_mutex_unlock(&dev->lock);
 }
 
@@ -296,24 +294,34 @@ static int virtio_activate(struct virtio_dev *dev)
 	return 0;
 }
 
-/* Called with dev->lock held. */
+/* Called with dev->lock held, and nobody inside the device. */
 static void virtio_do_reset(struct virtio_dev *dev)
 {
-	virtio_set_live(dev, false);
-	/* Let the I/O thread finish the request it is in (at most one). */
-	while (dev->busy)
-		pthread_cond_wait(&dev->idle, &dev->lock);
 	if (dev->type->reset)
 		dev->type->reset(dev);
+	/* §2.4.1: status 0 tells the driver the reset is complete. */
 	dev->status = 0;
 	dev->driver_features = 0;
+	dev->reset_pending = false;
 	virtio_queues_clear(dev);
 }
 
 void virtio_reset(struct virtio_dev *dev)
 {
 	pthread_mutex_lock(&dev->lock);
-	virtio_do_reset(dev);
+	virtio_set_live(dev, false);
+	/*
+	 * The I/O thread may be in the middle of a long request (a 1 GiB
+	 * write and its flush): a vCPU must not wait for that, holding the
+	 * bus lock.  Leave the reset to the I/O thread (virtio_leave()).
+	 * Until then status stays non-zero: the driver polls it until it
+	 * reads 0 (§2.4.2, and §4.1.4.3.2 for PCI).  It is non-zero here
+	 * anyway: only a live device, with DRIVER_OK set, can be busy.
+	 */
+	if (dev->busy)
+		dev->reset_pending = true;
+	else
+		virtio_do_reset(dev);
 	pthread_mutex_unlock(&dev->lock);
 }
 
@@ -330,6 +338,11 @@ int virtio_set_status(struct virtio_dev *dev, u8 val)
 	}
 
 	pthread_mutex_lock(&dev->lock);
+	if (dev->reset_pending) {
+		/* §4.1.4.3.2: the driver waits for status 0 first. */
+		pthread_mutex_unlock(&dev->lock);
+		return -EBUSY;
+	}
 	old = dev->status;
 	/*
 	 * §2.1.1: the driver MUST NOT clear a status bit, and NEEDS_RESET is

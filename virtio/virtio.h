@@ -15,10 +15,12 @@
  *
  * Threads: register accesses (status, features, queue setup, config) come
  * from vCPU threads; queue notifications and all queue processing happen on
- * the one I/O thread.  dev->lock serialises the former; a reset waits for
- * the I/O thread to leave the device (virtio_enter()/virtio_leave()), and
- * devices check virtio_running() between requests, so a reset waits for at
- * most one request in flight.
+ * the one I/O thread.  dev->lock serialises the former.  vCPU threads never
+ * block on device I/O, so a reset does not wait for the I/O thread: if it
+ * is inside the device (virtio_enter()/virtio_leave()), the reset stays
+ * pending, device_status keeps reading non-zero, and the I/O thread does
+ * the reset as it leaves.  Devices check virtio_running() between requests
+ * (and between chunks of a long one), so that comes soon.
  */
 #ifndef LKVM_VIRTIO_H
 #define LKVM_VIRTIO_H
@@ -62,7 +64,10 @@ struct virtio_dev_type {
 			    u32 len);
 	/* DRIVER_OK: queues are set up.  dev->lock held; must not block. */
 	int (*activate)(struct virtio_dev *dev);
-	/* Back to the initial state.  dev->lock held; I/O thread is out. */
+	/*
+	 * Back to the initial state.  dev->lock held, nobody inside the
+	 * device; on a vCPU thread or the I/O thread.  Must not block.
+	 */
 	void (*reset)(struct virtio_dev *dev);
 	/*
 	 * The driver kicked queue @qidx.  I/O thread, inside enter/leave.
@@ -97,13 +102,13 @@ struct virtio_dev {
 	void *config;			/* config space, if no read_config */
 
 	pthread_mutex_t lock;
-	pthread_cond_t idle;		/* broadcast when busy drops to 0 */
 	u64 device_features;
 	u64 driver_features;
 	u8 status;
 	u8 config_generation;
 	bool live;			/* DRIVER_OK and not failed or reset */
 	unsigned int busy;		/* threads inside the device (enter) */
+	bool reset_pending;		/* the last one to leave resets */
 	bool failure_logged;
 	struct virtio_queue *queues;	/* type->nr_queues of them */
 
@@ -153,14 +158,20 @@ u32 virtio_get_driver_features(struct virtio_dev *dev, unsigned int sel);
 void virtio_set_driver_features(struct virtio_dev *dev, unsigned int sel,
 				u32 val);
 
+/* Non-zero until a reset the driver asked for is complete (§2.4). */
 u8 virtio_get_status(struct virtio_dev *dev);
 /*
- * Writing 0 resets the device.  Otherwise status bits only accumulate:
- * FEATURES_OK sticks only if the driver's features are acceptable, and
- * DRIVER_OK brings the device live.  Returns 0 or -EINVAL if the write
- * was (partly) refused; the transport need not act on it.
+ * Writing 0 resets the device (see virtio_reset()).  Otherwise status bits
+ * only accumulate: FEATURES_OK sticks only if the driver's features are
+ * acceptable, and DRIVER_OK brings the device live.  Returns 0, -EINVAL
+ * if the write was (partly) refused, or -EBUSY while a reset is pending;
+ * the transport need not act on it.
  */
 int virtio_set_status(struct virtio_dev *dev, u8 status);
+/*
+ * Stop the device and reset it, now or, if the I/O thread is inside it,
+ * as soon as it leaves.  Never waits.
+ */
 void virtio_reset(struct virtio_dev *dev);
 
 u8 virtio_get_config_generation(struct virtio_dev *dev);

@@ -891,7 +891,7 @@ static void test_busy_queue_yields(void)
 /* ---- reset against the I/O thread ---- */
 
 static int block_pipe[2], entered_pipe[2];
-static volatile int reset_done;
+static int reset_done;
 
 static void *io_thread(void *arg)
 {
@@ -908,10 +908,12 @@ static void *vcpu_reset(void *arg)
 
 /*
  * The I/O thread is stuck inside a read; a vCPU resets the device.  The
- * reset must wait for the read to finish, and the I/O thread must then
- * stop without taking the next request.
+ * vCPU must not wait for the disk (it holds the bus lock, and a request
+ * can take minutes): the reset returns at once and stays pending, with
+ * status still non-zero.  The I/O thread finishes its request, takes no
+ * further one, and completes the reset as it leaves.
  */
-static void test_reset_waits_for_io_thread(void)
+static void test_reset_does_not_wait_for_io_thread(void)
 {
 	struct seg s[] = {
 		{ HDR_OFF, 16, false },
@@ -920,6 +922,7 @@ static void test_reset_waits_for_io_thread(void)
 	};
 	pthread_t io, vcpu;
 	char c = 0;
+	int i;
 
 	setup_fake(0);
 	CHECK_EQ(pipe(block_pipe), 0);
@@ -934,21 +937,80 @@ static void test_reset_waits_for_io_thread(void)
 	CHECK_EQ(pthread_create(&io, NULL, io_thread, NULL), 0);
 	CHECK_EQ(read(entered_pipe[0], &c, 1), 1);	/* in the read now */
 	CHECK_EQ(pthread_create(&vcpu, NULL, vcpu_reset, NULL), 0);
-	usleep(50 * 1000);
-	CHECK(!__atomic_load_n(&reset_done, __ATOMIC_SEQ_CST));
+	for (i = 0; i < 2000 && !__atomic_load_n(&reset_done, __ATOMIC_SEQ_CST);
+	     i++)
+		usleep(1000);
+	CHECK(__atomic_load_n(&reset_done, __ATOMIC_SEQ_CST));
+
+	/* §4.1.4.3.2: the driver polls status until it reads 0. */
+	CHECK(virtio_get_status(dev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	CHECK(!virtio_running(dev));
+	/* Until then nothing else is accepted. */
+	CHECK_EQ(virtio_set_status(dev, VIRTIO_CONFIG_S_ACKNOWLEDGE), -EBUSY);
+	CHECK_EQ(virtio_queue_set_size(dev, 0, 8), -EBUSY);
 
 	CHECK_EQ(write(block_pipe[1], &c, 1), 1);	/* finish the read */
-	pthread_join(vcpu, NULL);
 	pthread_join(io, NULL);
-	CHECK(reset_done);
+	pthread_join(vcpu, NULL);
 	CHECK_EQ(virtio_get_status(dev), 0);
+	CHECK_EQ(virtio_queue(dev, 0)->size, BLK_QUEUE_SIZE);
+	CHECK(!virtio_queue(dev, 0)->enabled);
 	/* The first request completed; the second was left alone. */
 	CHECK_EQ(le16toh(used()->idx), 1);
+	CHECK_EQ(ram[STATUS_OFF], VIRTIO_BLK_S_OK);
+
+	/* An idle device resets at once. */
+	CHECK_EQ(drv_init(0), 0);
+	virtio_set_status(dev, 0);
+	CHECK_EQ(virtio_get_status(dev), 0);
 
 	close(block_pipe[0]);
 	close(block_pipe[1]);
 	close(entered_pipe[0]);
 	close(entered_pipe[1]);
+	teardown();
+}
+
+static void reset_at_second_chunk(void)
+{
+	if (fake.range_calls == 2)
+		virtio_set_status(dev, 0);
+}
+
+/*
+ * Write zeroes of 2 x 1 GiB goes to the disk in bounded pieces, and a
+ * reset stops it between two of them: without ZERO_RANGE each GiB is a
+ * GiB of pwrite, and the reset would otherwise wait for all of it.
+ */
+static void test_write_zeroes_in_chunks(void)
+{
+	struct virtio_blk_discard_write_zeroes *seg =
+		(void *)(ram + DATA_OFF);
+	const u32 gib = (1U << 30) / 512;
+	u32 len;
+
+	setup_fake_disk(0, &fake_range_ops, 8ULL << 30);
+	seg[0] = (struct virtio_blk_discard_write_zeroes){ htole64(0),
+							   htole32(gib), 0 };
+	seg[1] = (struct virtio_blk_discard_write_zeroes){ htole64(4 * gib),
+							   htole32(gib), 0 };
+	CHECK_EQ(request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 32, false, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(fake.range_len, 2ULL << 30);
+	CHECK(fake.range_max <= 64ULL << 20);
+	CHECK(fake.range_calls >= 32);
+	CHECK_EQ(request(VIRTIO_BLK_T_DISCARD, 0, 32, false, &len),
+		 VIRTIO_BLK_S_OK);
+	CHECK(fake.range_max <= 64ULL << 20);
+
+	/* The driver resets while the request runs (the device is busy). */
+	fake.range_calls = 0;
+	fake.range_hook = reset_at_second_chunk;
+	CHECK_EQ(request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 32, false, &len),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(fake.range_calls, 2);
+	/* Done with the request, the I/O thread finished the reset. */
+	CHECK_EQ(virtio_get_status(dev), 0);
 	teardown();
 }
 
@@ -993,5 +1055,6 @@ UNIT_MAIN("virtio-blk",
 	  UNIT_TEST(test_broken_ring_needs_reset),
 	  UNIT_TEST(test_no_processing_before_driver_ok),
 	  UNIT_TEST(test_busy_queue_yields),
-	  UNIT_TEST(test_reset_waits_for_io_thread),
+	  UNIT_TEST(test_reset_does_not_wait_for_io_thread),
+	  UNIT_TEST(test_write_zeroes_in_chunks),
 	  UNIT_TEST(test_create_args))

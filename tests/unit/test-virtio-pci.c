@@ -540,6 +540,64 @@ static void test_busy_queue_yields(void)
 	CHECK((u16)(seen - start) <= 2 * QSIZE);
 }
 
+static int status_written;
+
+static void *vcpu_write_status_0(void *arg)
+{
+	mmio_write(common(VIRTIO_PCI_COMMON_STATUS), 1, 0);
+	__atomic_store_n(&status_written, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * The driver resets the device while the I/O thread is inside a read.  The
+ * vCPU's MMIO write returns at once (it holds the bus lock: waiting for a
+ * disk there hangs the VM); device_status reads non-zero until the I/O
+ * thread has left the device and finished the reset, then 0, as Linux's
+ * vp_reset() polls for (virtio 1.2 §4.1.4.3.2).
+ */
+static void test_reset_while_busy(void)
+{
+	int block[2], entered[2], i;
+	u16 done = used_idx();
+	pthread_t vcpu;
+	char c = 0;
+
+	CHECK_EQ(pipe(block), 0);
+	CHECK_EQ(pipe(entered), 0);
+	hook.block_fd = block[0];
+	hook.entered_fd = entered[1];
+	submit_read();
+	submit_read();
+	CHECK_EQ(read(entered[0], &c, 1), 1);	/* the I/O thread is in it */
+
+	CHECK_EQ(pthread_create(&vcpu, NULL, vcpu_write_status_0, NULL), 0);
+	for (i = 0; i < 1000 && !__atomic_load_n(&status_written,
+						 __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	CHECK(__atomic_load_n(&status_written, __ATOMIC_SEQ_CST));
+	CHECK(mmio_read(common(VIRTIO_PCI_COMMON_STATUS), 1) != 0);
+	/* The transport's own state is reset already. */
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_MSIX), 2),
+		 VIRTIO_MSI_NO_VECTOR);
+
+	CHECK_EQ(write(block[1], &c, 1), 1);	/* the read completes */
+	for (i = 0; i < 2000 && mmio_read(common(VIRTIO_PCI_COMMON_STATUS), 1);
+	     i++)
+		usleep(1000);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_STATUS), 1), 0);
+	pthread_join(vcpu, NULL);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 0);
+	/* The read in flight completed; the one behind it was left alone. */
+	CHECK_EQ(used_idx(), (u16)(done + 1));
+
+	hook.block_fd = -1;
+	close(block[0]);
+	close(block[1]);
+	close(entered[0]);
+	close(entered[1]);
+}
+
 static void test_reset(void)
 {
 	u16 done = used_idx();
@@ -570,6 +628,7 @@ static void test_all(void)
 	test_msix_mask_pending();
 	test_bar_move_moves_doorbells();
 	test_busy_queue_yields();
+	test_reset_while_busy();
 	test_reset();
 	teardown();
 }
