@@ -305,22 +305,21 @@ static u16 vpci_vector(struct virtio_pci *vp, u64 val)
 }
 
 /*
- * §4.1.4.3.1: the driver accesses 64-bit fields as one 64-bit access or
- * two 32-bit halves (Linux does the latter).
+ * §4.1.3.1: the driver accesses 64-bit fields as one 64-bit access or
+ * two 32-bit halves (Linux does the latter).  vpci_common_width_ok() let
+ * through only those.
  */
 static void vpci_set_addr(struct virtio_pci *vp, enum virtio_queue_area area,
 			  u64 cur, bool hi, unsigned int len, u64 val)
 {
 	u64 gpa;
 
-	if (len == 8 && !hi)
+	if (len == 8)
 		gpa = val;
-	else if (len == 4 && hi)
+	else if (hi)
 		gpa = (cur & 0xffffffffULL) | val << 32;
-	else if (len == 4)
-		gpa = (cur & ~0xffffffffULL) | val;
 	else
-		return;
+		gpa = (cur & ~0xffffffffULL) | val;
 	virtio_queue_set_addr(vp->dev, vp->queue_select, area, gpa);
 }
 
@@ -348,12 +347,50 @@ static void vpci_set_queue_vector(struct virtio_pci *vp, u64 val)
 	pthread_mutex_unlock(&vp->msix_lock);
 }
 
+/*
+ * §4.1.3.1: the driver accesses each field with its own width (8, 16 or
+ * 32 bits; a 64-bit address whole or as 32-bit halves).  Writes of any
+ * other width or offset are ignored: a 16-bit write of 0x100 at
+ * device_status is not a reset.
+ */
+static bool vpci_common_width_ok(u64 off, unsigned int len)
+{
+	switch (off) {
+	case VIRTIO_PCI_COMMON_STATUS:
+		return len == 1;
+	case VIRTIO_PCI_COMMON_MSIX:
+	case VIRTIO_PCI_COMMON_Q_SELECT:
+	case VIRTIO_PCI_COMMON_Q_SIZE:
+	case VIRTIO_PCI_COMMON_Q_MSIX:
+	case VIRTIO_PCI_COMMON_Q_ENABLE:
+		return len == 2;
+	case VIRTIO_PCI_COMMON_DFSELECT:
+	case VIRTIO_PCI_COMMON_GFSELECT:
+	case VIRTIO_PCI_COMMON_GF:
+	case VIRTIO_PCI_COMMON_Q_DESCHI:
+	case VIRTIO_PCI_COMMON_Q_AVAILHI:
+	case VIRTIO_PCI_COMMON_Q_USEDHI:
+		return len == 4;
+	case VIRTIO_PCI_COMMON_Q_DESCLO:
+	case VIRTIO_PCI_COMMON_Q_AVAILLO:
+	case VIRTIO_PCI_COMMON_Q_USEDLO:
+		return len == 4 || len == 8;
+	default:
+		return false;	/* read-only, or not the start of a field */
+	}
+}
+
 static void vpci_common_write(struct virtio_pci *vp, u64 off,
 			      unsigned int len, u64 val)
 {
 	struct virtio_dev *dev = vp->dev;
 	struct virtio_queue *q = virtio_queue(dev, vp->queue_select);
 
+	if (!vpci_common_width_ok(off, len)) {
+		pr_debug("virtio-pci: ignored %u-byte common config write at 0x%llx",
+			 len, (unsigned long long)off);
+		return;
+	}
 	switch (off) {
 	case VIRTIO_PCI_COMMON_DFSELECT:
 		vp->dfselect = val;
@@ -406,10 +443,6 @@ static void vpci_common_write(struct virtio_pci *vp, u64 off,
 			vpci_set_addr(vp, VIRTIO_QUEUE_USED, q->used_gpa,
 				      off == VIRTIO_PCI_COMMON_Q_USEDHI, len, val);
 		break;
-	default:
-		/* Read-only fields, and writes that straddle fields. */
-		pr_debug("virtio-pci: ignored common config write at 0x%llx",
-			 (unsigned long long)off);
 	}
 }
 
