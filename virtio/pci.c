@@ -18,7 +18,7 @@
  * exit at all: each queue has an eventfd that KVM signals (an ioeventfd),
  * served by the I/O thread, which runs the device's queue processing.
  * Interrupts go out as MSI messages (KVM_SIGNAL_MSI) from whichever thread
- * raises them.
+ * raises them.  Both wait while the guest keeps Bus Master Enable clear.
  *
  * Locks.  vp->lock serialises the common configuration registers.  No
  * register access waits for the I/O thread (vCPUs never block on device
@@ -114,6 +114,7 @@ struct virtio_pci {
 	u8 isr;			/* atomic */
 
 	pthread_mutex_t msix_lock;
+	bool bus_master;	/* PCI_COMMAND_MASTER: may we DMA, send MSIs? */
 	u8 msix_cap;		/* config space offset of the capability */
 	bool msix_enabled;
 	bool msix_masked;	/* function mask */
@@ -154,14 +155,18 @@ static bool msix_vector_masked(struct virtio_pci *vp, unsigned int vec)
 		PCI_MSIX_ENTRY_CTRL_MASKBIT);
 }
 
-/* Send vector @vec, or leave it pending while masked.  msix_lock held. */
+/*
+ * Send vector @vec, or leave it pending while masked.  An MSI is a memory
+ * write by the device, so with Bus Master Enable clear it waits too, as on
+ * a real bus.  msix_lock held.
+ */
 static int msix_fire(struct virtio_pci *vp, unsigned int vec)
 {
 	u64 addr;
 	u32 data;
 	int r;
 
-	if (msix_vector_masked(vp, vec)) {
+	if (!vp->bus_master || msix_vector_masked(vp, vec)) {
 		vp->pba[vec / 64] |= 1ULL << (vec % 64);
 		return 0;
 	}
@@ -181,7 +186,7 @@ static void msix_flush(struct virtio_pci *vp)
 {
 	unsigned int vec;
 
-	if (!vp->msix_enabled || vp->msix_masked)
+	if (!vp->msix_enabled || vp->msix_masked || !vp->bus_master)
 		return;
 	for (vec = 0; vec < vp->nr_vectors; vec++) {
 		if (!(vp->pba[vec / 64] & (1ULL << (vec % 64))) ||
@@ -218,22 +223,62 @@ static void vpci_msix_access(struct io_range *r, u64 off, void *data,
 	pthread_mutex_unlock(&vp->msix_lock);
 }
 
-/* The guest wrote config space; follow MSI-X enable and function mask. */
+static u16 cfg16(const struct pci_dev *d, u32 off)
+{
+	u16 v;
+
+	memcpy(&v, d->cfg + off, sizeof(v));
+	return le16toh(v);
+}
+
+static bool cfg_write_hits(u32 offset, u32 len, u32 reg16)
+{
+	return offset < reg16 + 2 && offset + len > reg16;
+}
+
+/* Ring queue @q's doorbell eventfd, as KVM does on a guest write. */
+static void vpci_doorbell(struct vpci_queue *q)
+{
+	u64 one = 1;
+
+	if (write(q->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_warn_ratelimited("virtio-pci: doorbell: %s", strerror(errno));
+}
+
+/*
+ * The guest wrote config space; follow Bus Master Enable, MSI-X enable and
+ * the function mask.  With Bus Master Enable clear a PCI function must not
+ * touch memory: no queue processing, and MSIs (memory writes too) are held
+ * pending.  Linux clears it at kexec so that devices stop writing into
+ * what becomes the next kernel's memory.
+ */
 static void vpci_cfg_write(struct pci_dev *d, u32 offset, u32 len)
 {
 	struct virtio_pci *vp = container_of(d, struct virtio_pci, pci);
 	u32 ctrl_off = vp->msix_cap + PCI_MSIX_FLAGS;
-	u16 ctrl;
+	bool master = cfg16(d, PCI_COMMAND) & PCI_COMMAND_MASTER, was;
+	u16 ctrl = cfg16(d, ctrl_off);
+	unsigned int i;
 
-	if (offset + len <= ctrl_off || offset >= ctrl_off + 2)
+	if (!cfg_write_hits(offset, len, PCI_COMMAND) &&
+	    !cfg_write_hits(offset, len, ctrl_off))
 		return;
-	memcpy(&ctrl, d->cfg + ctrl_off, sizeof(ctrl));
-	ctrl = le16toh(ctrl);
+	/* Stop the queues before holding interrupts; resume after. */
+	if (!master)
+		virtio_set_dma(vp->dev, false);
 	pthread_mutex_lock(&vp->msix_lock);
+	was = vp->bus_master;
+	vp->bus_master = master;
 	vp->msix_enabled = ctrl & PCI_MSIX_FLAGS_ENABLE;
 	vp->msix_masked = ctrl & PCI_MSIX_FLAGS_MASKALL;
 	msix_flush(vp);
 	pthread_mutex_unlock(&vp->msix_lock);
+	if (master && !was) {
+		virtio_set_dma(vp->dev, true);
+		/* Kicks that came meanwhile were dropped: look at every queue. */
+		for (i = 0; i < vp->nr_queues; i++)
+			vpci_doorbell(&vp->queues[i]);
+	}
 }
 
 /* The device core's hook: a used buffer or config change notification. */
@@ -465,15 +510,6 @@ static void vpci_common_access(struct virtio_pci *vp, u64 off, void *data,
 
 /* ---- BAR0 ---- */
 
-/* Ring queue @q's doorbell eventfd, as KVM does on a guest write. */
-static void vpci_doorbell(struct vpci_queue *q)
-{
-	u64 one = 1;
-
-	if (write(q->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_warn_ratelimited("virtio-pci: doorbell: %s", strerror(errno));
-}
-
 static void vpci_notify_write(struct virtio_pci *vp, u64 off)
 {
 	u64 q = off / VPCI_NOTIFY_MULT;
@@ -634,10 +670,18 @@ static int vpci_add_msix_cap(struct virtio_pci *vp)
 static int vpci_init_pci(struct virtio_pci *vp)
 {
 	const struct virtio_dev_type *type = vp->dev->type;
+	u16 cmd;
 	int r;
 
 	pci_dev_init(&vp->pci, VPCI_VENDOR, VPCI_DEVICE_BASE + type->device_id,
 		     vpci_class(type->device_id), VPCI_VENDOR, VPCI_SUBSYS_ID);
+	/*
+	 * Bus mastering starts enabled, as firmware would leave it: there is
+	 * none, lkvm boots the kernel directly (Linux sets it anyway).
+	 */
+	cmd = htole16(cfg16(&vp->pci, PCI_COMMAND) | PCI_COMMAND_MASTER);
+	memcpy(vp->pci.cfg + PCI_COMMAND, &cmd, sizeof(cmd));
+	vp->bus_master = true;
 	vp->pci.ops = &vpci_ops;
 	vp->pci.opaque = vp;
 

@@ -102,7 +102,15 @@ struct virtq *virtio_vq(struct virtio_dev *dev, unsigned int qidx)
 
 bool virtio_running(struct virtio_dev *dev)
 {
-	return __atomic_load_n(&dev->live, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&dev->live, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&dev->dma_off, __ATOMIC_ACQUIRE);
+}
+
+void virtio_set_dma(struct virtio_dev *dev, bool allowed)
+{
+	pthread_mutex_lock(&dev->lock);
+	__atomic_store_n(&dev->dma_off, !allowed, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&dev->lock);
 }
 
 static int virtio_notify_guest(struct virtio_dev *dev, int qidx)
@@ -173,14 +181,14 @@ int virtio_config_changed(struct virtio_dev *dev)
 
 bool virtio_enter(struct virtio_dev *dev)
 {
-	bool live;
+	bool ok;
 
 	pthread_mutex_lock(&dev->lock);
-	live = dev->live;
-	if (live)
+	ok = dev->live && !dev->dma_off;
+	if (ok)
 		dev->busy++;
 	pthread_mutex_unlock(&dev->lock);
-	return live;
+	return ok;
 }
 
 static void virtio_do_reset(struct virtio_dev *dev);

@@ -107,6 +107,7 @@ struct virtio_dev {
 	u8 status;
 	u8 config_generation;
 	bool live;			/* DRIVER_OK and not failed or reset */
+	bool dma_off;			/* the bus forbids DMA (atomic) */
 	unsigned int busy;		/* threads inside the device (enter) */
 	bool reset_pending;		/* the last one to leave resets */
 	bool failure_logged;
@@ -130,7 +131,10 @@ void virtio_exit(struct virtio_dev *dev);
 
 bool virtio_has_feature(const struct virtio_dev *dev, unsigned int bit);
 struct virtq *virtio_vq(struct virtio_dev *dev, unsigned int qidx);
-/* False once a reset or a failure asks the device to stop processing. */
+/*
+ * False once a reset or a failure asks the device to stop processing, and
+ * while the transport forbids DMA.
+ */
 bool virtio_running(struct virtio_dev *dev);
 /* Interrupt the driver for queue @qidx if the ring asks for it. */
 int virtio_signal(struct virtio_dev *dev, unsigned int qidx);
@@ -144,8 +148,8 @@ int virtio_config_changed(struct virtio_dev *dev);
 
 /*
  * For device code on the I/O thread outside queue_notify (e.g. a tap fd
- * became readable): returns false if the device is not live; otherwise
- * the caller processes and then calls virtio_leave().
+ * became readable): returns false if the device is not live or may not
+ * DMA; otherwise the caller processes and then calls virtio_leave().
  */
 bool virtio_enter(struct virtio_dev *dev);
 void virtio_leave(struct virtio_dev *dev);
@@ -173,6 +177,13 @@ int virtio_set_status(struct virtio_dev *dev, u8 status);
  * as soon as it leaves.  Never waits.
  */
 void virtio_reset(struct virtio_dev *dev);
+/*
+ * May the device reach guest memory (PCI: Bus Master Enable)?  While not,
+ * queues are not processed: the I/O thread stops between requests and
+ * ignores notifications.  The transport must notify every queue again
+ * when DMA comes back.  Not part of the device's status: a reset keeps it.
+ */
+void virtio_set_dma(struct virtio_dev *dev, bool allowed);
 
 u8 virtio_get_config_generation(struct virtio_dev *dev);
 int virtio_config_read(struct virtio_dev *dev, u32 off, void *buf, u32 len);

@@ -842,6 +842,31 @@ static void test_no_processing_before_driver_ok(void)
 	teardown();
 }
 
+/* The transport forbids DMA (PCI Bus Master Enable clear). */
+static void test_dma_off(void)
+{
+	struct seg s[] = { { HDR_OFF, 16, false }, { STATUS_OFF, 1, true } };
+	u32 len;
+
+	setup_fake(0);
+	virtio_set_dma(dev, false);
+	CHECK(!virtio_running(dev));
+	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
+	drv_submit(s, 2);
+	CHECK(!kick());
+	CHECK_EQ(fake.flushes, 0);
+	CHECK_EQ(le16toh(used()->idx), 0);
+	/* Not a reset: the device is as the driver left it. */
+	CHECK(virtio_get_status(dev) & VIRTIO_CONFIG_S_DRIVER_OK);
+
+	virtio_set_dma(dev, true);
+	CHECK(!kick());		/* the transport kicks again */
+	CHECK_EQ(fake.flushes, 1);
+	CHECK_EQ(le16toh(used()->idx), 1);
+	CHECK_EQ(request(VIRTIO_BLK_T_IN, 0, 512, true, &len), VIRTIO_BLK_S_OK);
+	teardown();
+}
+
 /* ---- fairness ---- */
 
 static int refills;
@@ -1054,6 +1079,7 @@ UNIT_MAIN("virtio-blk",
 	  UNIT_TEST(test_missing_status),
 	  UNIT_TEST(test_broken_ring_needs_reset),
 	  UNIT_TEST(test_no_processing_before_driver_ok),
+	  UNIT_TEST(test_dma_off),
 	  UNIT_TEST(test_busy_queue_yields),
 	  UNIT_TEST(test_reset_does_not_wait_for_io_thread),
 	  UNIT_TEST(test_write_zeroes_in_chunks),

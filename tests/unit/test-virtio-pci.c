@@ -569,6 +569,60 @@ static void test_access_width(void)
 	CHECK(wait_used(done + 1));
 }
 
+static bool wait_entered(int fd)
+{
+	char c;
+
+	return poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1,
+		    2000) == 1 && read(fd, &c, 1) == 1;
+}
+
+/*
+ * Bus Master Enable clear (Linux does it at kexec): the function must not
+ * touch memory.  Kicks are not served and MSIs (memory writes) are held
+ * pending; setting it again serves the queue without another kick and
+ * delivers what was held.
+ */
+static void test_bus_master(void)
+{
+	u16 cmd = cfg_read(PCI_COMMAND, 2), done = used_idx();
+	int before = msi_count(), block[2], entered[2];
+	char c = 0;
+
+	CHECK(cmd & PCI_COMMAND_MASTER);	/* as firmware leaves it */
+	cfg_write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
+	submit_read();
+	usleep(20000);
+	CHECK_EQ(used_idx(), done);
+	CHECK_EQ(msi_count(), before);
+	cfg_write(PCI_COMMAND, 2, cmd);
+	CHECK(wait_used(done + 1));
+	CHECK(wait_msi(before + 1));
+
+	/* Cleared while a request is in flight: it ends, its MSI waits. */
+	CHECK_EQ(pipe(block), 0);
+	CHECK_EQ(pipe(entered), 0);
+	hook.block_fd = block[0];
+	hook.entered_fd = entered[1];
+	before = msi_count();
+	submit_read();
+	CHECK(wait_entered(entered[0]));
+	cfg_write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
+	CHECK_EQ(write(block[1], &c, 1), 1);
+	CHECK(wait_used(done + 2));
+	usleep(20000);
+	CHECK_EQ(msi_count(), before);
+	CHECK_EQ(mmio_read(bar1 + 0x800, 8), 1ULL << 1);
+	cfg_write(PCI_COMMAND, 2, cmd);
+	CHECK_EQ(msi_count(), before + 1);
+	CHECK_EQ(mmio_read(bar1 + 0x800, 8), 0);
+	hook.block_fd = -1;
+	close(block[0]);
+	close(block[1]);
+	close(entered[0]);
+	close(entered[1]);
+}
+
 static int status_written;
 
 static void *vcpu_write_status_0(void *arg)
@@ -665,6 +719,7 @@ static void test_all(void)
 	test_bar_move_moves_doorbells();
 	test_busy_queue_yields();
 	test_access_width();
+	test_bus_master();
 	test_reset_while_busy();
 	test_reset();
 	teardown();
