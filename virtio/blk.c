@@ -189,7 +189,7 @@ static int blk_discard(struct virtio_blk *blk, u64 off, u64 len)
 	return r == -EOPNOTSUPP || r == -EINVAL ? 0 : r;
 }
 
-/* -ECANCELED if the device stopped (a reset) before the range was done. */
+/* -ECANCELED if the device stopped (reset, DMA off) before the range was done. */
 static int blk_range_chunks(struct virtio_blk *blk, bool wz, u64 off,
 			    u64 len, bool unmap)
 {

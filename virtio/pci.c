@@ -312,7 +312,8 @@ static void vpci_common_snapshot(struct virtio_pci *vp,
 {
 	struct virtio_dev *dev = vp->dev;
 	u16 sel = vp->queue_select;
-	struct virtio_queue *q = virtio_queue(dev, sel);
+	struct virtio_queue_setup q;
+	bool exists = virtio_queue_get_setup(dev, sel, &q);
 
 	memset(c, 0, sizeof(*c));
 	c->v1.device_feature_select = htole32(vp->dfselect);
@@ -325,21 +326,21 @@ static void vpci_common_snapshot(struct virtio_pci *vp,
 	c->v1.queue_select = htole16(sel);
 	pthread_mutex_lock(&vp->msix_lock);
 	c->v1.msix_config = htole16(vp->config_vector);
-	if (q)
+	if (exists)
 		c->v1.queue_msix_vector = htole16(vp->queues[sel].vector);
 	pthread_mutex_unlock(&vp->msix_lock);
 	/* §4.1.4.3.2: a queue that does not exist reads queue_size 0. */
-	if (!q)
+	if (!exists)
 		return;
-	c->v1.queue_size = htole16(q->size);
-	c->v1.queue_enable = htole16(q->enabled);
+	c->v1.queue_size = htole16(q.size);
+	c->v1.queue_enable = htole16(q.enabled);
 	c->v1.queue_notify_off = htole16(sel);
-	c->v1.queue_desc_lo = htole32((u32)q->desc_gpa);
-	c->v1.queue_desc_hi = htole32(q->desc_gpa >> 32);
-	c->v1.queue_avail_lo = htole32((u32)q->avail_gpa);
-	c->v1.queue_avail_hi = htole32(q->avail_gpa >> 32);
-	c->v1.queue_used_lo = htole32((u32)q->used_gpa);
-	c->v1.queue_used_hi = htole32(q->used_gpa >> 32);
+	c->v1.queue_desc_lo = htole32((u32)q.desc_gpa);
+	c->v1.queue_desc_hi = htole32(q.desc_gpa >> 32);
+	c->v1.queue_avail_lo = htole32((u32)q.avail_gpa);
+	c->v1.queue_avail_hi = htole32(q.avail_gpa >> 32);
+	c->v1.queue_used_lo = htole32((u32)q.used_gpa);
+	c->v1.queue_used_hi = htole32(q.used_gpa >> 32);
 	c->queue_notify_data = htole16(sel);
 }
 
@@ -429,7 +430,8 @@ static void vpci_common_write(struct virtio_pci *vp, u64 off,
 			      unsigned int len, u64 val)
 {
 	struct virtio_dev *dev = vp->dev;
-	struct virtio_queue *q = virtio_queue(dev, vp->queue_select);
+	struct virtio_queue_setup q;
+	bool exists = virtio_queue_get_setup(dev, vp->queue_select, &q);
 
 	if (!vpci_common_width_ok(off, len)) {
 		pr_debug("virtio-pci: ignored %u-byte common config write at 0x%llx",
@@ -472,20 +474,20 @@ static void vpci_common_write(struct virtio_pci *vp, u64 off,
 		break;
 	case VIRTIO_PCI_COMMON_Q_DESCLO:
 	case VIRTIO_PCI_COMMON_Q_DESCHI:
-		if (q)
-			vpci_set_addr(vp, VIRTIO_QUEUE_DESC, q->desc_gpa,
+		if (exists)
+			vpci_set_addr(vp, VIRTIO_QUEUE_DESC, q.desc_gpa,
 				      off == VIRTIO_PCI_COMMON_Q_DESCHI, len, val);
 		break;
 	case VIRTIO_PCI_COMMON_Q_AVAILLO:
 	case VIRTIO_PCI_COMMON_Q_AVAILHI:
-		if (q)
-			vpci_set_addr(vp, VIRTIO_QUEUE_AVAIL, q->avail_gpa,
+		if (exists)
+			vpci_set_addr(vp, VIRTIO_QUEUE_AVAIL, q.avail_gpa,
 				      off == VIRTIO_PCI_COMMON_Q_AVAILHI, len, val);
 		break;
 	case VIRTIO_PCI_COMMON_Q_USEDLO:
 	case VIRTIO_PCI_COMMON_Q_USEDHI:
-		if (q)
-			vpci_set_addr(vp, VIRTIO_QUEUE_USED, q->used_gpa,
+		if (exists)
+			vpci_set_addr(vp, VIRTIO_QUEUE_USED, q.used_gpa,
 				      off == VIRTIO_PCI_COMMON_Q_USEDHI, len, val);
 		break;
 	}

@@ -439,6 +439,20 @@ int virtio_config_write(struct virtio_dev *dev, u32 off, const void *buf,
 
 /* ---- queue setup (§2.6, §4.1.4.3) ---- */
 
+bool virtio_queue_get_setup(struct virtio_dev *dev, unsigned int qidx,
+			    struct virtio_queue_setup *s)
+{
+	struct virtio_queue *q = virtio_queue(dev, qidx);
+
+	if (!q)
+		return false;
+	pthread_mutex_lock(&dev->lock);
+	*s = (struct virtio_queue_setup){ q->size, q->enabled, q->desc_gpa,
+					  q->avail_gpa, q->used_gpa };
+	pthread_mutex_unlock(&dev->lock);
+	return true;
+}
+
 /* With dev->lock held: may queue @qidx still be reconfigured? */
 static struct virtio_queue *virtio_queue_writable(struct virtio_dev *dev,
 						  unsigned int qidx, int *r)

@@ -88,6 +88,15 @@ struct virtio_queue {
 	void *transport;	/* the transport's per-queue data (MSI-X...) */
 };
 
+/* A copy of what the driver set up for a queue, for register reads. */
+struct virtio_queue_setup {
+	u16 size;
+	bool enabled;
+	u64 desc_gpa;
+	u64 avail_gpa;
+	u64 used_gpa;
+};
+
 enum virtio_queue_area {
 	VIRTIO_QUEUE_DESC,
 	VIRTIO_QUEUE_AVAIL,
@@ -191,12 +200,16 @@ int virtio_config_write(struct virtio_dev *dev, u32 off, const void *buf,
 			u32 len);
 
 /*
- * Queue setup.  Read struct virtio_queue fields directly; change them only
- * through these, which refuse changes once the queue is enabled or the
- * device is live (-EBUSY), and bad values (-EINVAL).
+ * Queue setup.  Change it only through these, which refuse changes once
+ * the queue is enabled or the device is live (-EBUSY), and bad values
+ * (-EINVAL).  Read it with virtio_queue_get_setup(): a reset the I/O
+ * thread completes clears it under dev->lock.
  */
 unsigned int virtio_nr_queues(const struct virtio_dev *dev);
 struct virtio_queue *virtio_queue(struct virtio_dev *dev, unsigned int qidx);
+/* False if there is no queue @qidx. */
+bool virtio_queue_get_setup(struct virtio_dev *dev, unsigned int qidx,
+			    struct virtio_queue_setup *s);
 int virtio_queue_set_size(struct virtio_dev *dev, unsigned int qidx, u16 size);
 int virtio_queue_set_addr(struct virtio_dev *dev, unsigned int qidx,
 			  enum virtio_queue_area area, u64 gpa);
