@@ -41,7 +41,7 @@ struct disk {
 	u64 size;			/* bytes, a multiple of 512 */
 	bool ro;
 	char serial[DISK_SERIAL_LEN];
-	int flush_err;			/* the first failed flush; sticky */
+	int flush_err;			/* first failed flush; sticky */
 };
 
 /*

@@ -189,7 +189,7 @@ static int blk_discard(struct virtio_blk *blk, u64 off, u64 len)
 	return r == -EOPNOTSUPP || r == -EINVAL ? 0 : r;
 }
 
-/* -ECANCELED if the device stopped (reset, DMA off) before the range was done. */
+/* -ECANCELED if the device stopped (reset, DMA off) before the end. */
 static int blk_range_chunks(struct virtio_blk *blk, bool wz, u64 off,
 			    u64 len, bool unmap)
 {
@@ -230,7 +230,7 @@ static u8 blk_range_op(struct virtio_blk *blk, struct blk_req *req,
 			     (u64)nr * DISK_SECTOR_SIZE,
 			     flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
 	if (r == -ECANCELED)
-		return VIRTIO_BLK_S_IOERR;	/* being reset: not a host error */
+		return VIRTIO_BLK_S_IOERR;	/* stopped: not a host error */
 	return r ? blk_io_error(blk, wz ? "write zeroes" : "discard", req, r) :
 		   VIRTIO_BLK_S_OK;
 }

@@ -242,7 +242,8 @@ static void vpci_doorbell(struct vpci_queue *q)
 	u64 one = 1;
 
 	if (write(q->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_warn_ratelimited("virtio-pci: doorbell: %s", strerror(errno));
+		pr_warn_ratelimited("virtio-pci: doorbell: %s",
+				    strerror(errno));
 }
 
 /*
@@ -275,7 +276,7 @@ static void vpci_cfg_write(struct pci_dev *d, u32 offset, u32 len)
 	pthread_mutex_unlock(&vp->msix_lock);
 	if (master && !was) {
 		virtio_set_dma(vp->dev, true);
-		/* Kicks that came meanwhile were dropped: look at every queue. */
+		/* Kicks that came meanwhile were dropped: ring them all. */
 		for (i = 0; i < vp->nr_queues; i++)
 			vpci_doorbell(&vp->queues[i]);
 	}
@@ -422,7 +423,7 @@ static bool vpci_common_width_ok(u64 off, unsigned int len)
 	case VIRTIO_PCI_COMMON_Q_USEDLO:
 		return len == 4 || len == 8;
 	default:
-		return false;	/* read-only, or not the start of a field */
+		return false;	/* read-only, or inside a field */
 	}
 }
 

@@ -210,9 +210,9 @@ static void test_flush_error_sticks(void)
 	flush_results[1] = -EIO;
 	CHECK_EQ(disk_flush(&d), 0);
 	CHECK_EQ(disk_flush(&d), -EIO);
-	CHECK_EQ(disk_flush(&d), -EIO);	/* the backend said 0 this time */
+	CHECK_EQ(disk_flush(&d), -EIO);	/* the backend said 0 */
 	CHECK_EQ(disk_flush(&d), -EIO);
-	CHECK_EQ(flushes, 4);		/* later data is still pushed out */
+	CHECK_EQ(flushes, 4);		/* later data still goes out */
 	disk_close(&d);
 	CHECK_EQ(flushes, 5);
 	CHECK_EQ(closes, 1);

@@ -55,7 +55,7 @@ static struct fake {
 	int entered_fd;		/* readv writes a byte here on entry */
 	int range_fail;		/* errno for discard and write zeroes */
 	int range_calls;
-	u64 range_len;		/* bytes in all discard / write zeroes calls */
+	u64 range_len;		/* bytes in all of those calls */
 	u64 range_max;		/* the longest single call */
 	void (*range_hook)(void);	/* run inside each such call */
 	void (*read_hook)(void);	/* run inside each readv */

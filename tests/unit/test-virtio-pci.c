@@ -105,7 +105,7 @@ static struct hook {
 	struct disk *raw;
 	int block_fd;		/* if >= 0, readv waits for a byte here */
 	int entered_fd;		/* ...after writing one here */
-	int refills;		/* reads that queue one more read, unkicked */
+	int refills;		/* reads that queue a read, unkicked */
 } hook = { .block_fd = -1 };
 
 static int hook_readv(struct disk *d, u64 off, const struct iovec *iov,
