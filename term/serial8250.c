@@ -15,7 +15,8 @@
  *    handler, and starts that by setting IER.ETBEI with THR already empty:
  *    the 16550 raises THRE on that edge, so we do too.
  *
- * There is no clock.  Transmission completes inside the THR write, and the
+ * There is no clock.  Transmission completes inside the THR write (or, if
+ * the host is out of room, when it calls serial8250_tx_resume()), and the
  * receiver's character timeout (4 character times without FIFO activity)
  * is taken as already expired whenever data sits below the trigger level,
  * which is where a real chip ends up once the line goes quiet.
@@ -217,10 +218,18 @@ static void msr_update(struct serial8250 *s)
 	s->msr = in | delta;
 }
 
+/* THR holds a byte the host has not taken yet. */
+static bool thr_full(const struct serial8250 *s)
+{
+	return s->tx_stalled && !loopback(s);
+}
+
 static u8 lsr_read(struct serial8250 *s)
 {
-	u8 lsr = UART_LSR_THRE | UART_LSR_TEMT | s->lsr_err;
+	u8 lsr = s->lsr_err;
 
+	if (!thr_full(s))
+		lsr |= UART_LSR_THRE | UART_LSR_TEMT;
 	if (s->rx_count)
 		lsr |= UART_LSR_DR;
 	if (s->fifo_err)
@@ -254,9 +263,12 @@ static void thr_write(struct serial8250 *s, u8 val)
 	if (loopback(s))
 		rx_enqueue(s, val, 0);
 	else if (s->tx)
-		s->tx(s->opaque, val);
-	/* The byte left at once: THR is empty again, which THRE reports. */
-	s->thri_pending = true;
+		s->tx_stalled = !s->tx(s->opaque, val);
+	/*
+	 * The byte left at once: THR is empty again, which THRE reports,
+	 * unless the host stalled us; then THRE waits for the resume.
+	 */
+	s->thri_pending = !thr_full(s);
 }
 
 static void ier_write(struct serial8250 *s, u8 val)
@@ -270,7 +282,7 @@ static void ier_write(struct serial8250 *s, u8 val)
 	 * that.  Clearing ETBEI forgets it.
 	 */
 	if ((old ^ s->ier) & UART_IER_THRI)
-		s->thri_pending = s->ier & UART_IER_THRI;
+		s->thri_pending = (s->ier & UART_IER_THRI) && !thr_full(s);
 }
 
 static void fcr_write(struct serial8250 *s, u8 val)
@@ -285,7 +297,10 @@ static void fcr_write(struct serial8250 *s, u8 val)
 	}
 	if (val & UART_FCR_CLEAR_RCVR)
 		rx_clear(s);
-	/* UART_FCR_CLEAR_XMIT: the transmitter never holds anything. */
+	/*
+	 * UART_FCR_CLEAR_XMIT: what the host took stays taken; a stalled
+	 * transmitter empties only when the host has room.
+	 */
 	s->fcr = val & (UART_FCR_ENABLE_FIFO | UART_FCR_TRIGGER_MASK);
 }
 
@@ -316,7 +331,7 @@ void serial8250_reset(struct serial8250 *s)
 }
 
 void serial8250_init(struct serial8250 *s, void (*set_irq)(void *, int),
-		     void (*tx)(void *, u8), void *opaque)
+		     bool (*tx)(void *, u8), void *opaque)
 {
 	memset(s, 0, sizeof(*s));
 	s->set_irq = set_irq;
@@ -417,6 +432,15 @@ unsigned int serial8250_rx_push(struct serial8250 *s, const u8 *buf,
 		rx_enqueue(s, buf[i], 0);
 	irq_update(s);
 	return n;
+}
+
+void serial8250_tx_resume(struct serial8250 *s)
+{
+	if (!s->tx_stalled)
+		return;
+	s->tx_stalled = false;
+	s->thri_pending = true;
+	irq_update(s);
 }
 
 void serial8250_break(struct serial8250 *s)

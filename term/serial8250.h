@@ -8,8 +8,12 @@
  * back into serial8250_*().
  *
  * Transmission is instantaneous: a byte written to THR goes straight to
- * tx() and THR is empty again at once, so LSR.THRE and LSR.TEMT always read
- * as set.  The receiver is fed by the host through serial8250_rx_push(),
+ * tx() and THR is empty again at once, so LSR.THRE and LSR.TEMT read as
+ * set, unless the host is out of room.  Then tx() returns false and the
+ * transmitter reads as full (THRE and TEMT clear, no THRE interrupt) until
+ * the host calls serial8250_tx_resume(): flow control, so a guest that
+ * waits for THRE, as Linux does, holds its output instead of losing it.
+ * The receiver is fed by the host through serial8250_rx_push(),
  * which never overruns: the host asks serial8250_rx_room() first and keeps
  * what does not fit.
  *
@@ -37,6 +41,7 @@ struct serial8250 {
 	u8 lsr_err;	/* OE, and BI of the byte that reached the FIFO's top */
 	bool fifo_err;	/* LSR.FIFOE: an error byte is, or was, in the FIFO */
 	bool thri_pending; /* THR became empty and IIR has not said so yet */
+	bool tx_stalled; /* the host has no room: THR reads as full */
 	u8 rbr;		/* last byte read, returned again when the FIFO is empty */
 
 	/* Receive FIFO: a ring of bytes, each with its LSR error bits. */
@@ -48,7 +53,13 @@ struct serial8250 {
 	int irq_level;
 
 	void (*set_irq)(void *opaque, int level); /* INTR pin changed */
-	void (*tx)(void *opaque, u8 byte); /* a byte the guest sent (not in loopback) */
+	/*
+	 * A byte the guest sent (not in loopback).  Returns false if the
+	 * host has no room for more: the transmitter then stalls.  A host
+	 * should keep room for a FIFO's worth after saying false, since a
+	 * guest may write that much without looking at LSR.
+	 */
+	bool (*tx)(void *opaque, u8 byte);
 	/*
 	 * Optional, set after serial8250_init(): called when
 	 * serial8250_rx_room() goes from 0 to non-zero, so a host holding
@@ -60,7 +71,7 @@ struct serial8250 {
 
 /* Set up @s in its reset state; set_irq and tx may be NULL. */
 void serial8250_init(struct serial8250 *s, void (*set_irq)(void *, int),
-		     void (*tx)(void *, u8), void *opaque);
+		     bool (*tx)(void *, u8), void *opaque);
 
 /* Hardware reset (MR pin): registers to reset values, FIFO emptied. */
 void serial8250_reset(struct serial8250 *s);
@@ -78,6 +89,12 @@ unsigned int serial8250_rx_room(const struct serial8250 *s);
 /* Receive up to @len bytes from the host; returns how many were taken. */
 unsigned int serial8250_rx_push(struct serial8250 *s, const u8 *buf,
 				unsigned int len);
+
+/*
+ * The host has room again after tx() said false: THR empties, and THRE is
+ * raised as for any byte sent.  A no-op when not stalled.
+ */
+void serial8250_tx_resume(struct serial8250 *s);
 
 /*
  * The host's line went to break (for the guest's magic SysRq): a NUL byte

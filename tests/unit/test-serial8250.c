@@ -20,6 +20,7 @@ struct host {
 	u8 out[64];
 	unsigned int nr_out;
 	int wakes;
+	unsigned int room; /* bytes the host takes before tx() says full */
 };
 
 static void host_set_irq(void *opaque, int level)
@@ -30,13 +31,16 @@ static void host_set_irq(void *opaque, int level)
 	h->irq_calls++;
 }
 
-static void host_tx(void *opaque, u8 byte)
+static bool host_tx(void *opaque, u8 byte)
 {
 	struct host *h = opaque;
 
 	if (h->nr_out < sizeof(h->out))
 		h->out[h->nr_out] = byte;
 	h->nr_out++;
+	if (h->room)
+		h->room--;
+	return h->room > 0;
 }
 
 static void host_wake(void *opaque)
@@ -49,6 +53,7 @@ static void host_wake(void *opaque)
 static void setup(struct serial8250 *s, struct host *h)
 {
 	memset(h, 0, sizeof(*h));
+	h->room = ~0u;
 	serial8250_init(s, host_set_irq, host_tx, h);
 	s->rx_wake = host_wake;
 }
@@ -277,6 +282,59 @@ static void test_tx_callback(void)
 	CHECK_EQ(h.nr_out, strlen(msg));
 	CHECK(!memcmp(h.out, msg, strlen(msg)));
 	CHECK_EQ(rd(&s, UART_LSR) & UART_LSR_DR, 0);
+}
+
+/*
+ * Host flow control: once tx() says the host is full, THR reads as full
+ * and no THRE interrupt comes, so Linux's interrupt-driven output waits;
+ * the resume empties THR and raises THRE.  Nothing is lost meanwhile.
+ */
+static void test_tx_stall(void)
+{
+	struct serial8250 s;
+	struct host h;
+
+	setup(&s, &h);
+	fifo_on(&s);
+	wr(&s, UART_IER, UART_IER_THRI);
+	CHECK_EQ(rd(&s, UART_IIR), IIR_FIFO | UART_IIR_THRI);
+	h.room = 2;
+	wr(&s, UART_TX, 'a');
+	CHECK_EQ(rd(&s, UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT),
+		 UART_LSR_THRE | UART_LSR_TEMT);
+	CHECK_EQ(rd(&s, UART_IIR), IIR_FIFO | UART_IIR_THRI);
+	wr(&s, UART_TX, 'b'); /* the host is full now */
+	CHECK_EQ(rd(&s, UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT), 0);
+	CHECK_EQ(h.level, 0);
+	CHECK_EQ(rd(&s, UART_IIR), IIR_FIFO | UART_IIR_NO_INT);
+
+	/* Re-arming ETBEI (Linux's start_tx) must not fake an empty THR. */
+	wr(&s, UART_IER, 0);
+	wr(&s, UART_IER, UART_IER_THRI);
+	CHECK_EQ(h.level, 0);
+
+	/* A byte written anyway still reaches the host. */
+	wr(&s, UART_TX, 'c');
+	CHECK_EQ(h.nr_out, 3);
+	CHECK(!memcmp(h.out, "abc", 3));
+
+	h.room = ~0u;
+	serial8250_tx_resume(&s);
+	CHECK_EQ(h.level, 1);
+	CHECK_EQ(rd(&s, UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT),
+		 UART_LSR_THRE | UART_LSR_TEMT);
+	CHECK_EQ(rd(&s, UART_IIR), IIR_FIFO | UART_IIR_THRI);
+	CHECK_EQ(h.level, 0);
+	/* A second resume changes nothing. */
+	serial8250_tx_resume(&s);
+	CHECK_EQ(h.level, 0);
+
+	/* Loopback never stalls: its bytes do not go to the host. */
+	h.room = 1;
+	wr(&s, UART_TX, 'd');
+	CHECK_EQ(rd(&s, UART_LSR) & UART_LSR_THRE, 0);
+	wr(&s, UART_MCR, UART_MCR_LOOP);
+	CHECK_EQ(rd(&s, UART_LSR) & UART_LSR_THRE, UART_LSR_THRE);
 }
 
 static void test_rx_data_interrupt(void)
@@ -527,6 +585,7 @@ UNIT_MAIN("serial8250",
 	  UNIT_TEST(test_linux_thre_selftest),
 	  UNIT_TEST(test_thre_interrupt),
 	  UNIT_TEST(test_tx_callback),
+	  UNIT_TEST(test_tx_stall),
 	  UNIT_TEST(test_rx_data_interrupt),
 	  UNIT_TEST(test_rx_room),
 	  UNIT_TEST(test_priority_rx_over_thre),
