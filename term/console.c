@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builtin-cmds/cmds.h"
@@ -14,10 +15,20 @@
 #include "term/tty.h"
 
 #define ESCAPE_KEY 0x01 /* Ctrl-A, then 'x' quits (as in kvmtool) */
-#define OUT_BUF 4096
+#define OUT_RING (64 * 1024)
+#define OUT_FLUSH_AT 4096
 #define IN_BUF 4096
 #define LINE_BUF 256
+/* How long the end of a run waits for a stuck stdout to take the rest. */
+#define OUT_DRAIN_MS 1000
 
+/*
+ * Guest output goes through a ring to a writer thread, which alone writes
+ * stdout.  A vCPU never waits for stdout: a slow reader fills the ring and
+ * the UART stalls (THRE stays clear), so the guest waits as it would for a
+ * real serial line, and a reader that never reads cannot keep lkvm from
+ * ending.
+ */
 struct console {
 	struct vm *vm;
 	struct io_range range;
@@ -25,9 +36,16 @@ struct console {
 	struct serial8250 uart;
 	int irq_level;
 
-	/* Guest output, flushed at newlines, when full, or by a 10 ms timer. */
-	char out[OUT_BUF];
-	unsigned int out_len;
+	/* Guest output, flushed at newlines, when large, or by a timer. */
+	char out[OUT_RING];
+	unsigned int out_head, out_len;
+	bool out_flush;		/* the writer should write what is there */
+	bool out_dead;		/* stdout failed: output is dropped */
+	bool out_stop;		/* the run is ending: write the rest, then quit */
+	pthread_cond_t out_cond; /* out_flush or out_stop set; out_len fell */
+	pthread_t writer;
+	bool writer_started;
+	bool writer_done;
 	int flush_timer;
 	struct io_event *timer_ev;
 
@@ -53,53 +71,116 @@ static void set_irq(void *opaque, int level)
 	kvm_ioctl(c->vm->vm_fd, KVM_IRQ_LINE, &irq);
 }
 
-static void flush_out_locked(struct console *c)
+static void request_flush_locked(struct console *c)
 {
-	unsigned int done = 0;
+	if (!c->out_flush) {
+		c->out_flush = true;
+		pthread_cond_broadcast(&c->out_cond);
+	}
+}
+
+/* The writer took @n bytes, or stdout failed (@n < 0): make room. */
+static void out_consumed_locked(struct console *c, ssize_t n)
+{
+	if (n < 0) {
+		c->out_dead = true;
+		c->out_len = 0;
+	} else {
+		c->out_head = (c->out_head + n) % OUT_RING;
+		c->out_len -= n;
+	}
+	if (!c->out_len)
+		c->out_flush = false;
+	if (OUT_RING - c->out_len >= 2 * SERIAL8250_FIFO_SIZE)
+		serial8250_tx_resume(&c->uart);
+	pthread_cond_broadcast(&c->out_cond);
+}
+
+static void *writer_main(void *arg)
+{
+	struct console *c = arg;
+	unsigned int len;
 	ssize_t n;
 
-	while (done < c->out_len) {
-		n = write(STDOUT_FILENO, c->out + done, c->out_len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* stdout gone: drop output, keep the guest running */
-		done += n;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->out_dead && !c->out_stop &&
+		       !(c->out_len && c->out_flush))
+			pthread_cond_wait(&c->out_cond, &c->lock);
+		/* Dead, or stopping with nothing left. */
+		if (c->out_dead || !c->out_len)
+			break;
+		len = MIN(c->out_len, OUT_RING - c->out_head);
+		pthread_mutex_unlock(&c->lock);
+		/* Every signal is blocked here: no EINTR. */
+		n = write(STDOUT_FILENO, c->out + c->out_head, len);
+		pthread_mutex_lock(&c->lock);
+		/* stdout gone (EPIPE, EIO): drop output, keep the guest running. */
+		out_consumed_locked(c, n > 0 ? n : -1);
 	}
-	c->out_len = 0;
+	c->writer_done = true;
+	pthread_cond_broadcast(&c->out_cond);
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
 }
 
 /*
- * "Kernel panic - not syncing" starts a panic report; "end Kernel panic"
- * ends it.  Seeing the end means the guest will do nothing more (or reboot,
- * with panic=N), so the VM ends now with the panic status.
+ * A panic report is a printk line, so it starts the line, after the
+ * optional "[    1.234567] " time stamp (printk.time) and "[    T1] "
+ * caller id.  "Kernel panic - not syncing" starts the report, "end Kernel
+ * panic" ends it; seeing the end means the guest will do nothing more (or
+ * reboot, with panic=N), so the VM ends now with the panic status.
  */
-static void watch_line(struct console *c)
+static const char *printk_text(const char *line)
 {
-	c->line[c->line_len] = 0;
-	if (strstr(c->line, "Kernel panic - not syncing"))
-		c->vm->panic_seen = true;
-	if (strstr(c->line, "---[ end Kernel panic"))
-		vm_request_exit(c->vm, LKVM_EXIT_PANIC,
-				"guest kernel panicked");
-	c->line_len = 0;
+	const char *end;
+
+	while (*line == '[' && (end = strchr(line, ']'))) {
+		line = end + 1;
+		while (*line == ' ')
+			line++;
+	}
+	return line;
 }
 
-static void tx(void *opaque, u8 byte)
+static void watch_line(struct console *c)
+{
+	const char *text;
+
+	c->line[c->line_len] = 0;
+	c->line_len = 0;
+	text = printk_text(c->line);
+	if (!strncmp(text, "Kernel panic - not syncing", 26))
+		c->vm->panic_seen = true;
+	if (!strncmp(text, "---[ end Kernel panic", 21))
+		vm_request_exit(c->vm, LKVM_EXIT_PANIC,
+				"guest kernel panicked");
+}
+
+/* A byte from the guest; false when the ring is nearly full (stall). */
+static bool tx(void *opaque, u8 byte)
 {
 	struct console *c = opaque;
 	struct itimerspec soon = { .it_value = { 0, 10 * 1000 * 1000 } };
-
-	c->out[c->out_len++] = byte;
-	if (byte == '\n' || c->out_len == OUT_BUF)
-		flush_out_locked(c);
-	else if (c->out_len == 1)
-		timerfd_settime(c->flush_timer, 0, &soon, NULL);
 
 	if (byte == '\n')
 		watch_line(c);
 	else if (byte != '\r' && c->line_len < LINE_BUF - 1)
 		c->line[c->line_len++] = byte;
+
+	if (c->out_dead)
+		return true;
+	/* Full only if the guest wrote on without waiting for THRE. */
+	if (c->out_len < OUT_RING) {
+		c->out[(c->out_head + c->out_len) % OUT_RING] = byte;
+		c->out_len++;
+	}
+	if (byte == '\n' || c->out_len >= OUT_FLUSH_AT)
+		request_flush_locked(c);
+	else if (c->out_len == 1)
+		timerfd_settime(c->flush_timer, 0, &soon, NULL);
+	/* Keep room for a FIFO's worth written without looking at LSR. */
+	return OUT_RING - c->out_len > SERIAL8250_FIFO_SIZE;
 }
 
 static void resume_stdin(void *arg);
@@ -152,7 +233,8 @@ static void flush_timer_fired(int fd, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0)
 		return;
 	pthread_mutex_lock(&c->lock);
-	flush_out_locked(c);
+	if (c->out_len)
+		request_flush_locked(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -222,12 +304,17 @@ static void resume_stdin(void *arg)
 int console_init(struct vm *vm)
 {
 	struct console *c = calloc(1, sizeof(*c));
+	pthread_condattr_t attr;
 	int r;
 
 	if (!c)
 		return -ENOMEM;
 	c->vm = vm;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->out_cond, &attr);
+	pthread_condattr_destroy(&attr);
 	serial8250_init(&c->uart, set_irq, tx, c);
 	c->range = (struct io_range){ .base = CONSOLE_PORT, .len = 8,
 				      .access = uart_access, .opaque = c };
@@ -250,10 +337,15 @@ int console_init(struct vm *vm)
 int console_start(struct vm *vm)
 {
 	struct console *c = vm->console;
+	int r;
 
 	c->timer_ev = ioloop_add(&vm->loop, c->flush_timer, flush_timer_fired, c);
 	if (!c->timer_ev)
 		return -ENOMEM;
+	r = -pthread_create(&c->writer, NULL, writer_main, c);
+	if (r)
+		return r;
+	c->writer_started = true;
 	c->raw = tty_raw_begin();
 	/* A regular file or /dev/null cannot be polled: then no input. */
 	c->stdin_ev = ioloop_add(&vm->loop, STDIN_FILENO, stdin_ready, c);
@@ -263,13 +355,31 @@ int console_start(struct vm *vm)
 void console_stop(struct vm *vm)
 {
 	struct console *c = vm->console;
+	struct timespec deadline;
+	bool done;
+	int r = 0;
 
 	if (!c)
 		return;
-	pthread_mutex_lock(&c->lock);
-	flush_out_locked(c);
-	pthread_mutex_unlock(&c->lock);
 	tty_restore();
+	if (!c->writer_started)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += OUT_DRAIN_MS / 1000;
+	pthread_mutex_lock(&c->lock);
+	c->out_stop = true;
+	pthread_cond_broadcast(&c->out_cond);
+	while (!c->writer_done && !r)
+		r = pthread_cond_timedwait(&c->out_cond, &c->lock, &deadline);
+	done = c->writer_done;
+	pthread_mutex_unlock(&c->lock);
+	/*
+	 * A writer stuck on a stdout nobody reads is left behind: the
+	 * process ends anyway, and the guest's last words with it.
+	 */
+	if (done)
+		pthread_join(c->writer, NULL);
+	c->writer_started = false;
 }
 
 void console_sysrq(struct vm *vm, char key)
