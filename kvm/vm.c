@@ -19,6 +19,7 @@
 #include "kvm/vm.h"
 #include "kvm/vm-control.h"
 #include "term/console.h"
+#include "term/tty.h"
 #include "virtio/devices.h"
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
@@ -231,8 +232,26 @@ static int create_vcpus(struct vm *vm)
 }
 
 /*
+ * Signals whose default action would kill lkvm on the spot, with the
+ * terminal raw and the disks unflushed: each ends the VM cleanly instead,
+ * with the status 128 + N that the shell would have shown.  (SIGPIPE is
+ * ignored: stdout going away only drops the guest's output.)
+ */
+static const int end_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+				   SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF };
+
+static bool is_end_signal(int sig)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(end_signals); i++)
+		if (end_signals[i] == sig)
+			return true;
+	return false;
+}
+
+/*
  * Wait for the fate.  All process signals are blocked in every thread, so
- * they arrive here, synchronously: SIGINT/SIGTERM/SIGHUP end the VM,
+ * they arrive here, synchronously: the end signals end the VM, SIGTSTP
+ * stops lkvm with the terminal given back (SIGCONT takes it again),
  * SIG_VM_WAKE says vm_request_exit() ran, and the timeout ends the VM too.
  */
 static void wait_for_fate(struct vm *vm, const sigset_t *set)
@@ -262,9 +281,15 @@ static void wait_for_fate(struct vm *vm, const sigset_t *set)
 					    1000000000L) % 1000000000L };
 		}
 		sig = sigtimedwait(set, &info, &left);
-		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+		if (sig == SIGTSTP) {
+			tty_suspend();
+			raise(SIGSTOP);
+		} else if (sig == SIGCONT) {
+			tty_resume();
+		} else if (is_end_signal(sig)) {
 			vm_request_exit(vm, 128 + sig, "terminated by signal %d (%s)",
 					sig, strsignal(sig));
+		}
 	}
 }
 
@@ -276,16 +301,19 @@ static void wake_handler(int sig)
 int vm_run(struct vm *vm)
 {
 	struct sigaction sa = { .sa_handler = wake_handler };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
 	sigset_t set, old;
 	unsigned int i;
 	int r;
 
 	sigaction(SIG_VM_WAKE, &sa, NULL);
+	sigaction(SIGPIPE, &ign, NULL);
 	/* Block the signals main waits for before any thread is created. */
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	for (i = 0; i < ARRAY_SIZE(end_signals); i++)
+		sigaddset(&set, end_signals[i]);
+	sigaddset(&set, SIGTSTP);
+	sigaddset(&set, SIGCONT);
 	sigaddset(&set, SIG_VM_WAKE);
 	sigaddset(&set, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_BLOCK, &set, &old);

@@ -7,8 +7,10 @@
 
 #include "term/tty.h"
 
-static struct termios saved;
+static struct termios saved, raw;
 static volatile sig_atomic_t is_raw;
+/* Raw mode was given up for a stop (SIGTSTP) and comes back on SIGCONT. */
+static bool suspended;
 
 void tty_restore(void)
 {
@@ -26,10 +28,26 @@ static void fatal_signal(int sig)
 	raise(sig);
 }
 
+void tty_suspend(void)
+{
+	if (is_raw) {
+		tty_restore();
+		suspended = true;
+	}
+}
+
+void tty_resume(void)
+{
+	if (suspended && !tcsetattr(STDIN_FILENO, TCSANOW, &raw))
+		is_raw = 1;
+	suspended = false;
+}
+
 bool tty_raw_begin(void)
 {
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
-	struct termios raw;
+	/* Those whose default action dumps core or kills: see vm.c for the rest. */
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+				     SIGSYS, SIGTRAP, SIGXFSZ };
 	unsigned int i;
 
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved))

@@ -12,5 +12,8 @@
 /* Raw mode if stdin is a tty; returns true if it did. */
 bool tty_raw_begin(void);
 void tty_restore(void);
+/* Around a job-control stop: the shell gets its terminal back meanwhile. */
+void tty_suspend(void);
+void tty_resume(void);
 
 #endif
