@@ -16,8 +16,8 @@ KIT_BUILD := sh $(KIT_DIR)/build.sh
 BATS      ?= bats
 BATS_FLAGS ?=
 
-KIT_FILES := $(KIT_OUT)/kvm-probe $(KIT_OUT)/l2-initrd.cpio \
-	     $(KIT_OUT)/l1-base.cpio
+KIT_FILES := $(KIT_OUT)/kvm-probe $(KIT_OUT)/pty-signal \
+	     $(KIT_OUT)/l2-initrd.cpio $(KIT_OUT)/l1-base.cpio
 
 kit: $(KIT_FILES)
 
@@ -42,6 +42,11 @@ $(KIT_OUT)/l1-base.cpio: $(KIT_OUT)/l2-initrd.cpio tests/lib/l1-init.sh \
 $(KIT_OUT)/kvm-probe: $(KIT_DIR)/kvm-probe.c
 	@mkdir -p $(KIT_OUT)
 	$(CC) -O2 -Wall -Wextra -o $@ $<
+
+# forkpty is in libc since glibc 2.34; -lutil keeps older ones working.
+$(KIT_OUT)/pty-signal: $(KIT_DIR)/pty-signal.c
+	@mkdir -p $(KIT_OUT)
+	$(CC) -O2 -Wall -Wextra -o $@ $< -lutil
 
 e2e: lkvm lkvm-static kit
 	$(BATS) $(BATS_FLAGS) tests/e2e

@@ -212,6 +212,67 @@ one_error_line() {
 	(($(grep -c 'tiny: tick' <<<"$output") >= 15))
 }
 
+# --- The terminal and stdout -------------------------------------------
+
+# pty_signal SIG: the tick guest on a fresh terminal, sent SIG after 0.5 s;
+# sets pty_report to tests/kit/pty-signal.c's line.
+pty_signal() {
+	need_tiny
+	[[ -x $KIT_OUT/pty-signal ]] || {
+		echo "$KIT_OUT/pty-signal is not built (make kit)"
+		return 1
+	}
+	pty_report=$(timeout -k 5 30 "$KIT_OUT/pty-signal" "$1" 500 \
+		"$E2E_LKVM" run -k "$TINY" -p tiny.mode=tick --timeout 10)
+	echo "pty-signal $1: $pty_report"
+}
+
+@test "host: on a terminal, raw mode; SIGTERM, SIGHUP, SIGQUIT end lkvm with the terminal restored" {
+	local sig n
+	for sig in TERM:15 HUP:1 QUIT:3 ALRM:14; do
+		n=${sig#*:}
+		pty_signal "${sig%:*}"
+		[[ $pty_report == "raw-during=1 exit=$((128 + n)) restored=1" ]]
+	done
+}
+
+@test "host: SIGTSTP gives the terminal back while stopped; SIGCONT takes it raw again" {
+	pty_signal TSTP
+	[[ $pty_report == "raw-during=1 stopped-cooked=1 raw-after-cont=1 exit=143 restored=1" ]]
+}
+
+@test "host: a stdout nobody reads stalls the guest, loses nothing, and does not keep lkvm from ending" {
+	local d=$BATS_TEST_TMPDIR rc secs
+	need_tiny
+	# The reader sleeps past lkvm's end: the pipe (64 KiB) and lkvm's ring
+	# fill, the UART stalls the guest, and --timeout must still end lkvm,
+	# at most a second of draining later.
+	timeout -k 5 30 bash -c 's=$SECONDS
+		"$0" run -k "$1" -p tiny.mode=flood --timeout 4 2>"$2/err" </dev/null
+		echo "$? $((SECONDS - s))" >"$2/rc"' "$E2E_LKVM" "$TINY" "$d" |
+		(sleep 8; cat >"$d/out")
+	cat "$d/err"
+	read -r rc secs <"$d/rc"
+	echo "lkvm exit $rc after $secs s; $(wc -l <"$d/out") lines read"
+	[ "$rc" -eq 5 ]
+	((secs <= 6))
+	# What got through is every line from the first on, none dropped.
+	(($(wc -l <"$d/out") >= 1000))
+	awk '{ sub(/\r$/, "") }
+		$0 != "tiny: flood " NR - 1 { print "line " NR ": " $0; bad = 1 }
+		END { exit bad }' "$d/out"
+}
+
+@test "host: a stdout that goes away (SIGPIPE) only drops the guest's output" {
+	need_tiny
+	run --separate-stderr bash -c '"$0" run -k "$1" -p tiny.mode=tick \
+		--timeout 2 </dev/null | head -c 20 >/dev/null
+		exit "${PIPESTATUS[0]}"' "$E2E_LKVM" "$TINY"
+	echo "exit $status; $stderr"
+	[ "$status" -eq 5 ]
+	[[ $stderr == *"timeout: guest still running after 2 s"* ]]
+}
+
 # --- The control channel, against the tiny guest printing ticks ---------
 
 # tick_start NAME [ARGS]: start `lkvm run --name NAME` of the tick guest

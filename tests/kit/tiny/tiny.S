@@ -11,6 +11,7 @@
  *
  *   hello       print a line on COM1, power off by ACPI S5   (exit 0)
  *   tick        print "tiny: tick N" ten times a second, forever
+ *   flood       print "tiny: flood N" lines as fast as the UART takes them
  *   reboot-kbd  i8042 pulse-reset command                     (exit 0)
  *   reboot-cf9  reset control register 0xcf9                  (exit 0)
  *   triple      fault with an empty IDT: triple fault         (exit 0)
@@ -236,6 +237,18 @@ mode_tick:
 	call	delay
 	jmp	5b
 
+/* Numbered lines as fast as THRE allows, for the stdout flow-control test. */
+mode_flood:
+	xor	%r12d, %r12d
+6:	lea	s_flood(%rip), %rsi
+	call	puts
+	mov	%r12, %rax
+	call	putdec
+	lea	s_nl(%rip), %rsi
+	call	puts
+	inc	%r12
+	jmp	6b
+
 mode_reboot_kbd:
 	lea	s_reboot_kbd(%rip), %rsi
 	call	puts
@@ -421,6 +434,7 @@ null_idt:
 modes:
 	MODE	hello, mode_hello
 	MODE	tick, mode_tick
+	MODE	flood, mode_flood
 	MODE	reboot-kbd, mode_reboot_kbd
 	MODE	reboot-cf9, mode_reboot_cf9
 	MODE	triple, mode_triple
@@ -433,6 +447,7 @@ s_key:		.ascii	"tiny.mode="
 	.set	s_key_len, . - s_key
 s_hello:	.asciz	"tiny: hello from a tiny bzImage; powering off\n"
 s_tick:		.asciz	"tiny: tick "
+s_flood:	.asciz	"tiny: flood "
 s_nl:		.asciz	"\n"
 s_reboot_kbd:	.asciz	"tiny: rebooting through the i8042\n"
 s_reboot_cf9:	.asciz	"tiny: rebooting through port 0xcf9\n"
