@@ -50,11 +50,11 @@ int cmd_usage_error(const struct lkvm_cmd *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
+	/* One line, so a CI log shows the whole error at a glance. */
 	if (cmd)
-		fprintf(stderr, "Try 'lkvm help %s'.\n", cmd->name);
+		fprintf(stderr, " (see 'lkvm help %s')\n", cmd->name);
 	else
-		fprintf(stderr, "Try 'lkvm help'.\n");
+		fprintf(stderr, " (see 'lkvm help')\n");
 	return LKVM_EXIT_USAGE;
 }
 

@@ -132,6 +132,10 @@ static int parse_options(int argc, char **argv, struct vm_config *cfg)
 				return cmd_usage_error(&cmd_run,
 						       "-m %s: memory must be a positive number of MiB",
 						       optarg);
+			if (v < ARCH_MIN_RAM_MIB)
+				return cmd_usage_error(&cmd_run,
+						       "-m %s: at least %d MiB of guest memory is needed",
+						       optarg, ARCH_MIN_RAM_MIB);
 			cfg->ram_size = v << 20;
 			break;
 		case 'c':
@@ -194,6 +198,9 @@ static int check_host_limits(const struct vm_config *cfg, int kvm_fd)
 	if (cfg->nr_vcpus > (unsigned int)max_vcpus)
 		return cmd_usage_error(&cmd_run, "-c %u: this KVM allows at most %d vCPUs",
 				       cfg->nr_vcpus, max_vcpus);
+	if (cfg->nr_vcpus > ARCH_MAX_VCPUS)
+		return cmd_usage_error(&cmd_run, "-c %u: lkvm boots at most %d vCPUs",
+				       cfg->nr_vcpus, ARCH_MAX_VCPUS);
 	if (!sysinfo(&si) &&
 	    cfg->ram_size > (u64)si.totalram * si.mem_unit)
 		return cmd_usage_error(&cmd_run,

@@ -7,6 +7,11 @@
 
 struct kvm_cpuid2;
 
+/* The MADT lists xAPIC IDs, one byte each, and 0xff is the broadcast ID. */
+#define ARCH_MAX_VCPUS 255
+/* The boot structures live below 1 MiB; the kernel needs more above. */
+#define ARCH_MIN_RAM_MIB 2
+
 struct arch_vm {
 	u64 low_ram_end;	 /* end of RAM below the 32-bit PCI hole */
 	u64 boot_params_gpa;	 /* the zero page */

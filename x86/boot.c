@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <asm/e820.h>
@@ -142,4 +143,17 @@ void boot_gdt(u64 *gdt)
 	memset(gdt, 0, BOOT_GDT_ENTRIES * sizeof(u64));
 	gdt[BOOT_CS / 8] = GDT_CODE64;
 	gdt[BOOT_DS / 8] = GDT_DATA;
+}
+
+bool boot_cmdline_has(const char *cmdline, const char *prefix)
+{
+	const char *p = cmdline;
+
+	/* Linux splits its command line at white space (next_arg()). */
+	while ((p = strstr(p, prefix))) {
+		if (p == cmdline || isspace((unsigned char)p[-1]))
+			return true;
+		p++;
+	}
+	return false;
 }

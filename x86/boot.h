@@ -41,6 +41,12 @@ u64 boot_kernel_end(const struct bzimage *bz);
 int boot_place_initrd(const struct bzimage *bz, u64 low_ram_end, u64 size,
 		      u64 *gpa);
 
+/*
+ * Whether a word of @cmdline starts with @prefix ("console=" is in
+ * "quiet console=hvc0" but not in "netconsole=...").
+ */
+bool boot_cmdline_has(const char *cmdline, const char *prefix);
+
 void boot_params_build(struct boot_params *bp, const struct bzimage *bz,
 		       const struct boot_layout *l);
 

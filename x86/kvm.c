@@ -235,6 +235,11 @@ static int load_initrd(struct vm *vm, const struct bzimage *bz,
 	data = read_file("initrd", vm->cfg.initrd, &size);
 	if (!data)
 		return -ENOENT;
+	if (!size) {
+		pr_err("initrd %s is empty", vm->cfg.initrd);
+		free(data);
+		return -EINVAL;
+	}
 	r = boot_place_initrd(bz, vm->arch.low_ram_end, size, &l->initrd_gpa);
 	hva = r ? NULL : gpa_to_hva(&vm->mem, l->initrd_gpa, size);
 	if (!hva) {
@@ -258,7 +263,7 @@ static int load_cmdline(struct vm *vm, const struct bzimage *bz,
 	int n;
 
 	n = snprintf(dst, BOOT_CMDLINE_MAX, "%s%s",
-		     strstr(user, "console=") ? "" : "console=ttyS0 ", user);
+		     boot_cmdline_has(user, "console=") ? "" : "console=ttyS0 ", user);
 	if (n < 0 || (u64)n > bz->cmdline_max || (u64)n >= BOOT_CMDLINE_MAX) {
 		pr_err("kernel command line too long (%d bytes, this kernel takes %u)",
 		       n, bz->cmdline_max);

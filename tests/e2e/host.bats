@@ -177,28 +177,94 @@ one_error_line() {
 	one_error_line "/nonexistent/initrd.img" "No such file"
 }
 
+@test "host: an empty kernel and one of random bytes are exit 1 with one line" {
+	local f
+	need_tiny
+	: >"$BATS_TEST_TMPDIR/empty"
+	head -c 65536 /dev/urandom >"$BATS_TEST_TMPDIR/random"
+	for f in empty random; do
+		e2e_host_lkvm run -k "$BATS_TEST_TMPDIR/$f"
+		[ "$status" -eq 1 ]
+		[ -z "$output" ]
+		one_error_line "$BATS_TEST_TMPDIR/$f"
+	done
+}
+
+@test "host: an empty initrd is exit 1 with one line saying so" {
+	need_tiny
+	: >"$BATS_TEST_TMPDIR/initrd"
+	e2e_host_lkvm run -k "$TINY" -i "$BATS_TEST_TMPDIR/initrd"
+	[ "$status" -eq 1 ]
+	one_error_line "$BATS_TEST_TMPDIR/initrd" "is empty"
+}
+
+@test "host: -m 1 and more memory than the host has are usage errors, exit 2" {
+	local host_mib
+	need_tiny
+	e2e_host_lkvm run -k "$TINY" -m 1
+	[ "$status" -eq 2 ]
+	one_error_line "-m 1" "at least 2 MiB"
+	host_mib=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+	e2e_host_lkvm run -k "$TINY" -m $((host_mib * 2))
+	[ "$status" -eq 2 ]
+	one_error_line "-m $((host_mib * 2))" "more memory than the host has"
+}
+
+@test "host: -c 256 (more than the MADT can name) is a usage error, exit 2" {
+	need_tiny
+	e2e_host_lkvm run -k "$TINY" -c 256
+	[ "$status" -eq 2 ]
+	one_error_line "-c 256" "at most"
+}
+
+# Both need root to take /dev/kvm away from lkvm; CI runs as root.
+@test "host: no /dev/kvm is exit 1 with one line saying what to do" {
+	need_tiny
+	[[ $(id -u) == 0 ]] || skip "needs root to hide /dev/kvm in a mount namespace"
+	unshare --mount true 2>/dev/null || skip "unshare --mount is not allowed here"
+	run --separate-stderr timeout 30 unshare --mount sh -c \
+		'mount -t tmpfs none /dev && exec "$0" run -k "$1"' "$E2E_LKVM" "$TINY"
+	echo "exit $status: $stderr"
+	[ "$status" -eq 1 ]
+	one_error_line "/dev/kvm does not exist"
+}
+
+@test "host: no permission on /dev/kvm is exit 1 with one line saying what to do" {
+	need_tiny
+	[[ $(id -u) == 0 ]] || skip "needs root to run lkvm as another user"
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -r /dev/kvm -a -w /dev/kvm &&
+		skip "/dev/kvm is open to everyone here"
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$E2E_LKVM" ||
+		skip "user nobody cannot run $E2E_LKVM"
+	run --separate-stderr timeout 30 setpriv --reuid=65534 --regid=65534 \
+		--clear-groups "$E2E_LKVM" run -k "$TINY"
+	echo "exit $status: $stderr"
+	[ "$status" -eq 1 ]
+	one_error_line "no permission to open /dev/kvm"
+}
+
 @test "host: -m 0 is a usage error, exit 2" {
 	e2e_host_lkvm run -k "$TINY" -m 0
 	[ "$status" -eq 2 ]
-	[[ ${stderr_lines[0]} == "lkvm: "*"-m 0"* ]]
+	one_error_line "-m 0"
 }
 
 @test "host: -c 0 is a usage error, exit 2" {
 	e2e_host_lkvm run -k "$TINY" -c 0
 	[ "$status" -eq 2 ]
-	[[ ${stderr_lines[0]} == "lkvm: "*"-c 0"* ]]
+	one_error_line "-c 0"
 }
 
 @test "host: -c 100000 is a usage error, exit 2" {
 	e2e_host_lkvm run -k "$TINY" -c 100000
 	[ "$status" -eq 2 ]
-	[[ ${stderr_lines[0]} == "lkvm: "*"-c 100000"* ]]
+	one_error_line "-c 100000"
 }
 
 @test "host: an unknown command is a usage error, exit 2" {
 	e2e_host_lkvm frobnicate
 	[ "$status" -eq 2 ]
-	[[ ${stderr_lines[0]} == "lkvm: "*"unknown command 'frobnicate'"* ]]
+	one_error_line "unknown command 'frobnicate'"
 }
 
 @test "host: console input the guest never reads does not stall it" {

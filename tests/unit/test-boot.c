@@ -520,6 +520,17 @@ static void test_reset_vector(void)
 	CHECK(BIOS_AREA_GPA + BIOS_AREA_SIZE <= RESET_VECTOR_GPA);
 }
 
+static void test_cmdline_has(void)
+{
+	CHECK(boot_cmdline_has("console=hvc0", "console="));
+	CHECK(boot_cmdline_has("quiet console=hvc0", "console="));
+	CHECK(boot_cmdline_has("quiet\tconsole=hvc0", "console="));
+	CHECK(!boot_cmdline_has("netconsole=6665@10.0.0.1/eth0", "console="));
+	CHECK(boot_cmdline_has("netconsole=x console=ttyS1", "console="));
+	CHECK(!boot_cmdline_has("", "console="));
+	CHECK(!boot_cmdline_has("quiet", "console="));
+}
+
 UNIT_MAIN("boot",
 	  UNIT_TEST(test_split_ram),
 	  UNIT_TEST(test_e820),
@@ -530,4 +541,5 @@ UNIT_MAIN("boot",
 	  UNIT_TEST(test_params_build_high),
 	  UNIT_TEST(test_page_tables),
 	  UNIT_TEST(test_gdt),
-	  UNIT_TEST(test_reset_vector))
+	  UNIT_TEST(test_reset_vector),
+	  UNIT_TEST(test_cmdline_has))
