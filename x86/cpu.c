@@ -150,9 +150,17 @@ static int read_code(struct vcpu *vcpu, u64 gva, u8 *buf, unsigned int len)
 	len = MIN(len, 4096 - (gva & 4095));
 	hva = gpa_to_hva(&vcpu->vm->mem, tr.physical_address, len);
 	if (!hva)
-		return -EFAULT;
+		return -ENXIO;
 	memcpy(buf, hva, len);
 	return len;
+}
+
+/* Why read_code() found no bytes, as the dump says it. */
+static const char *code_missing(int err)
+{
+	if (err == -ENXIO)
+		return " (not in guest RAM)";
+	return err < 0 ? " (not mapped)" : "";
 }
 
 void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len)
@@ -179,7 +187,7 @@ void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len)
 	for (i = 0; i < got && n > 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - n, " %02x", code[i]);
 	if (got < 0 && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - n, " (not mapped)");
+		snprintf(buf + n, len - n, "%s", code_missing(got));
 }
 
 static int dump_segment(char *buf, size_t len, const char *name,
@@ -259,7 +267,7 @@ int arch_vcpu_dump(struct vcpu *vcpu, char *buf, size_t len)
 	got = read_code(vcpu, s.cs.base + r.rip, code, sizeof(code));
 	for (i = 0; i < got; i++)
 		OUT(" %02x", code[i]);
-	OUT("%s\n", got < 0 ? " (not mapped)" : "");
+	OUT("%s\n", code_missing(got));
 #undef OUT
 	return 0;
 }

@@ -115,7 +115,7 @@ one_error_line() {
 	[[ $stderr == *"RIP 00000000f0000000"* ]]
 	# The rest of the report survives too, down to the code at RIP.
 	[[ $stderr == *"EFER"* ]]
-	[[ $stderr == *"code at RIP: (not mapped)"* ]]
+	[[ $stderr == *"code at RIP: (not in guest RAM)"* ]]
 }
 
 @test "host: a hung guest (cli; hlt) with --timeout 2 is exit 5 after ~2 s" {
