@@ -227,12 +227,7 @@ mode_tick:
 	out	%al, $PIT_CH1
 	xor	%r12d, %r12d
 5:	lea	s_tick(%rip), %rsi
-	call	puts
-	mov	%r12, %rax
-	call	putdec
-	lea	s_nl(%rip), %rsi
-	call	puts
-	inc	%r12
+	call	putline
 	mov	$PIT_HZ / 10, %ecx
 	call	delay
 	jmp	5b
@@ -241,12 +236,7 @@ mode_tick:
 mode_flood:
 	xor	%r12d, %r12d
 6:	lea	s_flood(%rip), %rsi
-	call	puts
-	mov	%r12, %rax
-	call	putdec
-	lea	s_nl(%rip), %rsi
-	call	puts
-	inc	%r12
+	call	putline
 	jmp	6b
 
 mode_reboot_kbd:
@@ -364,6 +354,16 @@ puts:
 3:	call	putc
 	jmp	1b
 2:	ret
+
+/* putline: the string at RSI, R12 in decimal, a newline; then R12++. */
+putline:
+	call	puts
+	mov	%r12, %rax
+	call	putdec
+	lea	s_nl(%rip), %rsi
+	call	puts
+	inc	%r12
+	ret
 
 /* putdec: RAX in decimal. */
 putdec:
