@@ -254,6 +254,15 @@ ticks() { grep -c 'tiny: tick' "$BATS_TEST_TMPDIR/$1.out" 2>/dev/null || true; }
 ticks_at_least() { (($(ticks "$1") >= $2)); }
 listed() { "$E2E_LKVM" list 2>/dev/null | grep -q "^$1 "; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
+# exited PID: the process has exited; its parent may not have reaped it yet.
+exited() {
+	local st
+	st=$(ps -o stat= -p "$1") || return 0
+	[[ $st == Z* ]] || {
+		echo "pid $1 is still running ($st)"
+		return 1
+	}
+}
 
 # bg_status PID: wait (at most 5 s) for a background lkvm; sets bg_rc.
 bg_status() {
@@ -351,11 +360,15 @@ ctl() {
 }
 
 @test "control: stop ends the VM with exit 0 within 2 s; list no longer shows it" {
-	local t0
+	local t0 pid
 	tick_start t1 -c 2
+	ctl list --json
+	pid=$(jq -r '.[0].pid' <<<"$output")
 	t0=$(date +%s%N)
 	ctl stop -n t1
 	[ "$status" -eq 0 ]
+	# stop returned after lkvm exited (its disks flushed), not before.
+	exited "$pid"
 	bg_status "$BG_PID"
 	echo "# stop took $((($(date +%s%N) - t0) / 1000000)) ms" >&3
 	(($(date +%s%N) - t0 < 2000000000))
