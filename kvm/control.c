@@ -41,6 +41,10 @@ static u64 now_ms(void)
  * stale-socket reaping both probe, unlink and bind under this lock;
  * without it two of them could each see a stale socket, and the second
  * would unlink the first one's freshly bound live socket.
+ *
+ * A directory that we did not create (an older lkvm, kvmtool, a user's
+ * mkdir) may be open to others; it is made 0700 here, since mkdir only
+ * sets the mode of a directory it creates.
  */
 static int sock_dir_lock(const char *dir, bool create, int *dfd)
 {
@@ -59,6 +63,10 @@ static int sock_dir_lock(const char *dir, bool create, int *dfd)
 	/* Someone else's directory could hold sockets that lie to us. */
 	if (st.st_uid != geteuid()) {
 		ret = -EPERM;
+		goto err_close;
+	}
+	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700)) {
+		ret = -errno;
 		goto err_close;
 	}
 	if (flock(fd, LOCK_EX)) {

@@ -297,10 +297,13 @@ static void test_sock_perms(void)
 	struct control c;
 	struct stat st;
 
-	CHECK_EQ(start(&c, "perms", 0), 0);
+	/* A directory that exists already, open to all, is closed up. */
 	CHECK_EQ(control_sock_dir(path, sizeof(path)), 0);
+	mkdir(path, 0700);
+	CHECK_EQ(chmod(path, 01777), 0);
+	CHECK_EQ(start(&c, "perms", 0), 0);
 	CHECK_EQ(stat(path, &st), 0);
-	CHECK_EQ(st.st_mode & 0777, 0700);
+	CHECK_EQ(st.st_mode & 07777, 0700);
 	CHECK_EQ(control_sock_path("perms", path, sizeof(path)), 0);
 	CHECK_EQ(stat(path, &st), 0);
 	CHECK(S_ISSOCK(st.st_mode));
