@@ -55,6 +55,11 @@ struct control_handlers {
 			    struct control_reply *r);
 };
 
+/*
+ * Clients served at once.  When all are taken, a new one replaces the one
+ * that has waited longest for its next request; only if every client is
+ * mid-request is the new one refused with -EBUSY.
+ */
 #define CONTROL_MAX_CLIENTS 32
 #define CONTROL_CLIENT_TIMEOUT_MS 5000
 
