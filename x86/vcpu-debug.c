@@ -18,6 +18,7 @@
 #define X86_CR4_PAE (1ULL << 5)
 #define X86_CR4_LA57 (1ULL << 12)
 #define EFER_LMA (1ULL << 10)
+#define EFER_NXE (1ULL << 11)
 
 static int read_guest(void *opaque, u64 gpa, void *buf, size_t len)
 {
@@ -46,8 +47,8 @@ int arch_vcpu_pgwalk(struct vcpu *vcpu, unsigned long long gva,
 				     s.cr0, s.cr4, s.efer);
 		return -EOPNOTSUPP;
 	}
-	ret = pgwalk_x86(s.cr3, gva, s.cr4 & X86_CR4_LA57 ? 5 : 4, read_guest,
-			 &vcpu->vm->mem, &w);
+	ret = pgwalk_x86(s.cr3, gva, s.cr4 & X86_CR4_LA57 ? 5 : 4,
+			 s.efer & EFER_NXE, read_guest, &vcpu->vm->mem, &w);
 	if (ret == -EINVAL) {
 		control_reply_printf(r, "0x%llx is not a canonical address", gva);
 		return ret;
