@@ -292,7 +292,8 @@ static int dispatch(struct control *c, const struct control_req *q,
 					-EOPNOTSUPP;
 	case CONTROL_CMD_DEBUG_PGWALK:
 		return h->debug_pgwalk ?
-			       h->debug_pgwalk(c->opaque, q->vcpu, q->gpa, r) :
+			       h->debug_pgwalk(c->opaque, q->vcpu, q->walk_pc,
+					       q->gpa, r) :
 			       -EOPNOTSUPP;
 	}
 	return -EOPNOTSUPP;

@@ -50,8 +50,11 @@ struct control_handlers {
 	int (*debug_nmi)(void *opaque, int vcpu, struct control_reply *r);
 	/* key is printable ASCII (0x21..0x7e). */
 	int (*debug_sysrq)(void *opaque, char key, struct control_reply *r);
-	/* Walk gva through vcpu's page tables (x86/pgwalk.h). */
-	int (*debug_pgwalk)(void *opaque, int vcpu, u64 gva,
+	/*
+	 * Walk gva, or with at_pc the vCPU's own PC, through vcpu's page
+	 * tables (x86/pgwalk.h).
+	 */
+	int (*debug_pgwalk)(void *opaque, int vcpu, bool at_pc, u64 gva,
 			    struct control_reply *r);
 };
 

@@ -331,7 +331,7 @@ ctl() {
 }
 
 @test "control: debug --regs, --mem and --sysrq on the tiny guest, which runs on" {
-	local rip n
+	local rip n gva
 	tick_start t1 -c 2
 	ctl debug -n t1 --regs
 	[ "$status" -eq 0 ]
@@ -346,6 +346,19 @@ ctl() {
 	[[ $output =~ CR0\ 00000000e0000011 ]]
 	[[ $output =~ EFER\ 0000000000000500 ]]
 	[[ $output =~ code\ at\ RIP:(\ [0-9a-f]{2}){16} ]]
+	# Under each vCPU, the walk of its RIP: lkvm's boot page tables map
+	# the first GiB 1:1 with 2M pages.  vCPU 1 has paging off.
+	[[ $output =~ walk\ of\ RIP:\ gva\ 0x([0-9a-f]+)\ cr3 ]]
+	gva=$((16#${BASH_REMATCH[1]}))
+	((gva >= 0x100200 && gva < 0x100000 + $(stat -c %s "$TINY")))
+	[[ $output =~ \ -\>\ gpa\ 0x([0-9a-f]+)\ \(2M\ page\)\ kernel\ rw\ exec ]]
+	[ "$((16#${BASH_REMATCH[1]}))" -eq "$gva" ]
+	[[ $output == *"walk of RIP: vCPU 1 is not in long-mode paging"* ]]
+	# --walk alone walks vCPU 0's RIP.
+	ctl debug -n t1 --walk
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "walk of RIP: gva 0x"*" cr3 0x"* ]]
+	[[ ${lines[-1]} == "  -> gpa 0x"*"(2M page) kernel rw exec" ]]
 	# The zero page lkvm built: its copy of the setup header.
 	ctl debug -n t1 --mem 0x7202 4
 	[ "$status" -eq 0 ]

@@ -96,9 +96,11 @@ static int fake_mem(void *opaque, u64 gpa, u64 len, struct control_reply *r)
 	return control_reply_hexdump(r, gpa, vm->ram + gpa, len);
 }
 
-static int fake_pgwalk(void *opaque, int vcpu, u64 gva,
+static int fake_pgwalk(void *opaque, int vcpu, bool at_pc, u64 gva,
 		       struct control_reply *r)
 {
+	if (at_pc)
+		return control_reply_printf(r, "walk %d pc\n", vcpu);
 	return control_reply_printf(r, "walk %d 0x%llx\n", vcpu,
 				    (unsigned long long)gva);
 }
@@ -365,6 +367,17 @@ static void test_debug(void)
 	CHECK_EQ(run(&cmd_debug, "-n", "alpha", "--walk", "0xffffffff81000000",
 		     "--cpu", "1", NULL), LKVM_EXIT_OK);
 	CHECK(!strcmp(out, "walk 1 0xffffffff81000000\n"));
+	CHECK_EQ(run(&cmd_debug, "-n", "alpha", "--walk=0x1000", NULL),
+		 LKVM_EXIT_OK);
+	CHECK(!strcmp(out, "walk 0 0x1000\n"));
+	/* No GVA: the vCPU's RIP, whatever follows. */
+	CHECK_EQ(run(&cmd_debug, "-n", "alpha", "--walk", NULL), LKVM_EXIT_OK);
+	CHECK(!strcmp(out, "walk 0 pc\n"));
+	CHECK_EQ(run(&cmd_debug, "--walk", "--cpu", "1", "-n", "alpha", NULL),
+		 LKVM_EXIT_OK);
+	CHECK(!strcmp(out, "walk 1 pc\n"));
+	CHECK_EQ(run(&cmd_debug, "-n", "alpha", "--walk", "zz", NULL),
+		 LKVM_EXIT_USAGE);
 
 	/* A handler the VM does not have. */
 	CHECK_EQ(run(&cmd_debug, "-n", "alpha", "--nmi", "0", NULL),
