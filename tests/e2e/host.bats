@@ -14,15 +14,29 @@ TINY=$KIT_OUT/tiny-bzImage
 setup() {
 	# Control sockets live in $HOME/.lkvm: never the user's own.
 	export HOME=$BATS_TEST_TMPDIR
-	BG_PIDS=()
+	BG_PIDS=()	# background VMs not waited for yet (tick_start)
+	BG_ERRS=()	# the stderr files of every background VM
 }
 
 teardown() {
-	local pid
+	local pid f
 
 	# A VM that a failed case left running: its timeout passes SIGTERM on.
 	for pid in "${BG_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
+	done
+	# Its stderr is complete once it has gone.
+	for pid in "${BG_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	# Under make tsan, a race in a background VM fails its case, even
+	# where the case did not look at the VM's exit status.
+	for f in "${BG_ERRS[@]}"; do
+		if grep -q ThreadSanitizer "$f"; then
+			echo "ThreadSanitizer report in $f:"
+			cat "$f"
+			return 1
+		fi
 	done
 }
 
@@ -228,6 +242,7 @@ tick_start() {
 		2>"$d/$name.err" 3>&- &
 	BG_PID=$!
 	BG_PIDS+=("$BG_PID")
+	BG_ERRS+=("$d/$name.err")
 	wait_until 5 ticks_at_least "$name" 2 || {
 		echo "VM $name never ticked; its stderr:"
 		cat "$d/$name.err"
@@ -266,12 +281,32 @@ exited() {
 
 # bg_status PID: wait (at most 5 s) for a background lkvm; sets bg_rc.
 bg_status() {
+	local p left=()
+
 	wait_until 5 gone "$1" || {
 		echo "lkvm (under timeout pid $1) is still running"
 		return 1
 	}
 	bg_rc=0
 	wait "$1" || bg_rc=$?
+	# Waited for: teardown must not signal a pid that may be reused.
+	for p in "${BG_PIDS[@]}"; do
+		[[ $p == "$1" ]] || left+=("$p")
+	done
+	BG_PIDS=("${left[@]}")
+}
+
+# stop_ok NAME: lkvm stop -n NAME, the VM started last by tick_start,
+# succeeds, and that lkvm exits 0 for it.
+stop_ok() {
+	ctl stop -n "$1"
+	[ "$status" -eq 0 ] || return 1
+	bg_status "$BG_PID" || return 1
+	[ "$bg_rc" -eq 0 ] || {
+		echo "lkvm run --name $1 exited $bg_rc; its stderr:"
+		cat "$BATS_TEST_TMPDIR/$1.err"
+		return 1
+	}
 }
 
 # ctl ARGS: an lkvm control command, under a timeout, with bats' run.
@@ -298,7 +333,7 @@ ctl() {
 		.[0].pid == $pid and .[0].state == "running" and
 		.[0].vcpus == 1 and .[0].mem_mib == 256 and
 		(.[0].uptime_s | type) == "number"' <<<"$output"
-	ctl stop -n t1
+	stop_ok t1
 }
 
 # Two vCPUs here and below: vCPU 1 is never woken (no INIT/SIPI), so it
@@ -327,7 +362,7 @@ ctl() {
 	ctl resume -n t1
 	[ "$status" -eq 1 ]
 	[[ $stderr == *"already running"* ]]
-	ctl stop -n t1
+	stop_ok t1
 }
 
 @test "control: debug --regs, --mem and --sysrq on the tiny guest, which runs on" {
@@ -369,7 +404,7 @@ ctl() {
 	# The holds that debug took are released.
 	n=$(ticks t1)
 	wait_until 3 ticks_at_least t1 $((n + 2))
-	ctl stop -n t1
+	stop_ok t1
 }
 
 @test "control: stop ends the VM with exit 0 within 2 s; list no longer shows it" {
