@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -24,6 +26,12 @@
 
 /* How long `lkvm stop` waits for a VM to go away after it said yes. */
 #define CTL_STOP_WAIT_MS 10000
+
+/* The lkvm process behind a control socket, for `lkvm stop` to wait on. */
+struct vm_proc {
+	pid_t pid;	/* 0: unknown (lkvm is in another pid namespace) */
+	int pidfd;	/* -1: none (a kernel older than pidfd_open) */
+};
 
 static long long now_ms(void)
 {
@@ -341,12 +349,60 @@ void ctl_report(const struct lkvm_cmd *cmd, const char *name, int err,
 }
 
 /*
- * Wait until VM name no longer answers on its socket.  A VM that died
- * without unlinking its socket has it reaped here.
+ * Note who listens on sock.  SO_PEERCRED gives the pid that called
+ * listen(), translated into our pid namespace: lkvm itself.  Taken
+ * before the stop request goes out, so the VM cannot have exited and its
+ * pid cannot have been reused yet.
  */
-static int wait_gone(const char *name)
+static void proc_watch(int sock, struct vm_proc *p)
 {
-	long long deadline = now_ms() + CTL_STOP_WAIT_MS;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	p->pid = 0;
+	p->pidfd = -1;
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+	    cred.pid <= 0)
+		return;
+	p->pid = cred.pid;
+	/* No glibc wrapper before 2.36; the static build wants none. */
+	p->pidfd = syscall(SYS_pidfd_open, cred.pid, 0);
+}
+
+static void proc_release(struct vm_proc *p)
+{
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	p->pidfd = -1;
+}
+
+/*
+ * Wait until the process has exited: a pidfd polls readable then.
+ * Without one, poll kill(pid, 0), which also counts a zombie as alive
+ * until its parent reaps it.
+ */
+static int proc_wait(const struct vm_proc *p, long long deadline)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+	if (p->pidfd >= 0)
+		return wait_fd(p->pidfd, POLLIN, deadline);
+	for (;;) {
+		if (kill(p->pid, 0) && errno == ESRCH)
+			return 0;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/*
+ * Wait until VM name no longer answers on its socket.  A VM that died
+ * without unlinking its socket has it reaped here.  Only for a VM whose
+ * pid we cannot see: the socket goes before lkvm has flushed its disks.
+ */
+static int wait_gone(const char *name, long long deadline)
+{
 	struct timespec pause = { 0, 20 * 1000 * 1000 };
 	int ret;
 
@@ -362,15 +418,24 @@ static int wait_gone(const char *name)
 	}
 }
 
-/* Send ctl_cmd to one VM; 0 or -errno, reported already. */
+/*
+ * Send ctl_cmd to one VM; 0 or -errno, reported already.  With proc, note
+ * the VM's process there first.
+ */
 static int simple_one(const struct lkvm_cmd *cmd, u16 ctl_cmd,
-		      const char *name, bool all)
+		      const char *name, bool all, struct vm_proc *proc)
 {
 	struct control_reply rep = {};
 	struct control_req req = { .cmd = ctl_cmd };
-	int ret;
+	int fd, ret;
 
-	ret = ctl_request(name, &req, &rep, CTL_TIMEOUT_MS);
+	ret = ctl_connect(name, &fd);
+	if (!ret) {
+		if (proc)
+			proc_watch(fd, proc);
+		ret = ctl_call(fd, &req, &rep, CTL_TIMEOUT_MS);
+		close(fd);
+	}
 	if (!ret)
 		ret = rep.status;
 	/* With -a, VMs in the wanted state already, or dead, are no news. */
@@ -390,9 +455,24 @@ static int simple_one(const struct lkvm_cmd *cmd, u16 ctl_cmd,
 	return ret;
 }
 
-static int simple_wait(const struct lkvm_cmd *cmd, const char *name)
+/*
+ * Wait for the VM's lkvm to exit: it flushes its disks and restores the
+ * terminal first, so a script may use the disk image once we return.
+ */
+static int simple_wait(const struct lkvm_cmd *cmd, const char *name,
+		       const struct vm_proc *proc)
 {
-	int ret = wait_gone(name);
+	long long deadline = now_ms() + CTL_STOP_WAIT_MS;
+	int ret;
+
+	if (proc->pid) {
+		ret = proc_wait(proc, deadline);
+		/* A socket left behind by a teardown that was cut short. */
+		if (!ret)
+			control_sock_reap(name);
+	} else {
+		ret = wait_gone(name, deadline);
+	}
 
 	if (ret == -ETIMEDOUT)
 		fprintf(stderr,
@@ -415,7 +495,7 @@ void ctl_simple_usage(const char *name, const char *what)
 	       name, what);
 }
 
-int ctl_run_simple(const struct lkvm_cmd *cmd, u16 ctl_cmd, bool wait,
+int ctl_run_simple(const struct lkvm_cmd *cmd, u16 ctl_cmd, bool wait_exit,
 		   int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -425,6 +505,7 @@ int ctl_run_simple(const struct lkvm_cmd *cmd, u16 ctl_cmd, bool wait,
 		{}
 	};
 	const char *name = NULL;
+	struct vm_proc *procs;
 	bool all = false, *ok;
 	char **names, *one[1];
 	int opt, nr, i, ret, failed = 0;
@@ -470,21 +551,28 @@ int ctl_run_simple(const struct lkvm_cmd *cmd, u16 ctl_cmd, bool wait,
 	}
 
 	ok = calloc(nr ? nr : 1, sizeof(*ok));
-	if (!ok) {
+	procs = calloc(nr ? nr : 1, sizeof(*procs));
+	if (!ok || !procs) {
 		fprintf(stderr, "lkvm %s: out of memory\n", cmd->name);
 		failed = 1;
-		goto out;
+		goto out_free;
 	}
+	for (i = 0; i < nr; i++)
+		procs[i].pidfd = -1;
 	/* Ask every VM first, then wait: N VMs stop in parallel. */
 	for (i = 0; i < nr; i++) {
-		ok[i] = !simple_one(cmd, ctl_cmd, names[i], all);
+		ok[i] = !simple_one(cmd, ctl_cmd, names[i], all,
+				    wait_exit ? &procs[i] : NULL);
 		failed |= !ok[i];
 	}
-	for (i = 0; wait && i < nr; i++)
-		if (ok[i] && simple_wait(cmd, names[i]))
+	for (i = 0; wait_exit && i < nr; i++)
+		if (ok[i] && simple_wait(cmd, names[i], &procs[i]))
 			failed = 1;
+	for (i = 0; i < nr; i++)
+		proc_release(&procs[i]);
+out_free:
+	free(procs);
 	free(ok);
-out:
 	if (all)
 		ctl_names_free(names, nr);
 	return failed ? LKVM_EXIT_ERROR : LKVM_EXIT_OK;

@@ -54,9 +54,10 @@ void ctl_report(const struct lkvm_cmd *cmd, const char *name, int err,
  * `lkvm stop|pause|resume -n NAME | -a`: parse the options and send
  * ctl_cmd to one or every VM.  -EALREADY (already paused or running) is
  * an error for a named VM and a quiet skip with -a.  Returns the exit
- * status.  With wait_gone (stop), also wait until each VM's socket is gone.
+ * status.  With wait_exit (stop), also wait until each VM's lkvm process
+ * has exited, its disks flushed.
  */
-int ctl_run_simple(const struct lkvm_cmd *cmd, u16 ctl_cmd, bool wait_gone,
+int ctl_run_simple(const struct lkvm_cmd *cmd, u16 ctl_cmd, bool wait_exit,
 		   int argc, char **argv);
 
 /* Usage text shared by the three simple commands. */

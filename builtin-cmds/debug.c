@@ -20,11 +20,13 @@ static void debug_usage(void)
 	       "Inspect a running VM.  One action at a time; --regs is the default.\n"
 	       "\n"
 	       "  -n, --name NAME      the VM (see lkvm list)\n"
-	       "  -r, --regs[=CPU]     dump the registers of one vCPU, or of all\n"
+	       "  -r, --regs[=CPU]     dump the registers of one vCPU, or of all,\n"
+	       "                       each with a page-table walk of its RIP\n"
 	       "      --nmi CPU        inject an NMI into vCPU CPU\n"
 	       "      --sysrq KEY      send magic SysRq KEY (e.g. t, w, c) to the guest\n"
 	       "      --mem GPA LEN    hexdump LEN bytes (at most %d) of guest memory at GPA\n"
-	       "      --walk GVA       walk the page tables for virtual address GVA\n"
+	       "      --walk [GVA]     walk the page tables for virtual address\n"
+	       "                       GVA (default: the vCPU's RIP)\n"
 	       "  -c, --cpu CPU        the vCPU whose CR3 --walk uses (default 0)\n"
 	       "  -h, --help           this text\n"
 	       "\n"
@@ -70,7 +72,7 @@ static int debug_parse(int argc, char **argv, struct control_req *req,
 		{ "nmi", required_argument, NULL, OPT_NMI },
 		{ "sysrq", required_argument, NULL, OPT_SYSRQ },
 		{ "mem", required_argument, NULL, OPT_MEM },
-		{ "walk", required_argument, NULL, OPT_WALK },
+		{ "walk", optional_argument, NULL, OPT_WALK },
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -137,7 +139,15 @@ static int debug_parse(int argc, char **argv, struct control_req *req,
 		case OPT_WALK:
 			actions++;
 			req->cmd = CONTROL_CMD_DEBUG_PGWALK;
-			if (parse_u64(optarg, &req->gpa))
+			/*
+			 * getopt gives an optional argument only as --walk=GVA;
+			 * take "--walk GVA" too.  No GVA: the vCPU's RIP.
+			 */
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			if (!optarg)
+				req->walk_pc = true;
+			else if (parse_u64(optarg, &req->gpa))
 				return cmd_usage_error(cmd, "bad GVA '%s'",
 						       optarg);
 			break;

@@ -122,8 +122,12 @@ static int req_args_valid(const struct control_req *req)
 			return -EINVAL;
 		break;
 	case CONTROL_CMD_DEBUG_NMI:
-	case CONTROL_CMD_DEBUG_PGWALK:
 		if (req->vcpu < 0)
+			return -EINVAL;
+		break;
+	case CONTROL_CMD_DEBUG_PGWALK:
+		/* At the PC, a gva would be ignored: refuse the ambiguity. */
+		if (req->vcpu < 0 || (req->walk_pc && req->gpa))
 			return -EINVAL;
 		break;
 	case CONTROL_CMD_DEBUG_MEM:
@@ -167,7 +171,7 @@ ssize_t control_req_encode(const struct control_req *req, void *buf,
 		break;
 	case CONTROL_CMD_DEBUG_PGWALK:
 		put_le32(a, (u32)req->vcpu);
-		put_le32(a + 4, 0);
+		put_le32(a + 4, req->walk_pc ? CONTROL_PGWALK_PC : 0);
 		put_le64(a + 8, req->gpa);
 		break;
 	}
@@ -204,8 +208,9 @@ int control_req_decode(const struct control_msg *msg, struct control_req *req)
 		break;
 	case CONTROL_CMD_DEBUG_PGWALK:
 		req->vcpu = (s32)get_le32(a);
-		if (get_le32(a + 4))
+		if (get_le32(a + 4) & ~CONTROL_PGWALK_KNOWN)
 			return -EINVAL;
+		req->walk_pc = get_le32(a + 4) & CONTROL_PGWALK_PC;
 		req->gpa = get_le64(a + 8);
 		break;
 	}

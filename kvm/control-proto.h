@@ -69,11 +69,15 @@ enum control_cmd {
 	CONTROL_CMD_DEBUG_MEM = 6,	/* u64 gpa, u64 len */
 	CONTROL_CMD_DEBUG_NMI = 7,	/* s32 vcpu */
 	CONTROL_CMD_DEBUG_SYSRQ = 8,	/* u8 key */
-	CONTROL_CMD_DEBUG_PGWALK = 9,	/* s32 vcpu, u32 pad, u64 gva */
+	CONTROL_CMD_DEBUG_PGWALK = 9,	/* s32 vcpu, u32 flags, u64 gva */
 	CONTROL_CMD_NR,			/* first unknown command */
 };
 
 #define CONTROL_REPLY_BIT 0x8000
+
+/* DEBUG_PGWALK's flags: walk the vCPU's own PC (RIP); gva must be 0. */
+#define CONTROL_PGWALK_PC (1U << 0)
+#define CONTROL_PGWALK_KNOWN (CONTROL_PGWALK_PC)
 
 /* This message is a chunk; the next one with the same cmd continues it. */
 #define CONTROL_F_MORE (1U << 0)
@@ -109,6 +113,7 @@ struct control_req {
 	int vcpu;	/* DEBUG_REGS, DEBUG_NMI, DEBUG_PGWALK */
 	u64 gpa;	/* DEBUG_MEM; the gva for DEBUG_PGWALK */
 	u64 len;	/* DEBUG_MEM */
+	bool walk_pc;	/* DEBUG_PGWALK: at the vCPU's PC, not gpa */
 	char key;	/* DEBUG_SYSRQ */
 };
 

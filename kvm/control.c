@@ -41,6 +41,10 @@ static u64 now_ms(void)
  * stale-socket reaping both probe, unlink and bind under this lock;
  * without it two of them could each see a stale socket, and the second
  * would unlink the first one's freshly bound live socket.
+ *
+ * A directory that we did not create (an older lkvm, kvmtool, a user's
+ * mkdir) may be open to others; it is made 0700 here, since mkdir only
+ * sets the mode of a directory it creates.
  */
 static int sock_dir_lock(const char *dir, bool create, int *dfd)
 {
@@ -59,6 +63,10 @@ static int sock_dir_lock(const char *dir, bool create, int *dfd)
 	/* Someone else's directory could hold sockets that lie to us. */
 	if (st.st_uid != geteuid()) {
 		ret = -EPERM;
+		goto err_close;
+	}
+	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700)) {
+		ret = -errno;
 		goto err_close;
 	}
 	if (flock(fd, LOCK_EX)) {
@@ -284,7 +292,8 @@ static int dispatch(struct control *c, const struct control_req *q,
 					-EOPNOTSUPP;
 	case CONTROL_CMD_DEBUG_PGWALK:
 		return h->debug_pgwalk ?
-			       h->debug_pgwalk(c->opaque, q->vcpu, q->gpa, r) :
+			       h->debug_pgwalk(c->opaque, q->vcpu, q->walk_pc,
+					       q->gpa, r) :
 			       -EOPNOTSUPP;
 	}
 	return -EOPNOTSUPP;
@@ -395,8 +404,8 @@ static bool peer_allowed(int fd)
 	return cred.uid == geteuid() || cred.uid == 0;
 }
 
-/* Tell a client we will not serve it, without waiting for it to read. */
-static void reject(int fd, int err)
+/* Tell a client why we hang up, without waiting for it to read. */
+static void send_refusal(int fd, int err)
 {
 	struct control_reply r = { .status = err };
 	ssize_t n;
@@ -404,12 +413,46 @@ static void reject(int fd, int err)
 
 	n = control_reply_encode(0, 0, &r, &out);
 	if (n > 0) {
-		/* Best effort: a fresh socket has room for 28 bytes. */
+		/* Best effort: an idle socket has room for 28 bytes. */
 		if (send(fd, out, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			pr_debug("control: reject: %s\n", strerror(errno));
+			pr_debug("control: refusal: %s\n", strerror(errno));
 		free(out);
 	}
+}
+
+static void reject(int fd, int err)
+{
+	send_refusal(fd, err);
 	close(fd);
+}
+
+/*
+ * With every slot taken, make room by dropping the client that has waited
+ * longest for its next request: lkvm's own commands send theirs as soon
+ * as they connect, so that one is idle, stuck or slow, and otherwise a
+ * few idle connections would lock everyone out.  A client with a reply
+ * going out is in the middle of a request and stays.  Each client's
+ * deadline is set when it starts to wait for a request, so the earliest
+ * deadline is the longest wait.  NULL if no client can go.
+ */
+static struct control_client *client_evict(struct control *c)
+{
+	struct control_client *old = NULL;
+
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct control_client *cl = &c->clients[i];
+
+		if (cl->out || cl->closing)
+			continue;
+		if (!old || cl->deadline_ms < old->deadline_ms)
+			old = cl;
+	}
+	if (!old)
+		return NULL;
+	pr_debug("control: all slots taken; dropping the longest idle client\n");
+	send_refusal(old->fd, -EBUSY);
+	client_close(old);
+	return old;
 }
 
 static struct control_client *client_slot(struct control *c)
@@ -417,7 +460,7 @@ static struct control_client *client_slot(struct control *c)
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (c->clients[i].fd < 0)
 			return &c->clients[i];
-	return NULL;
+	return client_evict(c);
 }
 
 static void accept_clients(struct control *c)

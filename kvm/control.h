@@ -50,11 +50,19 @@ struct control_handlers {
 	int (*debug_nmi)(void *opaque, int vcpu, struct control_reply *r);
 	/* key is printable ASCII (0x21..0x7e). */
 	int (*debug_sysrq)(void *opaque, char key, struct control_reply *r);
-	/* Walk gva through vcpu's page tables (x86/pgwalk.h). */
-	int (*debug_pgwalk)(void *opaque, int vcpu, u64 gva,
+	/*
+	 * Walk gva, or with at_pc the vCPU's own PC, through vcpu's page
+	 * tables (x86/pgwalk.h).
+	 */
+	int (*debug_pgwalk)(void *opaque, int vcpu, bool at_pc, u64 gva,
 			    struct control_reply *r);
 };
 
+/*
+ * Clients served at once.  When all are taken, a new one replaces the one
+ * that has waited longest for its next request; only if every client is
+ * mid-request is the new one refused with -EBUSY.
+ */
 #define CONTROL_MAX_CLIENTS 32
 #define CONTROL_CLIENT_TIMEOUT_MS 5000
 

@@ -105,12 +105,13 @@ void vcpu_kick(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 
-	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	/*
 	 * A thread that is not kickable yet takes pause_lock before its
 	 * first KVM_RUN, after our unlock, so it sees immediate_exit then.
+	 * The vCPU clears immediate_exit under the lock too (vcpu_settle).
 	 */
 	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELAXED);
 	if (vcpu->kickable)
 		pthread_kill(vcpu->self, SIG_VCPU_KICK);
 	pthread_mutex_unlock(&vm->pause_lock);
@@ -239,10 +240,29 @@ static bool handle_exit(struct vcpu *vcpu)
 	}
 }
 
-/* Wait outside KVM_RUN while the VM is paused. */
-static void park(struct vcpu *vcpu)
+/*
+ * The run loop leaves or parks only after KVM_RUN returned -EINTR (or
+ * -EAGAIN, which a vCPU waiting for INIT/SIPI returns with nothing
+ * pending).  An IN, OUT or MMIO exit is complete only once KVM_RUN is
+ * entered again: KVM then stores an IN's data and moves RIP past the
+ * instruction, and with immediate_exit set it does that and returns
+ * -EINTR without running the guest on (api.rst, "KVM_RUN" and
+ * "immediate_exit").  A kick sets immediate_exit, so the next KVM_RUN
+ * after a kick is exactly that.  Parking right after handling the exit
+ * instead would leave RIP on the I/O instruction, with its data only in
+ * kvm_run: what `lkvm debug` shows, or a migration saves, would not be
+ * the guest's real state.
+ *
+ * Here, at such a point: clear the kick, then park while the VM is
+ * paused.  Returns false when the vCPU should stop.  All under
+ * pause_lock, as vcpu_kick() sets immediate_exit: a kick either came
+ * before, and its reason (a hold, or the VM exiting, both set before the
+ * kick) is seen here, or comes after, and the next KVM_RUN returns at once.
+ */
+static bool vcpu_settle(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
+	bool run_on;
 
 	pthread_mutex_lock(&vm->pause_lock);
 	if (vm->pause_holds && !vm_exiting(vm)) {
@@ -252,7 +272,11 @@ static void park(struct vcpu *vcpu)
 			pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 		vm->vcpus_parked--;
 	}
+	/* Kicks while parked were for holds that are gone by now. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_RELAXED);
+	run_on = !vm_exiting(vm);
 	pthread_mutex_unlock(&vm->pause_lock);
+	return run_on;
 }
 
 static void *vcpu_thread(void *arg)
@@ -271,21 +295,19 @@ static void *vcpu_thread(void *arg)
 	vcpu->kickable = true;
 	pthread_mutex_unlock(&vm->pause_lock);
 
-	while (!vm_exiting(vm)) {
-		if (__atomic_load_n(&vm->pause_holds, __ATOMIC_ACQUIRE))
-			park(vcpu);
+	for (;;) {
 		r = ioctl(vcpu->fd, KVM_RUN, 0);
 		if (r < 0) {
 			r = -errno;
-			if (r == -EINTR || r == -EAGAIN) {
-				__atomic_store_n(&vcpu->run->immediate_exit, 0,
-						 __ATOMIC_SEQ_CST);
-				continue;
+			if (r != -EINTR && r != -EAGAIN) {
+				vm_request_exit(vm, LKVM_EXIT_ERROR,
+						"KVM_RUN on vCPU %u: %s",
+						vcpu->id, strerror(-r));
+				break;
 			}
-			vm_request_exit(vm, LKVM_EXIT_ERROR,
-					"KVM_RUN on vCPU %u: %s", vcpu->id,
-					strerror(-r));
-			break;
+			if (!vcpu_settle(vcpu))
+				break;
+			continue;
 		}
 		if (!handle_exit(vcpu))
 			break;

@@ -65,6 +65,20 @@ static int check_vcpu(struct vm *vm, int vcpu, bool all_ok)
 	return vcpu >= 0 && (unsigned int)vcpu < vm->nr_vcpus ? 0 : -ERANGE;
 }
 
+/*
+ * Where the vCPU executes, through its own page tables (issue 5: "a
+ * page-table walk of RIP"), below its registers.  A vCPU the walk cannot
+ * follow (paging off, still in reset) gets the reason instead; the dump
+ * goes on.
+ */
+static void walk_pc(struct vcpu *vcpu, struct control_reply *r)
+{
+	control_reply_printf(r, "  ");
+	arch_vcpu_pgwalk(vcpu, true, 0, r);
+	if (r->len && r->buf[r->len - 1] != '\n')
+		control_reply_printf(r, "\n");
+}
+
 static int h_debug_regs(void *opaque, int vcpu, struct control_reply *r)
 {
 	struct vm *vm = opaque;
@@ -83,8 +97,10 @@ static int h_debug_regs(void *opaque, int vcpu, struct control_reply *r)
 		if (vcpu != CONTROL_VCPU_ALL && (int)i != vcpu)
 			continue;
 		ret = arch_vcpu_dump(&vm->vcpus[i], buf, DUMP_MAX);
-		if (!ret)
+		if (!ret) {
 			control_reply_printf(r, "%s", buf);
+			walk_pc(&vm->vcpus[i], r);
+		}
 	}
 	vm_pause_release(vm);
 	free(buf);
@@ -129,7 +145,7 @@ static int h_debug_sysrq(void *opaque, char key, struct control_reply *r)
 	return 0;
 }
 
-static int h_debug_pgwalk(void *opaque, int vcpu, u64 gva,
+static int h_debug_pgwalk(void *opaque, int vcpu, bool at_pc, u64 gva,
 			  struct control_reply *r)
 {
 	struct vm *vm = opaque;
@@ -138,7 +154,7 @@ static int h_debug_pgwalk(void *opaque, int vcpu, u64 gva,
 	if (ret)
 		return ret;
 	vm_pause_hold(vm);
-	ret = arch_vcpu_pgwalk(&vm->vcpus[vcpu], gva, r);
+	ret = arch_vcpu_pgwalk(&vm->vcpus[vcpu], at_pc, gva, r);
 	vm_pause_release(vm);
 	return ret;
 }

@@ -10,8 +10,12 @@ struct control_reply;
 int vm_control_start(struct vm *vm);
 void vm_control_stop(struct vm *vm);
 
-/* Arch: walk @gva through the vCPU's page tables into the reply. */
-int arch_vcpu_pgwalk(struct vcpu *vcpu, unsigned long long gva,
+/*
+ * Arch: walk @gva, or with at_pc the vCPU's own PC, through the vCPU's
+ * page tables into the reply.  The vCPU is parked.  On an error the reply
+ * may say why (paging off, say), without a final newline.
+ */
+int arch_vcpu_pgwalk(struct vcpu *vcpu, bool at_pc, unsigned long long gva,
 		     struct control_reply *r);
 
 #endif

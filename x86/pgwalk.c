@@ -54,7 +54,7 @@ static bool large_reserved(u64 entry, int level)
 	return entry & rsvd;
 }
 
-int pgwalk_x86(u64 cr3, u64 gva, int levels,
+int pgwalk_x86(u64 cr3, u64 gva, int levels, bool nxe,
 	       int (*read_gpa)(void *opaque, u64 gpa, void *buf, size_t len),
 	       void *opaque, struct pgwalk *w)
 {
@@ -86,6 +86,14 @@ int pgwalk_x86(u64 cr3, u64 gva, int levels,
 			w->fault = PGWALK_NOT_PRESENT;
 			return 0;
 		}
+		/*
+		 * XD means execute-disable only with EFER.NXE; without it
+		 * bit 63 is reserved (the XD rows of Tables 4-15 to 4-20).
+		 */
+		if ((entry & PTE_XD) && !nxe) {
+			w->fault = PGWALK_RESERVED;
+			return 0;
+		}
 		w->writable &= !!(entry & PTE_RW);
 		w->user &= !!(entry & PTE_US);
 		w->nx |= !!(entry & PTE_XD);
@@ -111,7 +119,7 @@ int pgwalk_x86_64(u64 cr3, u64 gva,
 		  int (*read_gpa)(void *opaque, u64 gpa, void *buf, size_t len),
 		  void *opaque, struct pgwalk *w)
 {
-	return pgwalk_x86(cr3, gva, 4, read_gpa, opaque, w);
+	return pgwalk_x86(cr3, gva, 4, true, read_gpa, opaque, w);
 }
 
 /* snprintf that appends at *len and keeps counting past the end. */

@@ -8,8 +8,8 @@
  * It is a pure function over a read_gpa() callback, so it runs on a
  * malloc'd "guest RAM" in the unit tests and on the real guest (through
  * gpa_to_hva()) in the VM.  The caller checks that the vCPU is in long
- * mode (EFER.LMA, CR4.PAE) and passes the depth (CR4.LA57); 32-bit and PAE
- * paging are not handled here.
+ * mode (EFER.LMA, CR4.PAE) and passes the depth (CR4.LA57) and EFER.NXE;
+ * 32-bit and PAE paging are not handled here.
  */
 #ifndef LKVM_X86_PGWALK_H
 #define LKVM_X86_PGWALK_H
@@ -56,7 +56,7 @@ struct pgwalk {
 	/* Effective rights over all levels (SDM §4.6): */
 	bool writable;		/* RW set at every level */
 	bool user;		/* US set at every level */
-	bool nx;		/* XD set at some level (if EFER.NXE) */
+	bool nx;		/* XD set at some level (EFER.NXE is set) */
 };
 
 /*
@@ -71,8 +71,12 @@ struct pgwalk {
 int pgwalk_x86_64(u64 cr3, u64 gva,
 		  int (*read_gpa)(void *opaque, u64 gpa, void *buf, size_t len),
 		  void *opaque, struct pgwalk *w);
-/* The same with levels 4 or 5 (CR4.LA57); -EINVAL for other levels. */
-int pgwalk_x86(u64 cr3, u64 gva, int levels,
+/*
+ * The same with levels 4 or 5 (CR4.LA57); -EINVAL for other levels.
+ * pgwalk_x86_64() assumes EFER.NXE, as every x86-64 Linux sets it; here
+ * nxe says, and without it an entry with XD set is a reserved-bit fault.
+ */
+int pgwalk_x86(u64 cr3, u64 gva, int levels, bool nxe,
 	       int (*read_gpa)(void *opaque, u64 gpa, void *buf, size_t len),
 	       void *opaque, struct pgwalk *w);
 

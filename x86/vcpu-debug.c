@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * `lkvm debug --walk GVA`: translate a guest virtual address through a
- * parked vCPU's own page tables, so a developer can see why an address
- * faults without attaching gdb.  The walk itself is x86/pgwalk.c; this
- * file reads the vCPU's paging state and guest RAM for it.
+ * `lkvm debug --walk [GVA]`: translate a guest virtual address, or the
+ * vCPU's RIP, through a parked vCPU's own page tables, so a developer can
+ * see why an address faults without attaching gdb.  `lkvm debug` shows
+ * the walk of RIP under each vCPU's registers.  The walk itself is
+ * x86/pgwalk.c; this file reads the vCPU's paging state and guest RAM
+ * for it.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #define X86_CR4_PAE (1ULL << 5)
 #define X86_CR4_LA57 (1ULL << 12)
 #define EFER_LMA (1ULL << 10)
+#define EFER_NXE (1ULL << 11)
 
 static int read_guest(void *opaque, u64 gpa, void *buf, size_t len)
 {
@@ -29,16 +32,24 @@ static int read_guest(void *opaque, u64 gpa, void *buf, size_t len)
 	return 0;
 }
 
-int arch_vcpu_pgwalk(struct vcpu *vcpu, unsigned long long gva,
+int arch_vcpu_pgwalk(struct vcpu *vcpu, bool at_pc, unsigned long long gva,
 		     struct control_reply *r)
 {
 	struct kvm_sregs s;
+	struct kvm_regs regs;
 	struct pgwalk w;
 	char text[1024];
 	int ret;
 
 	if (kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &s))
 		return -EIO;
+	if (at_pc) {
+		if (kvm_ioctl(vcpu->fd, KVM_GET_REGS, &regs))
+			return -EIO;
+		/* The linear address; CS's base is 0 in 64-bit mode anyway. */
+		gva = s.cs.base + regs.rip;
+		control_reply_printf(r, "walk of RIP: ");
+	}
 	if (!(s.cr0 & X86_CR0_PG) || !(s.efer & EFER_LMA) ||
 	    !(s.cr4 & X86_CR4_PAE)) {
 		control_reply_printf(r, "vCPU %u is not in long-mode paging "
@@ -46,8 +57,8 @@ int arch_vcpu_pgwalk(struct vcpu *vcpu, unsigned long long gva,
 				     s.cr0, s.cr4, s.efer);
 		return -EOPNOTSUPP;
 	}
-	ret = pgwalk_x86(s.cr3, gva, s.cr4 & X86_CR4_LA57 ? 5 : 4, read_guest,
-			 &vcpu->vm->mem, &w);
+	ret = pgwalk_x86(s.cr3, gva, s.cr4 & X86_CR4_LA57 ? 5 : 4,
+			 s.efer & EFER_NXE, read_guest, &vcpu->vm->mem, &w);
 	if (ret == -EINVAL) {
 		control_reply_printf(r, "0x%llx is not a canonical address", gva);
 		return ret;

@@ -83,6 +83,21 @@ ctl() {
 	ctl "ctl: walk:   -> gpa 0x"
 }
 
+@test "control: debug walks each vCPU's RIP; --walk alone walks RIP" {
+	local n
+	e2e_result ticker
+	ctl "default debug rc 0"
+	# Both vCPUs are in the kernel (KASLR: 0xffffffff8... to b...), and
+	# their RIPs translate.
+	n=$(grep -cE '^ctl: dflt walk: gva 0xffffffff[89ab][0-9a-f]{7} cr3 ' \
+		<<<"$e2e_post" || true)
+	[ "$n" -eq 2 ]
+	n=$(grep -c '^ctl: dflt walk -> gpa 0x' <<<"$e2e_post" || true)
+	[ "$n" -eq 2 ]
+	[[ $e2e_post =~ ctl:\ walk\ pc:\ walk\ of\ RIP:\ gva\ 0xffffffff[89ab][0-9a-f]{7}\  ]]
+	ctl "ctl: walk pc:   -> gpa 0x"
+}
+
 @test "control: debug --mem reads guest memory; outside RAM is an error" {
 	e2e_result ticker
 	# The ACPI RSDP that lkvm put at 0xe0000.

@@ -60,6 +60,12 @@ say "regs rc $?"
 sed 's/^/ctl: regs: /' regs.out
 rip=$(sed -n 's/.*RIP \([0-9a-f]*\) .*/\1/p' regs.out | head -n 1)
 "$LKVM" debug --name "$name" --walk "0x$rip" 2>&1 | sed 's/^/ctl: walk: /'
+# The default: every vCPU's registers, each with the walk of its RIP.
+"$LKVM" debug --name "$name" >dflt.out 2>&1
+say "default debug rc $?"
+sed -n -e 's/^ *walk of RIP: /ctl: dflt walk: /p' \
+	-e 's/^ *-> /ctl: dflt walk -> /p' dflt.out
+"$LKVM" debug --name "$name" --walk --cpu 1 2>&1 | sed 's/^/ctl: walk pc: /'
 "$LKVM" debug --name "$name" --mem 0xe0000 16 2>&1 | sed 's/^/ctl: mem: /'
 "$LKVM" debug --name "$name" --mem 0xfffffffff000 16 >/dev/null 2>bad.err
 say "mem outside RAM rc $? $(cat bad.err)"

@@ -14,15 +14,29 @@ TINY=$KIT_OUT/tiny-bzImage
 setup() {
 	# Control sockets live in $HOME/.lkvm: never the user's own.
 	export HOME=$BATS_TEST_TMPDIR
-	BG_PIDS=()
+	BG_PIDS=()	# background VMs not waited for yet (tick_start)
+	BG_ERRS=()	# the stderr files of every background VM
 }
 
 teardown() {
-	local pid
+	local pid f
 
 	# A VM that a failed case left running: its timeout passes SIGTERM on.
 	for pid in "${BG_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
+	done
+	# Its stderr is complete once it has gone.
+	for pid in "${BG_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	# Under make tsan, a race in a background VM fails its case, even
+	# where the case did not look at the VM's exit status.
+	for f in "${BG_ERRS[@]}"; do
+		if grep -q ThreadSanitizer "$f"; then
+			echo "ThreadSanitizer report in $f:"
+			cat "$f"
+			return 1
+		fi
 	done
 }
 
@@ -355,6 +369,7 @@ tick_start() {
 		2>"$d/$name.err" 3>&- &
 	BG_PID=$!
 	BG_PIDS+=("$BG_PID")
+	BG_ERRS+=("$d/$name.err")
 	wait_until 5 ticks_at_least "$name" 2 || {
 		echo "VM $name never ticked; its stderr:"
 		cat "$d/$name.err"
@@ -381,15 +396,44 @@ ticks() { grep -c 'tiny: tick' "$BATS_TEST_TMPDIR/$1.out" 2>/dev/null || true; }
 ticks_at_least() { (($(ticks "$1") >= $2)); }
 listed() { "$E2E_LKVM" list 2>/dev/null | grep -q "^$1 "; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
+# exited PID: the process has exited; its parent may not have reaped it yet.
+exited() {
+	local st
+	st=$(ps -o stat= -p "$1") || return 0
+	[[ $st == Z* ]] || {
+		echo "pid $1 is still running ($st)"
+		return 1
+	}
+}
 
 # bg_status PID: wait (at most 5 s) for a background lkvm; sets bg_rc.
 bg_status() {
+	local p left=()
+
 	wait_until 5 gone "$1" || {
 		echo "lkvm (under timeout pid $1) is still running"
 		return 1
 	}
 	bg_rc=0
 	wait "$1" || bg_rc=$?
+	# Waited for: teardown must not signal a pid that may be reused.
+	for p in "${BG_PIDS[@]}"; do
+		[[ $p == "$1" ]] || left+=("$p")
+	done
+	BG_PIDS=("${left[@]}")
+}
+
+# stop_ok NAME: lkvm stop -n NAME, the VM started last by tick_start,
+# succeeds, and that lkvm exits 0 for it.
+stop_ok() {
+	ctl stop -n "$1"
+	[ "$status" -eq 0 ] || return 1
+	bg_status "$BG_PID" || return 1
+	[ "$bg_rc" -eq 0 ] || {
+		echo "lkvm run --name $1 exited $bg_rc; its stderr:"
+		cat "$BATS_TEST_TMPDIR/$1.err"
+		return 1
+	}
 }
 
 # ctl ARGS: an lkvm control command, under a timeout, with bats' run.
@@ -416,7 +460,7 @@ ctl() {
 		.[0].pid == $pid and .[0].state == "running" and
 		.[0].vcpus == 1 and .[0].mem_mib == 256 and
 		(.[0].uptime_s | type) == "number"' <<<"$output"
-	ctl stop -n t1
+	stop_ok t1
 }
 
 # Two vCPUs here and below: vCPU 1 is never woken (no INIT/SIPI), so it
@@ -445,11 +489,11 @@ ctl() {
 	ctl resume -n t1
 	[ "$status" -eq 1 ]
 	[[ $stderr == *"already running"* ]]
-	ctl stop -n t1
+	stop_ok t1
 }
 
 @test "control: debug --regs, --mem and --sysrq on the tiny guest, which runs on" {
-	local rip n
+	local rip n gva
 	tick_start t1 -c 2
 	ctl debug -n t1 --regs
 	[ "$status" -eq 0 ]
@@ -464,6 +508,19 @@ ctl() {
 	[[ $output =~ CR0\ 00000000e0000011 ]]
 	[[ $output =~ EFER\ 0000000000000500 ]]
 	[[ $output =~ code\ at\ RIP:(\ [0-9a-f]{2}){16} ]]
+	# Under each vCPU, the walk of its RIP: lkvm's boot page tables map
+	# the first GiB 1:1 with 2M pages.  vCPU 1 has paging off.
+	[[ $output =~ walk\ of\ RIP:\ gva\ 0x([0-9a-f]+)\ cr3 ]]
+	gva=$((16#${BASH_REMATCH[1]}))
+	((gva >= 0x100200 && gva < 0x100000 + $(stat -c %s "$TINY")))
+	[[ $output =~ \ -\>\ gpa\ 0x([0-9a-f]+)\ \(2M\ page\)\ kernel\ rw\ exec ]]
+	[ "$((16#${BASH_REMATCH[1]}))" -eq "$gva" ]
+	[[ $output == *"walk of RIP: vCPU 1 is not in long-mode paging"* ]]
+	# --walk alone walks vCPU 0's RIP.
+	ctl debug -n t1 --walk
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "walk of RIP: gva 0x"*" cr3 0x"* ]]
+	[[ ${lines[-1]} == "  -> gpa 0x"*"(2M page) kernel rw exec" ]]
 	# The zero page lkvm built: its copy of the setup header.
 	ctl debug -n t1 --mem 0x7202 4
 	[ "$status" -eq 0 ]
@@ -474,15 +531,19 @@ ctl() {
 	# The holds that debug took are released.
 	n=$(ticks t1)
 	wait_until 3 ticks_at_least t1 $((n + 2))
-	ctl stop -n t1
+	stop_ok t1
 }
 
 @test "control: stop ends the VM with exit 0 within 2 s; list no longer shows it" {
-	local t0
+	local t0 pid
 	tick_start t1 -c 2
+	ctl list --json
+	pid=$(jq -r '.[0].pid' <<<"$output")
 	t0=$(date +%s%N)
 	ctl stop -n t1
 	[ "$status" -eq 0 ]
+	# stop returned after lkvm exited (its disks flushed), not before.
+	exited "$pid"
 	bg_status "$BG_PID"
 	echo "# stop took $((($(date +%s%N) - t0) / 1000000)) ms" >&3
 	(($(date +%s%N) - t0 < 2000000000))

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builtin-cmds/ctl-client.h"
@@ -94,9 +96,11 @@ static int fake_mem(void *opaque, u64 gpa, u64 len, struct control_reply *r)
 	return control_reply_hexdump(r, gpa, vm->ram + gpa, len);
 }
 
-static int fake_pgwalk(void *opaque, int vcpu, u64 gva,
+static int fake_pgwalk(void *opaque, int vcpu, bool at_pc, u64 gva,
 		       struct control_reply *r)
 {
+	if (at_pc)
+		return control_reply_printf(r, "walk %d pc\n", vcpu);
 	return control_reply_printf(r, "walk %d 0x%llx\n", vcpu,
 				    (unsigned long long)gva);
 }
@@ -215,6 +219,62 @@ static bool sock_exists(const char *name)
 
 static struct fake_vm a, b;
 
+/*
+ * A fake VM in a child process, as lkvm is one: after control_stop() it
+ * takes flush_ms to "flush its disks", then leaves NAME.flushed in HOME
+ * and exits.  Returns the child's pid once its socket is up, or -1.
+ */
+static pid_t vm_fork(const char *name, int flush_ms)
+{
+	struct timespec flush = { flush_ms / 1000, flush_ms % 1000 * 1000000L };
+	char path[256], c = 0;
+	int ready[2];
+	pid_t pid;
+
+	if (pipe(ready))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid) {
+		close(ready[1]);
+		/* EOF without a byte: the child could not start. */
+		if (pid > 0 && read(ready[0], &c, 1) != 1) {
+			waitpid(pid, NULL, 0);
+			pid = -1;
+		}
+		close(ready[0]);
+		return pid;
+	}
+	close(ready[0]);
+	if (vm_start(&a, name))
+		_exit(1);
+	if (write(ready[1], "r", 1) != 1)
+		_exit(1);
+	pthread_join(a.main, NULL);	/* until stopped: control_stop() */
+	nanosleep(&flush, NULL);
+	snprintf(path, sizeof(path), "%s/%s.flushed", home, name);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	_exit(0);
+}
+
+static bool flushed(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s.flushed", home, name);
+	return !access(path, F_OK);
+}
+
+/* Reap a forked VM; its exit status, or -1. */
+static int vm_reap(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
 static void test_list(void)
 {
 	CHECK_EQ(vm_start(&a, "alpha"), 0);
@@ -307,6 +367,17 @@ static void test_debug(void)
 	CHECK_EQ(run(&cmd_debug, "-n", "alpha", "--walk", "0xffffffff81000000",
 		     "--cpu", "1", NULL), LKVM_EXIT_OK);
 	CHECK(!strcmp(out, "walk 1 0xffffffff81000000\n"));
+	CHECK_EQ(run(&cmd_debug, "-n", "alpha", "--walk=0x1000", NULL),
+		 LKVM_EXIT_OK);
+	CHECK(!strcmp(out, "walk 0 0x1000\n"));
+	/* No GVA: the vCPU's RIP, whatever follows. */
+	CHECK_EQ(run(&cmd_debug, "-n", "alpha", "--walk", NULL), LKVM_EXIT_OK);
+	CHECK(!strcmp(out, "walk 0 pc\n"));
+	CHECK_EQ(run(&cmd_debug, "--walk", "--cpu", "1", "-n", "alpha", NULL),
+		 LKVM_EXIT_OK);
+	CHECK(!strcmp(out, "walk 1 pc\n"));
+	CHECK_EQ(run(&cmd_debug, "-n", "alpha", "--walk", "zz", NULL),
+		 LKVM_EXIT_USAGE);
 
 	/* A handler the VM does not have. */
 	CHECK_EQ(run(&cmd_debug, "-n", "alpha", "--nmi", "0", NULL),
@@ -346,23 +417,39 @@ static void test_debug(void)
 
 static void test_stop(void)
 {
+	pid_t p1, p2;
+
+	/* The in-process VMs of the tests above end here: no process to stop. */
+	vm_end(&a);
+	vm_end(&b);
+
+	/*
+	 * stop returns once lkvm has exited, not when its socket is gone:
+	 * the VM drops the socket before it flushes its disks.
+	 */
+	p1 = vm_fork("alpha", 300);
+	CHECK(p1 > 0);
 	CHECK_EQ(run(&cmd_stop, "-n", "alpha", NULL), LKVM_EXIT_OK);
-	/* stop returns once the VM is gone. */
+	CHECK_EQ(err[0], 0);
+	CHECK(flushed("alpha"));
 	CHECK(!sock_exists("alpha"));
+	CHECK_EQ(vm_reap(p1), 0);
 	CHECK_EQ(run(&cmd_stop, "-n", "alpha", NULL), LKVM_EXIT_ERROR);
 	CHECK(strstr(err, "no VM named 'alpha'") != NULL);
 
-	vm_end(&a); /* its control_stop() may still be finishing */
-
-	CHECK_EQ(vm_start(&a, "gamma"), 0);
+	p1 = vm_fork("beta", 200);
+	p2 = vm_fork("gamma", 400);
+	CHECK(p1 > 0 && p2 > 0);
 	make_stale("dead");
 	CHECK_EQ(run(&cmd_stop, "-a", NULL), LKVM_EXIT_OK);
 	CHECK_EQ(err[0], 0);
+	CHECK(flushed("beta"));
+	CHECK(flushed("gamma"));
 	CHECK(!sock_exists("beta"));
 	CHECK(!sock_exists("gamma"));
 	CHECK(!sock_exists("dead"));
-	vm_end(&a);
-	vm_end(&b);
+	CHECK_EQ(vm_reap(p1), 0);
+	CHECK_EQ(vm_reap(p2), 0);
 
 	CHECK_EQ(run(&cmd_list, NULL), LKVM_EXIT_OK);
 	CHECK(!strchr(out, '\n') || !strchr(strchr(out, '\n') + 1, '\n'));

@@ -46,6 +46,7 @@ static void test_req_round_trip(void)
 		{ .cmd = CONTROL_CMD_DEBUG_SYSRQ, .key = 't' },
 		{ .cmd = CONTROL_CMD_DEBUG_PGWALK, .vcpu = 1,
 		  .gpa = 0xffffffff81000000ULL },
+		{ .cmd = CONTROL_CMD_DEBUG_PGWALK, .vcpu = 2, .walk_pc = true },
 	};
 	struct control_req out;
 
@@ -57,6 +58,7 @@ static void test_req_round_trip(void)
 		CHECK_EQ(out.gpa, reqs[i].gpa);
 		CHECK_EQ(out.len, reqs[i].len);
 		CHECK_EQ(out.key, reqs[i].key);
+		CHECK_EQ(out.walk_pc, reqs[i].walk_pc);
 	}
 }
 
@@ -218,9 +220,16 @@ static void test_decode_rejects(void)
 	CHECK_EQ(decode_raw(CONTROL_CMD_DEBUG_SYSRQ, 0, a, 1, &req), -EINVAL);
 	a[0] = 0x80;
 	CHECK_EQ(decode_raw(CONTROL_CMD_DEBUG_SYSRQ, 0, a, 1, &req), -EINVAL);
-	/* The pad of PGWALK must be zero. */
+	/* PGWALK's flags: only PC is known, and it takes no gva. */
 	memset(a, 0, 16);
-	a[4] = 1;
+	a[4] = CONTROL_PGWALK_PC;
+	CHECK_EQ(decode_raw(CONTROL_CMD_DEBUG_PGWALK, 0, a, 16, &req), 0);
+	CHECK(req.walk_pc);
+	a[4] = 2;
+	CHECK_EQ(decode_raw(CONTROL_CMD_DEBUG_PGWALK, 0, a, 16, &req),
+		 -EINVAL);
+	a[4] = CONTROL_PGWALK_PC;
+	a[8] = 1;
 	CHECK_EQ(decode_raw(CONTROL_CMD_DEBUG_PGWALK, 0, a, 16, &req),
 		 -EINVAL);
 }

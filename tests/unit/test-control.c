@@ -297,10 +297,13 @@ static void test_sock_perms(void)
 	struct control c;
 	struct stat st;
 
-	CHECK_EQ(start(&c, "perms", 0), 0);
+	/* A directory that exists already, open to all, is closed up. */
 	CHECK_EQ(control_sock_dir(path, sizeof(path)), 0);
+	mkdir(path, 0700);
+	CHECK_EQ(chmod(path, 01777), 0);
+	CHECK_EQ(start(&c, "perms", 0), 0);
 	CHECK_EQ(stat(path, &st), 0);
-	CHECK_EQ(st.st_mode & 0777, 0700);
+	CHECK_EQ(st.st_mode & 07777, 0700);
 	CHECK_EQ(control_sock_path("perms", path, sizeof(path)), 0);
 	CHECK_EQ(stat(path, &st), 0);
 	CHECK(S_ISSOCK(st.st_mode));
@@ -513,18 +516,69 @@ static void test_unknown_command(void)
 	control_stop(&c);
 }
 
+/*
+ * Idle connections in every slot lock nobody out: the one idle longest
+ * makes room, and is told why.
+ */
 static void test_too_many_clients(void)
 {
-	int fds[CONTROL_MAX_CLIENTS + 1];
+	int fds[CONTROL_MAX_CLIENTS];
+	struct control_reply rep = {};
 	struct control c;
 	int i;
 
 	CHECK_EQ(start(&c, "full", 0), 0);
-	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+	fds[0] = raw_connect("full");
+	usleep(50 * 1000);	/* fds[0] is the oldest by a clear margin */
+	for (i = 1; i < CONTROL_MAX_CLIENTS; i++)
 		fds[i] = raw_connect("full");
 	/* Make sure the server has accepted them all. */
 	usleep(100 * 1000);
-	fds[i] = raw_connect("full");
+	CHECK_EQ(simple("full", CONTROL_CMD_LIST_INFO, &rep), 0);
+	CHECK_EQ(raw_reply(fds[0], 2000), -EBUSY);
+	CHECK(raw_closed(fds[0], 2000));
+	close(fds[0]);
+	/*
+	 * The next newcomer gets in too, if need be in place of fds[1] (the
+	 * oldest now, should the server see it before the last one's hangup);
+	 * the others were left alone.
+	 */
+	CHECK_EQ(simple("full", CONTROL_CMD_LIST_INFO, &rep), 0);
+	for (i = 2; i < CONTROL_MAX_CLIENTS; i++) {
+		struct control_req req = { .cmd = CONTROL_CMD_LIST_INFO };
+
+		CHECK_EQ(ctl_call(fds[i], &req, &rep, 2000), 0);
+		CHECK_EQ(rep.status, 0);
+		close(fds[i]);
+	}
+	close(fds[1]);
+	control_reply_free(&rep);
+	control_stop(&c);
+}
+
+/* Clients in the middle of a request are never dropped for a new one. */
+static void test_all_clients_busy(void)
+{
+	struct control_req req = { .cmd = CONTROL_CMD_DEBUG_MEM, .gpa = 0,
+				   .len = sizeof(vm.ram) };
+	int fds[CONTROL_MAX_CLIENTS + 1];
+	struct control c;
+	u8 msg[64];
+	ssize_t n;
+	int i, j;
+
+	CHECK_EQ(start(&c, "busy-all", 0), 0);
+	n = control_req_encode(&req, msg, sizeof(msg));
+	CHECK(n > 0);
+	/* Each floods requests and reads no reply: a reply stays pending. */
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		fds[i] = raw_connect("busy-all");
+		for (j = 0; j < 100; j++)
+			if (send(fds[i], msg, n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
+				break;
+	}
+	usleep(300 * 1000);
+	fds[i] = raw_connect("busy-all");
 	CHECK_EQ(raw_reply(fds[i], 2000), -EBUSY);
 	for (i = 0; i <= CONTROL_MAX_CLIENTS; i++)
 		close(fds[i]);
@@ -716,6 +770,7 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_oversized),
 	UNIT_TEST(test_unknown_command),
 	UNIT_TEST(test_too_many_clients),
+	UNIT_TEST(test_all_clients_busy),
 	UNIT_TEST(test_duplicate_name),
 	UNIT_TEST(test_stale_socket),
 	UNIT_TEST(test_client_timeout),

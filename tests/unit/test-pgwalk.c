@@ -265,7 +265,7 @@ static void test_5level(void)
 
 	map_4k();
 	set_entry(PML5, 511, PML4 | PTE_P | PTE_RW);
-	CHECK_EQ(pgwalk_x86(PML5, KERN, 5, read_ram, NULL, &w), 0);
+	CHECK_EQ(pgwalk_x86(PML5, KERN, 5, true, read_ram, NULL, &w), 0);
 	CHECK_EQ(w.fault, PGWALK_OK);
 	CHECK_EQ(w.nr_steps, 5);
 	CHECK_EQ(w.step[0].level, 5);
@@ -276,17 +276,54 @@ static void test_5level(void)
 	CHECK(strstr(text, "PML5E[511]") != NULL);
 
 	/* 57-bit canonical: bit 56 extends; a 48-bit-only address is fine. */
-	CHECK_EQ(pgwalk_x86(PML5, 0x0001000000000000ULL, 5, read_ram, NULL,
-			    &w), 0);
+	CHECK_EQ(pgwalk_x86(PML5, 0x0001000000000000ULL, 5, true, read_ram,
+			    NULL, &w), 0);
 	CHECK_EQ(w.step[0].index, 1);
 	CHECK_EQ(w.fault, PGWALK_NOT_PRESENT);
-	CHECK_EQ(pgwalk_x86(PML5, 0x0100000000000000ULL, 5, read_ram, NULL,
-			    &w), -EINVAL);
+	CHECK_EQ(pgwalk_x86(PML5, 0x0100000000000000ULL, 5, true, read_ram,
+			    NULL, &w), -EINVAL);
 	/* PS in a PML5E is reserved. */
 	set_entry(PML5, 511, PML4 | PTE_P | PTE_PS);
-	CHECK_EQ(pgwalk_x86(PML5, KERN, 5, read_ram, NULL, &w), 0);
+	CHECK_EQ(pgwalk_x86(PML5, KERN, 5, true, read_ram, NULL, &w), 0);
 	CHECK_EQ(w.fault, PGWALK_RESERVED);
-	CHECK_EQ(pgwalk_x86(PML5, KERN, 3, read_ram, NULL, &w), -EINVAL);
+	CHECK_EQ(pgwalk_x86(PML5, KERN, 3, true, read_ram, NULL, &w), -EINVAL);
+}
+
+/* XD is execute-disable only with EFER.NXE; without it, a reserved bit. */
+static void test_nxe(void)
+{
+	struct pgwalk w;
+	char text[1024];
+
+	map_4k();
+	set_entry(PT, 0x34, 0x7000 | PTE_P | PTE_XD);
+	CHECK_EQ(pgwalk_x86(PML4, KERN, 4, true, read_ram, NULL, &w), 0);
+	CHECK_EQ(w.fault, PGWALK_OK);
+	CHECK(w.nx);
+	pgwalk_format(&w, text, sizeof(text));
+	CHECK(strstr(text, " noexec\n") != NULL);
+
+	CHECK_EQ(pgwalk_x86(PML4, KERN, 4, false, read_ram, NULL, &w), 0);
+	CHECK_EQ(w.fault, PGWALK_RESERVED);
+	CHECK_EQ(w.nr_steps, 4);
+	CHECK(!w.nx);
+	pgwalk_format(&w, text, sizeof(text));
+	CHECK(strstr(text, "-> reserved bit set\n") != NULL);
+	CHECK(strstr(text, "noexec") == NULL);
+
+	/* In an upper level too, where the walk stops early. */
+	map_4k();
+	set_entry(PDPT, 510, PD | PTE_P | PTE_RW | PTE_XD);
+	CHECK_EQ(pgwalk_x86(PML4, KERN, 4, false, read_ram, NULL, &w), 0);
+	CHECK_EQ(w.fault, PGWALK_RESERVED);
+	CHECK_EQ(w.nr_steps, 2);
+
+	/* Without XD anywhere, NXE makes no difference. */
+	map_4k();
+	CHECK_EQ(pgwalk_x86(PML4, KERN, 4, false, read_ram, NULL, &w), 0);
+	CHECK_EQ(w.fault, PGWALK_OK);
+	CHECK(!w.nx);
+	CHECK_EQ(w.gpa, 0x7567);
 }
 
 UNIT_MAIN("pgwalk",
@@ -301,4 +338,5 @@ UNIT_MAIN("pgwalk",
 	  UNIT_TEST(test_noncanonical),
 	  UNIT_TEST(test_high_bits),
 	  UNIT_TEST(test_format),
-	  UNIT_TEST(test_5level))
+	  UNIT_TEST(test_5level),
+	  UNIT_TEST(test_nxe))
