@@ -28,7 +28,10 @@ e2e: $(TINY)
 # which no host.bats case expects, so a race fails the run.
 TSAN_DIR    := $(KIT_OUT)/tsan
 TSAN_LKVM   := $(KIT_OUT)/lkvm-tsan
-TSAN_CFLAGS := $(filter-out -O%,$(CFLAGS)) -O1 -g -fsanitize=thread
+# -Wno-tsan: TSan does not model the two seq_cst fences of virtio/virtq.c
+# (the event-index handshake), and gcc says so; under -Werror (CI) that
+# would stop the build. The host.bats guests use no virtio anyway.
+TSAN_CFLAGS := $(filter-out -O%,$(CFLAGS)) -O1 -g -fsanitize=thread -Wno-tsan
 TSAN_OBJS   := $(addprefix $(TSAN_DIR)/,$(OBJS))
 TSAN_OPTIONS ?= halt_on_error=1 exitcode=66 second_deadlock_stack=1
 
