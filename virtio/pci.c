@@ -370,7 +370,12 @@ static void vpci_set_addr(struct virtio_pci *vp, enum virtio_queue_area area,
 	virtio_queue_set_addr(vp->dev, vp->queue_select, area, gpa);
 }
 
-/* Back to the transport's reset state (§4.1.4.3: vectors unassigned). */
+/*
+ * The driver wrote 0 to device_status: the transport's registers go back
+ * to their reset state at once (§4.1.4.3: vectors unassigned), so a
+ * request the I/O thread still finishes interrupts nobody.  ISR and PBA
+ * are cleared when the reset completes, in vpci_reset_done().
+ */
 static void vpci_reset(struct virtio_pci *vp)
 {
 	unsigned int i;
@@ -380,9 +385,24 @@ static void vpci_reset(struct virtio_pci *vp)
 	for (i = 0; i < vp->nr_queues; i++)
 		vp->queues[i].vector = VIRTIO_MSI_NO_VECTOR;
 	pthread_mutex_unlock(&vp->msix_lock);
-	__atomic_store_n(&vp->isr, 0, __ATOMIC_SEQ_CST);
 	vp->dfselect = vp->gfselect = 0;
 	vp->queue_select = 0;
+}
+
+/*
+ * The core finished a reset (dev->lock held), maybe on the I/O thread
+ * after its last request, whose completion set ISR again.  After a reset
+ * nothing the old device raised is pending: the ISR reads 0 (§4.1.4.5)
+ * and no vector fires at the driver when it unmasks it.
+ */
+static void vpci_reset_done(struct virtio_dev *dev)
+{
+	struct virtio_pci *vp = dev->transport;
+
+	pthread_mutex_lock(&vp->msix_lock);
+	memset(vp->pba, 0, sizeof(vp->pba));
+	__atomic_store_n(&vp->isr, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vp->msix_lock);
 }
 
 static void vpci_set_queue_vector(struct virtio_pci *vp, u64 val)
@@ -768,6 +788,7 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *dev,
 
 	dev->transport = vp;
 	dev->notify_guest = vpci_notify_guest;
+	dev->reset_done = vpci_reset_done;
 	r = pci_register(vm->pci, &vp->pci);
 	if (r)
 		goto err_dev;
@@ -777,6 +798,7 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *dev,
 err_dev:
 	dev->transport = NULL;
 	dev->notify_guest = NULL;
+	dev->reset_done = NULL;
 err:
 	for (unsigned int i = 0; vp->queues && i < vp->nr_queues; i++)
 		virtio_queue(dev, i)->transport = NULL;
