@@ -27,10 +27,13 @@
  * vp->lock: interrupts only need vp->msix_lock, which is never held while
  * calling into the core.
  *
- * Not implemented: the VIRTIO_PCI_CAP_PCI_CFG window (§4.1.4.8; Linux does
- * not use it, and the PCI bus has no config-read hook to serve it), INTx
- * (the PCI bus gives devices no interrupt pin: MSI-X only), and the 1.2
- * queue_reset / notification data features (not offered).
+ * Config space also holds the VIRTIO_PCI_CAP_PCI_CFG window (§4.1.4.9):
+ * an access to any BAR through config cycles alone, for firmware and boot
+ * loaders that do not map BARs.  Linux does not use it.
+ *
+ * Not implemented: INTx (the PCI bus gives devices no interrupt pin:
+ * MSI-X only), and the 1.2 queue_reset / notification data features (not
+ * offered).
  */
 #include <endian.h>
 #include <errno.h>
@@ -112,6 +115,8 @@ struct virtio_pci {
 	u16 queue_select;
 
 	u8 isr;			/* atomic */
+
+	u8 cfg_cap;		/* config offset of the PCI_CFG window */
 
 	pthread_mutex_t msix_lock;
 	bool bus_master;	/* PCI_COMMAND_MASTER: may we DMA, send MSIs? */
@@ -231,9 +236,23 @@ static u16 cfg16(const struct pci_dev *d, u32 off)
 	return le16toh(v);
 }
 
+static u32 cfg32(const struct pci_dev *d, u32 off)
+{
+	u32 v;
+
+	memcpy(&v, d->cfg + off, sizeof(v));
+	return le32toh(v);
+}
+
+/* Does an access to [offset, offset + len) touch [reg, reg + size)? */
+static bool cfg_hits(u32 offset, u32 len, u32 reg, u32 size)
+{
+	return offset < reg + size && offset + len > reg;
+}
+
 static bool cfg_write_hits(u32 offset, u32 len, u32 reg16)
 {
-	return offset < reg16 + 2 && offset + len > reg16;
+	return cfg_hits(offset, len, reg16, 2);
 }
 
 /* Ring queue @q's doorbell eventfd, as KVM does on a guest write. */
@@ -246,6 +265,59 @@ static void vpci_doorbell(struct vpci_queue *q)
 				    strerror(errno));
 }
 
+/* ---- the PCI_CFG window (§4.1.4.9) ---- */
+
+#define VPCI_CFG_DATA offsetof(struct virtio_pci_cfg_cap, pci_cfg_data)
+
+/*
+ * The BAR range the driver selected in the window's cap.bar, cap.offset
+ * and cap.length, or NULL.  §4.1.4.9.2: the driver MUST NOT access
+ * pci_cfg_data without a valid combination, and offsets are aligned to
+ * the length; anything else we ignore.
+ */
+static struct io_range *vpci_window(struct virtio_pci *vp, u32 *off,
+				    u32 *len)
+{
+	struct pci_dev *d = &vp->pci;
+	u32 c = vp->cfg_cap;
+	u8 bar = d->cfg[c + offsetof(struct virtio_pci_cap, bar)];
+
+	*off = cfg32(d, c + offsetof(struct virtio_pci_cap, offset));
+	*len = cfg32(d, c + offsetof(struct virtio_pci_cap, length));
+	if (bar >= PCI_NUM_BARS || !d->bar[bar].size)
+		return NULL;
+	if ((*len != 1 && *len != 2 && *len != 4) || *off % *len ||
+	    *off > d->bar[bar].size - *len)
+		return NULL;
+	return &d->bar[bar].range;
+}
+
+/*
+ * §4.1.4.9.1: a driver access to pci_cfg_data is an access of cap.length
+ * bytes at cap.offset in BAR cap.bar, with that access's side effects
+ * (reading the ISR clears it).  Called with the bus lock held.
+ */
+static void vpci_window_access(struct virtio_pci *vp, bool is_write)
+{
+	u8 *data = vp->pci.cfg + vp->cfg_cap + VPCI_CFG_DATA;
+	struct io_range *r;
+	u32 off, len;
+
+	r = vpci_window(vp, &off, &len);
+	if (!is_write)
+		memset(data, 0, 4);
+	if (r)
+		r->access(r, off, data, len, is_write);
+}
+
+static void vpci_cfg_read(struct pci_dev *d, u32 offset, u32 len)
+{
+	struct virtio_pci *vp = container_of(d, struct virtio_pci, pci);
+
+	if (cfg_hits(offset, len, vp->cfg_cap + VPCI_CFG_DATA, 4))
+		vpci_window_access(vp, false);
+}
+
 /*
  * The guest wrote config space; follow Bus Master Enable, MSI-X enable and
  * the function mask.  With Bus Master Enable clear a PCI function must not
@@ -253,17 +325,14 @@ static void vpci_doorbell(struct vpci_queue *q)
  * pending.  Linux clears it at kexec so that devices stop writing into
  * what becomes the next kernel's memory.
  */
-static void vpci_cfg_write(struct pci_dev *d, u32 offset, u32 len)
+static void vpci_command_write(struct virtio_pci *vp)
 {
-	struct virtio_pci *vp = container_of(d, struct virtio_pci, pci);
+	struct pci_dev *d = &vp->pci;
 	u32 ctrl_off = vp->msix_cap + PCI_MSIX_FLAGS;
 	bool master = cfg16(d, PCI_COMMAND) & PCI_COMMAND_MASTER, was;
 	u16 ctrl = cfg16(d, ctrl_off);
 	unsigned int i;
 
-	if (!cfg_write_hits(offset, len, PCI_COMMAND) &&
-	    !cfg_write_hits(offset, len, ctrl_off))
-		return;
 	/* Stop the queues before holding interrupts; resume after. */
 	if (!master)
 		virtio_set_dma(vp->dev, false);
@@ -280,6 +349,17 @@ static void vpci_cfg_write(struct pci_dev *d, u32 offset, u32 len)
 		for (i = 0; i < vp->nr_queues; i++)
 			vpci_doorbell(&vp->queues[i]);
 	}
+}
+
+static void vpci_cfg_write(struct pci_dev *d, u32 offset, u32 len)
+{
+	struct virtio_pci *vp = container_of(d, struct virtio_pci, pci);
+
+	if (cfg_write_hits(offset, len, PCI_COMMAND) ||
+	    cfg_write_hits(offset, len, vp->msix_cap + PCI_MSIX_FLAGS))
+		vpci_command_write(vp);
+	if (cfg_hits(offset, len, vp->cfg_cap + VPCI_CFG_DATA, 4))
+		vpci_window_access(vp, true);
 }
 
 /* The device core's hook: a used buffer or config change notification. */
@@ -640,6 +720,7 @@ static void vpci_bar_update(struct pci_dev *d, int bar, bool mapped, u64 addr)
 
 static const struct pci_dev_ops vpci_ops = {
 	.cfg_write = vpci_cfg_write,
+	.cfg_read = vpci_cfg_read,
 	.bar_update = vpci_bar_update,
 };
 
@@ -662,6 +743,30 @@ static int vpci_add_cap(struct virtio_pci *vp, u8 type, u32 off, u32 len)
 		nc.notify_off_multiplier = htole32(VPCI_NOTIFY_MULT);
 	}
 	return pci_add_cap(&vp->pci, PCI_CAP_ID_VNDR, &nc, nc.cap.cap_len);
+}
+
+/*
+ * §4.1.4.9: the window starts pointing nowhere (BAR 0, length 0); the
+ * driver writes cap.bar, cap.offset, cap.length and pci_cfg_data.
+ */
+static int vpci_add_cfg_cap(struct virtio_pci *vp)
+{
+	struct virtio_pci_cfg_cap cc = {
+		.cap = {
+			.cap_len = sizeof(cc),
+			.cfg_type = VIRTIO_PCI_CAP_PCI_CFG,
+		},
+	};
+	int off = pci_add_cap(&vp->pci, PCI_CAP_ID_VNDR, &cc, sizeof(cc));
+
+	if (off < 0)
+		return off;
+	vp->cfg_cap = off;
+	vp->pci.wmask[off + offsetof(struct virtio_pci_cap, bar)] = 0xff;
+	memset(vp->pci.wmask + off + offsetof(struct virtio_pci_cap, offset),
+	       0xff, 8);	/* offset and length */
+	memset(vp->pci.wmask + off + VPCI_CFG_DATA, 0xff, 4);
+	return off;
 }
 
 static int vpci_add_msix_cap(struct virtio_pci *vp)
@@ -726,6 +831,9 @@ static int vpci_init_pci(struct virtio_pci *vp)
 	if (r >= 0)
 		r = vpci_add_cap(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, VPCI_NOTIFY_OFF,
 				 vp->nr_queues * VPCI_NOTIFY_MULT);
+	/* §4.1.4.9.1: the device MUST present at least one. */
+	if (r >= 0)
+		r = vpci_add_cfg_cap(vp);
 	return r < 0 ? r : 0;
 }
 

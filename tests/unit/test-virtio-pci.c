@@ -288,6 +288,7 @@ static void test_identity_and_caps(void)
 	CHECK(cap_off[VIRTIO_PCI_CAP_NOTIFY_CFG]);
 	CHECK(cap_off[VIRTIO_PCI_CAP_ISR_CFG]);
 	CHECK(cap_off[VIRTIO_PCI_CAP_DEVICE_CFG]);
+	CHECK(cap_off[VIRTIO_PCI_CAP_PCI_CFG]);
 	CHECK(msix_off);
 	/* Linux needs at least the 1.0 common layout. */
 	CHECK(cfg_read(cap_off[VIRTIO_PCI_CAP_COMMON_CFG] + VIRTIO_PCI_CAP_LENGTH,
@@ -330,6 +331,65 @@ static void test_negotiate(void)
 			   VIRTIO_CONFIG_S_FEATURES_OK);
 	CHECK(mmio_read(common(VIRTIO_PCI_COMMON_STATUS), 1) &
 	      VIRTIO_CONFIG_S_FEATURES_OK);
+}
+
+/* Point the PCI_CFG window at @len bytes at @off in BAR @bar. */
+static void window_select(u8 bar, u32 off, u32 len)
+{
+	u8 c = cap_off[VIRTIO_PCI_CAP_PCI_CFG];
+
+	cfg_write(c + VIRTIO_PCI_CAP_BAR, 1, bar);
+	cfg_write(c + VIRTIO_PCI_CAP_OFFSET, 4, off);
+	cfg_write(c + VIRTIO_PCI_CAP_LENGTH, 4, len);
+}
+
+static u32 window_read(u8 bar, u32 off, u32 len)
+{
+	window_select(bar, off, len);
+	return cfg_read(cap_off[VIRTIO_PCI_CAP_PCI_CFG] +
+				offsetof(struct virtio_pci_cfg_cap, pci_cfg_data),
+			len == 1 || len == 2 ? len : 4);
+}
+
+static void window_write(u8 bar, u32 off, u32 len, u32 v)
+{
+	window_select(bar, off, len);
+	cfg_write(cap_off[VIRTIO_PCI_CAP_PCI_CFG] +
+			  offsetof(struct virtio_pci_cfg_cap, pci_cfg_data),
+		  len, v);
+}
+
+/*
+ * §4.1.4.9: every BAR register through config cycles alone, with the same
+ * effects as through the BAR; a bad bar, length or alignment does nothing.
+ */
+static void test_pci_cfg_window(void)
+{
+	u32 common_off = cfg_read(cap_off[VIRTIO_PCI_CAP_COMMON_CFG] +
+					  VIRTIO_PCI_CAP_OFFSET, 4);
+
+	CHECK(cap_off[VIRTIO_PCI_CAP_PCI_CFG]);
+	CHECK_EQ(window_read(0, common_off + VIRTIO_PCI_COMMON_NUMQ, 2), 1);
+	window_write(0, common_off + VIRTIO_PCI_COMMON_DFSELECT, 4, 1);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_DFSELECT), 4), 1);
+	CHECK(window_read(0, common_off + VIRTIO_PCI_COMMON_DF, 4) &
+	      (1u << (VIRTIO_F_VERSION_1 - 32)));
+	window_write(0, common_off + VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_DFSELECT), 4), 0);
+	/* The MSI-X table in BAR1: vectors start masked. */
+	CHECK_EQ(window_read(1, PCI_MSIX_ENTRY_VECTOR_CTRL, 4),
+		 PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	CHECK_EQ(window_read(1, PCI_MSIX_ENTRY_VECTOR_CTRL, 1),
+		 PCI_MSIX_ENTRY_CTRL_MASKBIT);
+
+	/* Invalid combinations read 0 and write nothing. */
+	CHECK_EQ(window_read(0, common_off + VIRTIO_PCI_COMMON_NUMQ, 3), 0);
+	CHECK_EQ(window_read(0, common_off + VIRTIO_PCI_COMMON_NUMQ + 1, 2), 0);
+	CHECK_EQ(window_read(2, 0, 4), 0);
+	CHECK_EQ(window_read(0, 0x4000, 4), 0);
+	CHECK_EQ(window_read(0, 0xffffffff, 1), 0);
+	window_write(0, common_off + VIRTIO_PCI_COMMON_Q_SELECT + 1, 2, 1);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_SELECT), 2), 0);
 }
 
 static void msix_entry_write(unsigned int vec, u64 addr, u32 data, bool mask)
@@ -481,8 +541,9 @@ static void test_request_and_msi(void)
 	CHECK(wait_msi(1));
 	CHECK_EQ(msi_addr, MSI_ADDR);
 	CHECK_EQ(msi_data, 0x41);
-	/* Reading the ISR clears it. */
-	CHECK_EQ(mmio_read(structure(VIRTIO_PCI_CAP_ISR_CFG), 1) & 1, 1);
+	/* Reading the ISR clears it, through the PCI_CFG window too. */
+	CHECK_EQ(window_read(0, structure(VIRTIO_PCI_CAP_ISR_CFG) - bar0, 1) & 1,
+		 1);
 	CHECK_EQ(mmio_read(structure(VIRTIO_PCI_CAP_ISR_CFG), 1), 0);
 }
 
@@ -734,6 +795,7 @@ static void test_all(void)
 	setup();
 	test_identity_and_caps();
 	test_negotiate();
+	test_pci_cfg_window();
 	test_msix_and_queue_setup();
 	test_device_config();
 	test_request_and_msi();
