@@ -17,8 +17,10 @@
  * turned into virtio_*() calls on the device core.  Doorbell writes do not
  * exit at all: each queue has an eventfd that KVM signals (an ioeventfd),
  * served by the I/O thread, which runs the device's queue processing.
- * Interrupts go out as MSI messages (KVM_SIGNAL_MSI) from whichever thread
- * raises them.  Both wait while the guest keeps Bus Master Enable clear.
+ * Interrupts go out by irqfd: each MSI-X vector has an eventfd bound to
+ * a GSI whose route (KVM_SET_GSI_ROUTING) holds the vector's message, so
+ * firing one is a write to the eventfd, from whichever thread raises it.
+ * Both wait while the guest keeps Bus Master Enable clear.
  *
  * Locks.  vp->lock serialises the common configuration registers.  No
  * register access waits for the I/O thread (vCPUs never block on device
@@ -101,6 +103,18 @@ struct vpci_queue {
 	u16 vector;		/* MSI-X vector; under msix_lock */
 };
 
+/*
+ * An MSI-X vector's way into KVM: a write to fd injects the MSI that
+ * gsi's route holds.  The route follows the vector's table entry.
+ */
+struct vpci_vector {
+	int fd;
+	u32 gsi;
+	bool bound;		/* fd is an irqfd of gsi */
+	u64 addr;		/* the route's message; under msix_lock */
+	u32 data;
+};
+
 struct virtio_pci {
 	struct pci_dev pci;
 	struct vm *vm;
@@ -124,6 +138,7 @@ struct virtio_pci {
 	bool msix_enabled;
 	bool msix_masked;	/* function mask */
 	u16 config_vector;
+	struct vpci_vector *vectors;	/* nr_vectors of them */
 	u8 table[VPCI_MAX_VECTORS * PCI_MSIX_ENTRY_SIZE];
 	u64 pba[VPCI_MAX_VECTORS / 64];
 };
@@ -161,29 +176,59 @@ static bool msix_vector_masked(struct virtio_pci *vp, unsigned int vec)
 }
 
 /*
+ * Make vector @vec's route carry the message in its table entry.  The
+ * guest changes an entry while the vector is masked (PCI 3.0 §6.8.2
+ * leaves changing an unmasked one undefined; Linux masks, writes,
+ * unmasks), and a masked vector does not fire, so looking as it fires is
+ * enough; the VM-wide table goes to KVM again only when the message
+ * changed.  msix_lock held.
+ */
+static int msix_route(struct virtio_pci *vp, unsigned int vec)
+{
+	struct vpci_vector *v = &vp->vectors[vec];
+	struct irq_routing *rt = &vp->vm->routing;
+	u64 addr;
+	u32 data;
+	int r;
+
+	addr = (u64)msix_entry(vp, vec, PCI_MSIX_ENTRY_UPPER_ADDR) << 32 |
+	       msix_entry(vp, vec, PCI_MSIX_ENTRY_LOWER_ADDR);
+	data = msix_entry(vp, vec, PCI_MSIX_ENTRY_DATA);
+	if (addr == v->addr && data == v->data)
+		return 0;
+	r = irq_route_set_msi(rt, v->gsi, addr, data);
+	if (!r)
+		r = irq_routing_commit(vp->vm, rt);
+	if (r)
+		return r;
+	v->addr = addr;
+	v->data = data;
+	return 0;
+}
+
+/*
  * Send vector @vec, or leave it pending while masked.  An MSI is a memory
  * write by the device, so with Bus Master Enable clear it waits too, as on
  * a real bus.  msix_lock held.
  */
 static int msix_fire(struct virtio_pci *vp, unsigned int vec)
 {
-	u64 addr;
-	u32 data;
+	u64 one = 1;
 	int r;
 
 	if (!vp->bus_master || msix_vector_masked(vp, vec)) {
 		vp->pba[vec / 64] |= 1ULL << (vec % 64);
 		return 0;
 	}
-	addr = (u64)msix_entry(vp, vec, PCI_MSIX_ENTRY_UPPER_ADDR) << 32 |
-	       msix_entry(vp, vec, PCI_MSIX_ENTRY_LOWER_ADDR);
-	data = msix_entry(vp, vec, PCI_MSIX_ENTRY_DATA);
-	r = irq_signal_msi(vp->vm, addr, data);
-	if (r < 0)
-		pr_warn_ratelimited("virtio-pci %02x.0: MSI to 0x%llx failed: %s",
-				    vp->pci.devfn >> 3, (unsigned long long)addr,
-				    strerror(-r));
-	return r < 0 ? r : 0;
+	r = msix_route(vp, vec);
+	/* EAGAIN: the counter is full, so an injection is on its way. */
+	if (!r && write(vp->vectors[vec].fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		r = -errno;
+	if (r)
+		pr_warn_ratelimited("virtio-pci %02x.0: MSI-X vector %u: %s",
+				    vp->pci.devfn >> 3, vec, strerror(-r));
+	return r;
 }
 
 /* A vector that was pending and is now unmasked fires.  msix_lock held. */
@@ -863,6 +908,44 @@ static int vpci_init_queues(struct virtio_pci *vp)
 	return 0;
 }
 
+/*
+ * An irqfd and a GSI for every vector, before the guest runs: an
+ * interrupt then never waits for, or fails on, an allocation.  The routes
+ * start with an empty message; msix_route() fills it in before the first
+ * write to the eventfd.  KVM_SET_GSI_ROUTING replaces the whole table, so
+ * we add to lkvm's copy (the irqchip routes are in it) and commit that.
+ */
+static int vpci_init_vectors(struct virtio_pci *vp)
+{
+	struct irq_routing *rt = &vp->vm->routing;
+	struct vpci_vector *v;
+	unsigned int i;
+	int r;
+
+	vp->vectors = calloc(vp->nr_vectors, sizeof(*vp->vectors));
+	if (!vp->vectors)
+		return -ENOMEM;
+	for (i = 0; i < vp->nr_vectors; i++)
+		vp->vectors[i].fd = -1;
+	for (i = 0; i < vp->nr_vectors; i++) {
+		v = &vp->vectors[i];
+		v->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (v->fd < 0)
+			return -errno;
+		r = irq_route_add_msi(rt, 0, 0);
+		if (r < 0)
+			return r;
+		v->gsi = r;
+	}
+	r = irq_routing_commit(vp->vm, rt);
+	for (i = 0; i < vp->nr_vectors && !r; i++) {
+		v = &vp->vectors[i];
+		r = irqfd_assign(vp->vm, v->fd, v->gsi);
+		v->bound = !r;
+	}
+	return r;
+}
+
 int virtio_pci_add(struct vm *vm, struct virtio_dev *dev,
 		   struct virtio_pci **out)
 {
@@ -889,6 +972,8 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *dev,
 	pthread_mutex_init(&vp->msix_lock, NULL);
 
 	r = vpci_init_queues(vp);
+	if (!r)
+		r = vpci_init_vectors(vp);
 	if (!r)
 		r = vpci_init_pci(vp);
 	if (r)
@@ -930,6 +1015,15 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 			close(q->fd);
 	}
 	free(vp->queues);
+	/* Their routes stay in the table: lkvm never unplugs a device. */
+	for (i = 0; vp->vectors && i < vp->nr_vectors; i++) {
+		if (vp->vectors[i].bound)
+			irqfd_deassign(vp->vm, vp->vectors[i].fd,
+				       vp->vectors[i].gsi);
+		if (vp->vectors[i].fd >= 0)
+			close(vp->vectors[i].fd);
+	}
+	free(vp->vectors);
 	pthread_mutex_destroy(&vp->lock);
 	pthread_mutex_destroy(&vp->msix_lock);
 	free(vp);

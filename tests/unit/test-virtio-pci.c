@@ -3,11 +3,12 @@
  * The virtio-pci transport, driven the way Linux's virtio_pci_modern
  * driver drives it: find the capabilities in config space, negotiate
  * through the common configuration, enable MSI-X, set up a queue, ring the
- * doorbell and wait for the MSI.  A real PCI bus, MMIO bus and I/O thread;
- * no /dev/kvm: the KVM calls (MSI injection, ioeventfd) are stubbed below
- * and recorded.  The image file sits behind a disk that can hold a read
- * (to catch the I/O thread mid-request) or play a driver that keeps the
- * ring full.
+ * doorbell and wait for the MSI.  A real PCI bus, MMIO bus, I/O thread
+ * and GSI routing table; no /dev/kvm: the KVM ioctls (routing, irqfd,
+ * ioeventfd) are stubbed below and recorded, and an MSI is a write to an
+ * eventfd bound as an irqfd, which the test reads.  The image file sits
+ * behind a disk that can hold a read (to catch the I/O thread mid-request)
+ * or play a driver that keeps the ring full.
  */
 #include <endian.h>
 #include <errno.h>
@@ -31,40 +32,118 @@
 
 /* ---- KVM stubs ---- */
 
+#define MAX_IRQFDS 8
+
 static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
 static int nr_msi;
 static u64 msi_addr;
 static u32 msi_data;
 static u64 ioevent_added, ioevent_deleted;
+/* What KVM was last told: the routing table, and the irqfds. */
+static struct kvm_irq_routing_entry routes[IRQ_MAX_ROUTES];
+static unsigned int nr_routes, nr_commits;
+static struct kvm_irqfd irqfds[MAX_IRQFDS];
+static unsigned int nr_irqfds;
 
-int irq_signal_msi(struct vm *vm, u64 addr, u32 data)
+static int stub_irqfd(const struct kvm_irqfd *f)
 {
+	unsigned int i;
+
+	if (!(f->flags & KVM_IRQFD_FLAG_DEASSIGN)) {
+		if (nr_irqfds == MAX_IRQFDS)
+			return -ENOSPC;
+		irqfds[nr_irqfds++] = *f;
+		return 0;
+	}
+	for (i = 0; i < nr_irqfds; i++) {
+		if (irqfds[i].fd == f->fd && irqfds[i].gsi == f->gsi) {
+			irqfds[i] = irqfds[--nr_irqfds];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int stub_routing(const struct kvm_irq_routing *t)
+{
+	if (t->nr > IRQ_MAX_ROUTES)
+		return -EINVAL;
+	memcpy(routes, t->entries, t->nr * sizeof(routes[0]));
+	nr_routes = t->nr;
+	nr_commits++;
+	return 0;
+}
+
+int __kvm_ioctl(int fd, unsigned long cmd, const char *name, unsigned long arg)
+{
+	const struct kvm_ioeventfd *ev = (const void *)arg;
+	int r = 0;
+
 	pthread_mutex_lock(&stub_lock);
-	nr_msi++;
-	msi_addr = addr;
-	msi_data = data;
+	switch (cmd) {
+	case KVM_IOEVENTFD:
+		if (ev->flags & KVM_IOEVENTFD_FLAG_DEASSIGN)
+			ioevent_deleted = ev->addr;
+		else
+			ioevent_added = ev->addr;
+		break;
+	case KVM_IRQFD:
+		r = stub_irqfd((const void *)arg);
+		break;
+	case KVM_SET_GSI_ROUTING:
+		r = stub_routing((const void *)arg);
+		break;
+	default:
+		r = -ENOTTY;
+	}
 	pthread_mutex_unlock(&stub_lock);
-	return 0;
+	return r;
 }
 
-int ioeventfd_add(struct vm *vm, u64 addr, u32 len, bool pio, int fd)
+static const struct kvm_irq_routing_entry *route_of(u32 gsi)
 {
-	ioevent_added = addr;
-	return 0;
+	unsigned int i;
+
+	for (i = 0; i < nr_routes; i++)
+		if (routes[i].gsi == gsi)
+			return &routes[i];
+	return NULL;
 }
 
-int ioeventfd_del(struct vm *vm, u64 addr, u32 len, bool pio, int fd)
-{
-	ioevent_deleted = addr;
-	return 0;
-}
-
+/*
+ * What KVM would have injected: each write to an irqfd is one MSI of the
+ * message its GSI's route holds.  Counted as the test looks.
+ */
 static int msi_count(void)
 {
+	const struct kvm_irq_routing_entry *e;
+	unsigned int i;
+	u64 v;
 	int n;
 
 	pthread_mutex_lock(&stub_lock);
+	for (i = 0; i < nr_irqfds; i++) {
+		if (read(irqfds[i].fd, &v, sizeof(v)) != sizeof(v))
+			continue;
+		nr_msi += v;
+		e = route_of(irqfds[i].gsi);
+		if (e && e->type == KVM_IRQ_ROUTING_MSI) {
+			msi_addr = (u64)e->u.msi.address_hi << 32 |
+				   e->u.msi.address_lo;
+			msi_data = e->u.msi.data;
+		}
+	}
 	n = nr_msi;
+	pthread_mutex_unlock(&stub_lock);
+	return n;
+}
+
+static unsigned int commits(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&stub_lock);
+	n = nr_commits;
 	pthread_mutex_unlock(&stub_lock);
 	return n;
 }
@@ -220,6 +299,10 @@ static void setup(void)
 
 	memset(&vm, 0, sizeof(vm));
 	vm.vm_fd = -1;
+	/* An irqchip route the arch set up: every commit must keep it. */
+	irq_routing_init(&vm.routing, 24);
+	CHECK_EQ(irq_route_add_irqchip(&vm.routing, 4, KVM_IRQCHIP_IOAPIC, 4), 0);
+	CHECK_EQ(irq_routing_commit(&vm, &vm.routing), 0);
 	io_bus_init(&vm.mmio, "mmio");
 	if (ioloop_init(&vm.loop))
 		abort();
@@ -576,9 +659,46 @@ static void test_msix_mask_pending(void)
 	CHECK_EQ(msi_count(), before + 2);
 }
 
+/*
+ * MSI-X goes out by irqfd: one eventfd and GSI per vector, and the GSI's
+ * route follows the table entry.  KVM's routing table is VM-wide and
+ * replaced whole, so every commit also carries the irqchip's routes.
+ */
+static void test_msix_route_follows_table(void)
+{
+	const struct kvm_irq_routing_entry *e;
+	unsigned int n;
+	int before;
+
+	CHECK_EQ(nr_irqfds, 2);
+	CHECK(irqfds[0].gsi >= 24 && irqfds[1].gsi >= 24);
+	CHECK(irqfds[0].gsi != irqfds[1].gsi);
+
+	/* Linux's way: mask, write the new message, unmask. */
+	msix_entry_write(1, MSI_ADDR + 0x2000, 0x51, true);
+	n = commits();
+	before = msi_count();
+	mmio_write(bar1 + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	submit_read();
+	CHECK(wait_msi(before + 1));
+	CHECK_EQ(msi_addr, MSI_ADDR + 0x2000);
+	CHECK_EQ(msi_data, 0x51);
+	CHECK_EQ(commits(), n + 1);
+	e = route_of(4);
+	CHECK(e && e->type == KVM_IRQ_ROUTING_IRQCHIP && e->u.irqchip.pin == 4);
+
+	/* An unchanged message costs no new routing table. */
+	submit_read();
+	CHECK(wait_msi(before + 2));
+	CHECK_EQ(commits(), n + 1);
+
+	msix_entry_write(1, MSI_ADDR, 0x41, false);
+}
+
 static void test_bar_move_moves_doorbells(void)
 {
 	u64 new_bar0 = 0xcf000000ULL;
+	u16 done = used_idx();
 
 	cfg_write(PCI_BASE_ADDRESS_0, 4, (u32)new_bar0);
 	CHECK_EQ(ioevent_deleted, bar0 + 0x3000);
@@ -586,7 +706,7 @@ static void test_bar_move_moves_doorbells(void)
 	bar0 = new_bar0;
 	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_NUMQ), 2), 1);
 	submit_read();
-	CHECK(wait_used(4));
+	CHECK(wait_used(done + 1));
 }
 
 /*
@@ -800,6 +920,7 @@ static void test_all(void)
 	test_device_config();
 	test_request_and_msi();
 	test_msix_mask_pending();
+	test_msix_route_follows_table();
 	test_bar_move_moves_doorbells();
 	test_busy_queue_yields();
 	test_access_width();
