@@ -321,6 +321,11 @@ static u32 blk_request(struct virtio_blk *blk, const struct virtq_chain *c)
  * ring as fast as we empty it must not keep the I/O thread from other
  * devices and console input.  Returning true makes the transport kick us
  * again once they had their turn.
+ *
+ * Completions are published one by one, but the driver is interrupted
+ * once per batch: virtio_signal() asks the ring about everything pushed
+ * since the last interrupt (with EVENT_IDX, whether used_event lies in
+ * that span, §2.7.7.2).  One MSI then covers the batch.
  */
 static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 {
@@ -328,13 +333,16 @@ static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 	struct virtq *vq = virtio_vq(dev, qidx);
 	unsigned int budget = vq->size;
 	struct virtq_chain chain;
+	bool more = false;
 	u32 len;
 	int r;
 
 	/* Stop between requests if a reset is waiting for us. */
 	while (virtio_running(dev)) {
-		if (!budget--)
-			return true;
+		if (!budget--) {
+			more = true;
+			break;
+		}
 		r = virtq_pop(vq, blk->iov, ARRAY_SIZE(blk->iov), &chain);
 		if (r == -EAGAIN)
 			break;
@@ -348,9 +356,9 @@ static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 			virtio_fail(dev, qidx, r);
 			break;
 		}
-		virtio_signal(dev, qidx);
 	}
-	return false;
+	virtio_signal(dev, qidx);
+	return more;
 }
 
 /* ---- setup ---- */

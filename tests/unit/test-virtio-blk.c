@@ -913,6 +913,51 @@ static void test_busy_queue_yields(void)
 	teardown();
 }
 
+/*
+ * Five requests on the ring, one kick: all completed, and the driver
+ * interrupted once for the batch.  With EVENT_IDX only if used_event
+ * falls in it (§2.7.7.2); without, unless the driver asked for none.
+ */
+static void test_one_interrupt_per_batch(void)
+{
+	struct seg s[] = { { HDR_OFF, 16, false }, { STATUS_OFF, 1, true } };
+	struct vring_avail *avail = (struct vring_avail *)(ram + AVAIL_OFF);
+	__virtio16 *used_event = &avail->ring[QSIZE];
+	int i;
+
+	setup_fake(0);
+	CHECK(virtio_has_feature(dev, VIRTIO_RING_F_EVENT_IDX));
+	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
+	for (i = 0; i < 5; i++)
+		drv_submit(s, 2);
+	*used_event = htole16(2);	/* interrupt me after the third */
+	CHECK(!kick());
+	CHECK_EQ(le16toh(used()->idx), 5);
+	CHECK_EQ(fake.flushes, 5);
+	CHECK_EQ(irqs[0], 1);
+
+	/* used_event behind the batch: the driver wants no interrupt. */
+	for (i = 0; i < 3; i++)
+		drv_submit(s, 2);
+	CHECK(!kick());
+	CHECK_EQ(le16toh(used()->idx), 8);
+	CHECK_EQ(irqs[0], 1);
+	teardown();
+
+	setup_fake(1ULL << VIRTIO_RING_F_EVENT_IDX);
+	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
+	for (i = 0; i < 5; i++)
+		drv_submit(s, 2);
+	CHECK(!kick());
+	CHECK_EQ(le16toh(used()->idx), 5);
+	CHECK_EQ(irqs[0], 1);
+	avail->flags = htole16(VRING_AVAIL_F_NO_INTERRUPT);
+	drv_submit(s, 2);
+	CHECK(!kick());
+	CHECK_EQ(irqs[0], 1);
+	teardown();
+}
+
 /* ---- reset against the I/O thread ---- */
 
 static int block_pipe[2], entered_pipe[2];
@@ -1081,6 +1126,7 @@ UNIT_MAIN("virtio-blk",
 	  UNIT_TEST(test_no_processing_before_driver_ok),
 	  UNIT_TEST(test_dma_off),
 	  UNIT_TEST(test_busy_queue_yields),
+	  UNIT_TEST(test_one_interrupt_per_batch),
 	  UNIT_TEST(test_reset_does_not_wait_for_io_thread),
 	  UNIT_TEST(test_write_zeroes_in_chunks),
 	  UNIT_TEST(test_create_args))
