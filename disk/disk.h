@@ -48,6 +48,8 @@ struct disk {
  * Open a raw image file or a block device.  A writable disk is locked
  * (an OFD write lock) and a read-only one share-locked, so two lkvm
  * instances cannot both write an image: the second open gets -EBUSY.
+ * A writable block device that is mounted (or otherwise claimed
+ * exclusively) gets -EBUSY too.
  * A size that is not a multiple of 512 is rounded down, with a warning.
  */
 int disk_raw_open(const char *path, bool ro, struct disk **disk);

@@ -223,15 +223,42 @@ static int raw_size(int fd, const char *path, u64 *size)
 	return 0;
 }
 
+/*
+ * A writable block device is opened O_EXCL: Linux then refuses it with
+ * EBUSY while it is mounted, or claimed by md, LVM or another O_EXCL
+ * opener (open(2): O_EXCL without O_CREAT, on a block device).  The OFD
+ * lock cannot see those users.  Without O_CREAT, O_EXCL means nothing
+ * for other files, so we ask for it on block devices only, and check
+ * after the open that the path did not become one in between.
+ */
+static int raw_open(const char *path, bool ro)
+{
+	int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	struct stat st;
+	int fd;
+
+	if (!ro && !stat(path, &st) && S_ISBLK(st.st_mode))
+		flags |= O_EXCL;
+	fd = open(path, flags);
+	if (fd < 0)
+		return -errno;
+	if (!ro && !(flags & O_EXCL) && !fstat(fd, &st) &&
+	    S_ISBLK(st.st_mode)) {
+		close(fd);
+		return -EAGAIN;
+	}
+	return fd;
+}
+
 int disk_raw_open(const char *path, bool ro, struct disk **disk)
 {
 	struct disk_raw *raw;
 	char *name;
 	int fd, r;
 
-	fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	fd = raw_open(path, ro);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = raw_lock(fd, ro);
 	if (r)
 		goto err_close;

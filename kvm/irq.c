@@ -140,11 +140,3 @@ int ioeventfd_del(struct vm *vm, u64 addr, u32 len, bool pio, int fd)
 {
 	return ioeventfd(vm, addr, len, pio, fd, KVM_IOEVENTFD_FLAG_DEASSIGN);
 }
-
-int irq_signal_msi(struct vm *vm, u64 addr, u32 data)
-{
-	struct kvm_msi msi = { .address_lo = (u32)addr,
-			       .address_hi = addr >> 32, .data = data };
-
-	return kvm_ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi);
-}

@@ -48,7 +48,4 @@ int irqfd_deassign(struct vm *vm, int fd, u32 gsi);
 int ioeventfd_add(struct vm *vm, u64 addr, u32 len, bool pio, int fd);
 int ioeventfd_del(struct vm *vm, u64 addr, u32 len, bool pio, int fd);
 
-/* Inject one MSI directly (KVM_SIGNAL_MSI). */
-int irq_signal_msi(struct vm *vm, u64 addr, u32 data);
-
 #endif

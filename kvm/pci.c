@@ -175,9 +175,11 @@ void pci_cfg_read(struct pci_bus *bus, u8 busnr, u8 devfn, u32 offset,
 
 	pthread_mutex_lock(&bus->lock);
 	d = find_dev(bus, busnr, devfn);
-	if (d && valid_access(offset, len))
+	if (d && valid_access(offset, len)) {
+		if (d->ops && d->ops->cfg_read)
+			d->ops->cfg_read(d, offset, len);
 		memcpy(data, d->cfg + offset, len);
-	else
+	} else
 		memset(data, 0xff, len); /* no device: master abort */
 	pthread_mutex_unlock(&bus->lock);
 }

@@ -39,6 +39,11 @@ struct pci_bar {
 struct pci_dev_ops {
 	/* After a guest config write (BARs and command already handled). */
 	void (*cfg_write)(struct pci_dev *d, u32 offset, u32 len);
+	/*
+	 * Before a guest config read of [offset, offset + len): the device
+	 * may refresh those bytes of cfg first (a window onto a BAR).
+	 */
+	void (*cfg_read)(struct pci_dev *d, u32 offset, u32 len);
 	/* A BAR was mapped at addr, moved there, or unmapped. */
 	void (*bar_update)(struct pci_dev *d, int bar, bool mapped, u64 addr);
 };

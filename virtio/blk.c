@@ -15,6 +15,10 @@
  *
  * Requests are served synchronously on the I/O thread: blk_request() needs
  * only the chain and the disk, so it can move to a worker pool later.
+ * Long ones go to the disk in pieces, and stop between two pieces when
+ * the device must (a reset, DMA off; see virtio.h): the request is then
+ * not completed but put back on the ring, to be served again from its
+ * start if the device runs again.  Every request type may be repeated.
  */
 #include <endian.h>
 #include <errno.h>
@@ -38,6 +42,17 @@
  * 1 GiB is 16 GiB of pwrite.
  */
 #define BLK_RANGE_CHUNK (16ULL << 20)
+/*
+ * Reads and writes go to the disk in pieces this big: a request may be
+ * BLK_SEG_MAX segments of BLK_SIZE_MAX (about 1 GiB), and a reset or
+ * another device must not wait for all of it.  4 MiB takes a few ms to
+ * some tens of ms on a disk.  The fuzz target makes it small.
+ */
+#ifndef BLK_IO_CHUNK
+#define BLK_IO_CHUNK (4ULL << 20)
+#endif
+/* Not a virtio status: the device stopped, the request is not done. */
+#define BLK_S_STOPPED 0xff
 
 struct virtio_blk {
 	struct virtio_dev vdev;
@@ -109,19 +124,43 @@ static u8 blk_io_error(struct virtio_blk *blk, const char *op,
 	return VIRTIO_BLK_S_IOERR;
 }
 
+/*
+ * Move bytes [@skip, @skip + @len) of the buffers @iov[0 .. @nr) to or
+ * from the disk at the request's sector, BLK_IO_CHUNK at a time.
+ * -ECANCELED if the device stopped between two pieces.
+ */
+static int blk_rw_chunks(struct virtio_blk *blk, struct blk_req *req,
+			 const struct iovec *iov, unsigned int nr, u64 skip,
+			 u64 len, bool write)
+{
+	u64 off = req->sector * DISK_SECTOR_SIZE, done, n;
+	int cnt, r = 0;
+
+	for (done = 0; done < len && !r; done += n) {
+		if (done && !virtio_running(&blk->vdev))
+			return -ECANCELED;
+		n = MIN(len - done, BLK_IO_CHUNK);
+		cnt = iov_slice(blk->data, ARRAY_SIZE(blk->data), iov, nr,
+				skip + done, n);
+		if (cnt < 0)
+			return cnt;
+		r = write ? disk_writev(blk->disk, off + done, blk->data, cnt) :
+			    disk_readv(blk->disk, off + done, blk->data, cnt);
+	}
+	return r;
+}
+
 static u8 blk_read(struct virtio_blk *blk, struct blk_req *req)
 {
 	const struct virtq_chain *c = req->chain;
 	u64 len = c->in_len - 1;
-	int n, r;
+	int r;
 
 	if (!blk_range_ok(blk, req->sector, len))
 		return VIRTIO_BLK_S_IOERR;
-	n = iov_slice(blk->data, ARRAY_SIZE(blk->data), req->in, c->nr_in, 0,
-		      len);
-	if (n < 0)
-		return VIRTIO_BLK_S_IOERR;
-	r = disk_readv(blk->disk, req->sector * DISK_SECTOR_SIZE, blk->data, n);
+	r = blk_rw_chunks(blk, req, req->in, c->nr_in, 0, len, false);
+	if (r == -ECANCELED)
+		return BLK_S_STOPPED;
 	if (r)
 		return blk_io_error(blk, "read", req, r);
 	req->written = (u32)len;
@@ -133,18 +172,16 @@ static u8 blk_write(struct virtio_blk *blk, struct blk_req *req)
 	const struct virtq_chain *c = req->chain;
 	u64 hdr = sizeof(struct virtio_blk_outhdr);
 	u64 len = c->out_len - hdr;
-	int n, r;
+	int r;
 
 	/* §5.2.6.2: with RO offered, fail writes and write nothing. */
 	if (blk->disk->ro)
 		return VIRTIO_BLK_S_IOERR;
 	if (!blk_range_ok(blk, req->sector, len))
 		return VIRTIO_BLK_S_IOERR;
-	n = iov_slice(blk->data, ARRAY_SIZE(blk->data), req->out, c->nr_out,
-		      hdr, len);
-	if (n < 0)
-		return VIRTIO_BLK_S_IOERR;
-	r = disk_writev(blk->disk, req->sector * DISK_SECTOR_SIZE, blk->data, n);
+	r = blk_rw_chunks(blk, req, req->out, c->nr_out, hdr, len, true);
+	if (r == -ECANCELED)
+		return BLK_S_STOPPED;
 	if (!r)
 		r = blk_write_done(blk);
 	if (r)
@@ -230,7 +267,7 @@ static u8 blk_range_op(struct virtio_blk *blk, struct blk_req *req,
 			     (u64)nr * DISK_SECTOR_SIZE,
 			     flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
 	if (r == -ECANCELED)
-		return VIRTIO_BLK_S_IOERR;	/* stopped: not a host error */
+		return BLK_S_STOPPED;
 	return r ? blk_io_error(blk, wz ? "write zeroes" : "discard", req, r) :
 		   VIRTIO_BLK_S_OK;
 }
@@ -283,10 +320,12 @@ static u8 blk_dispatch(struct virtio_blk *blk, struct blk_req *req, u32 type)
 }
 
 /*
- * Serve the request in blk->iov described by @c.  Returns the used length:
- * the bytes written into the chain's writable part (data, then status).
+ * Serve the request in blk->iov described by @c.  Returns 0 and in @used
+ * the used length: the bytes written into the chain's writable part (data,
+ * then status); or -ECANCELED if the device stopped before the end.
  */
-static u32 blk_request(struct virtio_blk *blk, const struct virtq_chain *c)
+static int blk_request(struct virtio_blk *blk, const struct virtq_chain *c,
+		       u32 *used)
 {
 	struct virtio_blk_outhdr hdr;
 	struct blk_req req = {
@@ -296,6 +335,7 @@ static u32 blk_request(struct virtio_blk *blk, const struct virtq_chain *c)
 	};
 	u8 status;
 
+	*used = 0;
 	if (!c->in_len) {
 		pr_warn_ratelimited("%s: request without a writable status byte",
 				    blk->name);
@@ -311,9 +351,12 @@ static u32 blk_request(struct virtio_blk *blk, const struct virtq_chain *c)
 		req.sector = le64toh(hdr.sector);
 		status = blk_dispatch(blk, &req, le32toh(hdr.type));
 	}
+	if (status == BLK_S_STOPPED)
+		return -ECANCELED;
 	iov_copy_to(req.in, c->nr_in, c->in_len - 1, &status, 1);
 	/* A 4 GiB read would overflow; §2.7.8.2 allows an underestimate. */
-	return req.written < UINT32_MAX ? req.written + 1 : req.written;
+	*used = req.written < UINT32_MAX ? req.written + 1 : req.written;
+	return 0;
 }
 
 /*
@@ -321,6 +364,11 @@ static u32 blk_request(struct virtio_blk *blk, const struct virtq_chain *c)
  * ring as fast as we empty it must not keep the I/O thread from other
  * devices and console input.  Returning true makes the transport kick us
  * again once they had their turn.
+ *
+ * Completions are published one by one, but the driver is interrupted
+ * once per batch: virtio_signal() asks the ring about everything pushed
+ * since the last interrupt (with EVENT_IDX, whether used_event lies in
+ * that span, §2.7.7.2).  One MSI then covers the batch.
  */
 static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 {
@@ -328,13 +376,16 @@ static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 	struct virtq *vq = virtio_vq(dev, qidx);
 	unsigned int budget = vq->size;
 	struct virtq_chain chain;
+	bool more = false;
 	u32 len;
 	int r;
 
 	/* Stop between requests if a reset is waiting for us. */
 	while (virtio_running(dev)) {
-		if (!budget--)
-			return true;
+		if (!budget--) {
+			more = true;
+			break;
+		}
 		r = virtq_pop(vq, blk->iov, ARRAY_SIZE(blk->iov), &chain);
 		if (r == -EAGAIN)
 			break;
@@ -342,15 +393,19 @@ static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 			virtio_fail(dev, qidx, r);
 			break;
 		}
-		len = blk_request(blk, &chain);
+		if (blk_request(blk, &chain, &len)) {
+			/* Stopped mid-request: it starts over if we resume. */
+			virtq_unpop(vq);
+			break;
+		}
 		r = virtq_push(vq, chain.head, len);
 		if (r) {
 			virtio_fail(dev, qidx, r);
 			break;
 		}
-		virtio_signal(dev, qidx);
 	}
-	return false;
+	virtio_signal(dev, qidx);
+	return more;
 }
 
 /* ---- setup ---- */

@@ -12,7 +12,7 @@ static const char *open_error(int r)
 {
 	switch (r) {
 	case -EBUSY:
-		return "in use: another lkvm, or an earlier -d, has it open";
+		return "in use: mounted, or open in another lkvm or an earlier -d";
 	case -EROFS:
 		return "read-only file; add ,ro";
 	default:

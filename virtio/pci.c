@@ -17,8 +17,10 @@
  * turned into virtio_*() calls on the device core.  Doorbell writes do not
  * exit at all: each queue has an eventfd that KVM signals (an ioeventfd),
  * served by the I/O thread, which runs the device's queue processing.
- * Interrupts go out as MSI messages (KVM_SIGNAL_MSI) from whichever thread
- * raises them.  Both wait while the guest keeps Bus Master Enable clear.
+ * Interrupts go out by irqfd: each MSI-X vector has an eventfd bound to
+ * a GSI whose route (KVM_SET_GSI_ROUTING) holds the vector's message, so
+ * firing one is a write to the eventfd, from whichever thread raises it.
+ * Both wait while the guest keeps Bus Master Enable clear.
  *
  * Locks.  vp->lock serialises the common configuration registers.  No
  * register access waits for the I/O thread (vCPUs never block on device
@@ -27,10 +29,13 @@
  * vp->lock: interrupts only need vp->msix_lock, which is never held while
  * calling into the core.
  *
- * Not implemented: the VIRTIO_PCI_CAP_PCI_CFG window (§4.1.4.8; Linux does
- * not use it, and the PCI bus has no config-read hook to serve it), INTx
- * (the PCI bus gives devices no interrupt pin: MSI-X only), and the 1.2
- * queue_reset / notification data features (not offered).
+ * Config space also holds the VIRTIO_PCI_CAP_PCI_CFG window (§4.1.4.9):
+ * an access to any BAR through config cycles alone, for firmware and boot
+ * loaders that do not map BARs.  Linux does not use it.
+ *
+ * Not implemented: INTx (the PCI bus gives devices no interrupt pin:
+ * MSI-X only), and the 1.2 queue_reset / notification data features (not
+ * offered).
  */
 #include <endian.h>
 #include <errno.h>
@@ -98,6 +103,18 @@ struct vpci_queue {
 	u16 vector;		/* MSI-X vector; under msix_lock */
 };
 
+/*
+ * An MSI-X vector's way into KVM: a write to fd injects the MSI that
+ * gsi's route holds.  The route follows the vector's table entry.
+ */
+struct vpci_vector {
+	int fd;
+	u32 gsi;
+	bool bound;		/* fd is an irqfd of gsi */
+	u64 addr;		/* the route's message; under msix_lock */
+	u32 data;
+};
+
 struct virtio_pci {
 	struct pci_dev pci;
 	struct vm *vm;
@@ -113,12 +130,15 @@ struct virtio_pci {
 
 	u8 isr;			/* atomic */
 
+	u8 cfg_cap;		/* config offset of the PCI_CFG window */
+
 	pthread_mutex_t msix_lock;
 	bool bus_master;	/* PCI_COMMAND_MASTER: may we DMA, send MSIs? */
 	u8 msix_cap;		/* config space offset of the capability */
 	bool msix_enabled;
 	bool msix_masked;	/* function mask */
 	u16 config_vector;
+	struct vpci_vector *vectors;	/* nr_vectors of them */
 	u8 table[VPCI_MAX_VECTORS * PCI_MSIX_ENTRY_SIZE];
 	u64 pba[VPCI_MAX_VECTORS / 64];
 };
@@ -156,29 +176,59 @@ static bool msix_vector_masked(struct virtio_pci *vp, unsigned int vec)
 }
 
 /*
+ * Make vector @vec's route carry the message in its table entry.  The
+ * guest changes an entry while the vector is masked (PCI 3.0 §6.8.2
+ * leaves changing an unmasked one undefined; Linux masks, writes,
+ * unmasks), and a masked vector does not fire, so looking as it fires is
+ * enough; the VM-wide table goes to KVM again only when the message
+ * changed.  msix_lock held.
+ */
+static int msix_route(struct virtio_pci *vp, unsigned int vec)
+{
+	struct vpci_vector *v = &vp->vectors[vec];
+	struct irq_routing *rt = &vp->vm->routing;
+	u64 addr;
+	u32 data;
+	int r;
+
+	addr = (u64)msix_entry(vp, vec, PCI_MSIX_ENTRY_UPPER_ADDR) << 32 |
+	       msix_entry(vp, vec, PCI_MSIX_ENTRY_LOWER_ADDR);
+	data = msix_entry(vp, vec, PCI_MSIX_ENTRY_DATA);
+	if (addr == v->addr && data == v->data)
+		return 0;
+	r = irq_route_set_msi(rt, v->gsi, addr, data);
+	if (!r)
+		r = irq_routing_commit(vp->vm, rt);
+	if (r)
+		return r;
+	v->addr = addr;
+	v->data = data;
+	return 0;
+}
+
+/*
  * Send vector @vec, or leave it pending while masked.  An MSI is a memory
  * write by the device, so with Bus Master Enable clear it waits too, as on
  * a real bus.  msix_lock held.
  */
 static int msix_fire(struct virtio_pci *vp, unsigned int vec)
 {
-	u64 addr;
-	u32 data;
+	u64 one = 1;
 	int r;
 
 	if (!vp->bus_master || msix_vector_masked(vp, vec)) {
 		vp->pba[vec / 64] |= 1ULL << (vec % 64);
 		return 0;
 	}
-	addr = (u64)msix_entry(vp, vec, PCI_MSIX_ENTRY_UPPER_ADDR) << 32 |
-	       msix_entry(vp, vec, PCI_MSIX_ENTRY_LOWER_ADDR);
-	data = msix_entry(vp, vec, PCI_MSIX_ENTRY_DATA);
-	r = irq_signal_msi(vp->vm, addr, data);
-	if (r < 0)
-		pr_warn_ratelimited("virtio-pci %02x.0: MSI to 0x%llx failed: %s",
-				    vp->pci.devfn >> 3, (unsigned long long)addr,
-				    strerror(-r));
-	return r < 0 ? r : 0;
+	r = msix_route(vp, vec);
+	/* EAGAIN: the counter is full, so an injection is on its way. */
+	if (!r && write(vp->vectors[vec].fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		r = -errno;
+	if (r)
+		pr_warn_ratelimited("virtio-pci %02x.0: MSI-X vector %u: %s",
+				    vp->pci.devfn >> 3, vec, strerror(-r));
+	return r;
 }
 
 /* A vector that was pending and is now unmasked fires.  msix_lock held. */
@@ -231,9 +281,23 @@ static u16 cfg16(const struct pci_dev *d, u32 off)
 	return le16toh(v);
 }
 
+static u32 cfg32(const struct pci_dev *d, u32 off)
+{
+	u32 v;
+
+	memcpy(&v, d->cfg + off, sizeof(v));
+	return le32toh(v);
+}
+
+/* Does an access to [offset, offset + len) touch [reg, reg + size)? */
+static bool cfg_hits(u32 offset, u32 len, u32 reg, u32 size)
+{
+	return offset < reg + size && offset + len > reg;
+}
+
 static bool cfg_write_hits(u32 offset, u32 len, u32 reg16)
 {
-	return offset < reg16 + 2 && offset + len > reg16;
+	return cfg_hits(offset, len, reg16, 2);
 }
 
 /* Ring queue @q's doorbell eventfd, as KVM does on a guest write. */
@@ -246,6 +310,59 @@ static void vpci_doorbell(struct vpci_queue *q)
 				    strerror(errno));
 }
 
+/* ---- the PCI_CFG window (§4.1.4.9) ---- */
+
+#define VPCI_CFG_DATA offsetof(struct virtio_pci_cfg_cap, pci_cfg_data)
+
+/*
+ * The BAR range the driver selected in the window's cap.bar, cap.offset
+ * and cap.length, or NULL.  §4.1.4.9.2: the driver MUST NOT access
+ * pci_cfg_data without a valid combination, and offsets are aligned to
+ * the length; anything else we ignore.
+ */
+static struct io_range *vpci_window(struct virtio_pci *vp, u32 *off,
+				    u32 *len)
+{
+	struct pci_dev *d = &vp->pci;
+	u32 c = vp->cfg_cap;
+	u8 bar = d->cfg[c + offsetof(struct virtio_pci_cap, bar)];
+
+	*off = cfg32(d, c + offsetof(struct virtio_pci_cap, offset));
+	*len = cfg32(d, c + offsetof(struct virtio_pci_cap, length));
+	if (bar >= PCI_NUM_BARS || !d->bar[bar].size)
+		return NULL;
+	if ((*len != 1 && *len != 2 && *len != 4) || *off % *len ||
+	    *off > d->bar[bar].size - *len)
+		return NULL;
+	return &d->bar[bar].range;
+}
+
+/*
+ * §4.1.4.9.1: a driver access to pci_cfg_data is an access of cap.length
+ * bytes at cap.offset in BAR cap.bar, with that access's side effects
+ * (reading the ISR clears it).  Called with the bus lock held.
+ */
+static void vpci_window_access(struct virtio_pci *vp, bool is_write)
+{
+	u8 *data = vp->pci.cfg + vp->cfg_cap + VPCI_CFG_DATA;
+	struct io_range *r;
+	u32 off, len;
+
+	r = vpci_window(vp, &off, &len);
+	if (!is_write)
+		memset(data, 0, 4);
+	if (r)
+		r->access(r, off, data, len, is_write);
+}
+
+static void vpci_cfg_read(struct pci_dev *d, u32 offset, u32 len)
+{
+	struct virtio_pci *vp = container_of(d, struct virtio_pci, pci);
+
+	if (cfg_hits(offset, len, vp->cfg_cap + VPCI_CFG_DATA, 4))
+		vpci_window_access(vp, false);
+}
+
 /*
  * The guest wrote config space; follow Bus Master Enable, MSI-X enable and
  * the function mask.  With Bus Master Enable clear a PCI function must not
@@ -253,17 +370,14 @@ static void vpci_doorbell(struct vpci_queue *q)
  * pending.  Linux clears it at kexec so that devices stop writing into
  * what becomes the next kernel's memory.
  */
-static void vpci_cfg_write(struct pci_dev *d, u32 offset, u32 len)
+static void vpci_command_write(struct virtio_pci *vp)
 {
-	struct virtio_pci *vp = container_of(d, struct virtio_pci, pci);
+	struct pci_dev *d = &vp->pci;
 	u32 ctrl_off = vp->msix_cap + PCI_MSIX_FLAGS;
 	bool master = cfg16(d, PCI_COMMAND) & PCI_COMMAND_MASTER, was;
 	u16 ctrl = cfg16(d, ctrl_off);
 	unsigned int i;
 
-	if (!cfg_write_hits(offset, len, PCI_COMMAND) &&
-	    !cfg_write_hits(offset, len, ctrl_off))
-		return;
 	/* Stop the queues before holding interrupts; resume after. */
 	if (!master)
 		virtio_set_dma(vp->dev, false);
@@ -280,6 +394,17 @@ static void vpci_cfg_write(struct pci_dev *d, u32 offset, u32 len)
 		for (i = 0; i < vp->nr_queues; i++)
 			vpci_doorbell(&vp->queues[i]);
 	}
+}
+
+static void vpci_cfg_write(struct pci_dev *d, u32 offset, u32 len)
+{
+	struct virtio_pci *vp = container_of(d, struct virtio_pci, pci);
+
+	if (cfg_write_hits(offset, len, PCI_COMMAND) ||
+	    cfg_write_hits(offset, len, vp->msix_cap + PCI_MSIX_FLAGS))
+		vpci_command_write(vp);
+	if (cfg_hits(offset, len, vp->cfg_cap + VPCI_CFG_DATA, 4))
+		vpci_window_access(vp, true);
 }
 
 /* The device core's hook: a used buffer or config change notification. */
@@ -370,7 +495,12 @@ static void vpci_set_addr(struct virtio_pci *vp, enum virtio_queue_area area,
 	virtio_queue_set_addr(vp->dev, vp->queue_select, area, gpa);
 }
 
-/* Back to the transport's reset state (§4.1.4.3: vectors unassigned). */
+/*
+ * The driver wrote 0 to device_status: the transport's registers go back
+ * to their reset state at once (§4.1.4.3: vectors unassigned), so a
+ * request the I/O thread still finishes interrupts nobody.  ISR and PBA
+ * are cleared when the reset completes, in vpci_reset_done().
+ */
 static void vpci_reset(struct virtio_pci *vp)
 {
 	unsigned int i;
@@ -380,9 +510,24 @@ static void vpci_reset(struct virtio_pci *vp)
 	for (i = 0; i < vp->nr_queues; i++)
 		vp->queues[i].vector = VIRTIO_MSI_NO_VECTOR;
 	pthread_mutex_unlock(&vp->msix_lock);
-	__atomic_store_n(&vp->isr, 0, __ATOMIC_SEQ_CST);
 	vp->dfselect = vp->gfselect = 0;
 	vp->queue_select = 0;
+}
+
+/*
+ * The core finished a reset (dev->lock held), maybe on the I/O thread
+ * after its last request, whose completion set ISR again.  After a reset
+ * nothing the old device raised is pending: the ISR reads 0 (§4.1.4.5)
+ * and no vector fires at the driver when it unmasks it.
+ */
+static void vpci_reset_done(struct virtio_dev *dev)
+{
+	struct virtio_pci *vp = dev->transport;
+
+	pthread_mutex_lock(&vp->msix_lock);
+	memset(vp->pba, 0, sizeof(vp->pba));
+	__atomic_store_n(&vp->isr, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vp->msix_lock);
 }
 
 static void vpci_set_queue_vector(struct virtio_pci *vp, u64 val)
@@ -620,6 +765,7 @@ static void vpci_bar_update(struct pci_dev *d, int bar, bool mapped, u64 addr)
 
 static const struct pci_dev_ops vpci_ops = {
 	.cfg_write = vpci_cfg_write,
+	.cfg_read = vpci_cfg_read,
 	.bar_update = vpci_bar_update,
 };
 
@@ -642,6 +788,30 @@ static int vpci_add_cap(struct virtio_pci *vp, u8 type, u32 off, u32 len)
 		nc.notify_off_multiplier = htole32(VPCI_NOTIFY_MULT);
 	}
 	return pci_add_cap(&vp->pci, PCI_CAP_ID_VNDR, &nc, nc.cap.cap_len);
+}
+
+/*
+ * §4.1.4.9: the window starts pointing nowhere (BAR 0, length 0); the
+ * driver writes cap.bar, cap.offset, cap.length and pci_cfg_data.
+ */
+static int vpci_add_cfg_cap(struct virtio_pci *vp)
+{
+	struct virtio_pci_cfg_cap cc = {
+		.cap = {
+			.cap_len = sizeof(cc),
+			.cfg_type = VIRTIO_PCI_CAP_PCI_CFG,
+		},
+	};
+	int off = pci_add_cap(&vp->pci, PCI_CAP_ID_VNDR, &cc, sizeof(cc));
+
+	if (off < 0)
+		return off;
+	vp->cfg_cap = off;
+	vp->pci.wmask[off + offsetof(struct virtio_pci_cap, bar)] = 0xff;
+	memset(vp->pci.wmask + off + offsetof(struct virtio_pci_cap, offset),
+	       0xff, 8);	/* offset and length */
+	memset(vp->pci.wmask + off + VPCI_CFG_DATA, 0xff, 4);
+	return off;
 }
 
 static int vpci_add_msix_cap(struct virtio_pci *vp)
@@ -706,6 +876,9 @@ static int vpci_init_pci(struct virtio_pci *vp)
 	if (r >= 0)
 		r = vpci_add_cap(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, VPCI_NOTIFY_OFF,
 				 vp->nr_queues * VPCI_NOTIFY_MULT);
+	/* §4.1.4.9.1: the device MUST present at least one. */
+	if (r >= 0)
+		r = vpci_add_cfg_cap(vp);
 	return r < 0 ? r : 0;
 }
 
@@ -735,6 +908,44 @@ static int vpci_init_queues(struct virtio_pci *vp)
 	return 0;
 }
 
+/*
+ * An irqfd and a GSI for every vector, before the guest runs: an
+ * interrupt then never waits for, or fails on, an allocation.  The routes
+ * start with an empty message; msix_route() fills it in before the first
+ * write to the eventfd.  KVM_SET_GSI_ROUTING replaces the whole table, so
+ * we add to lkvm's copy (the irqchip routes are in it) and commit that.
+ */
+static int vpci_init_vectors(struct virtio_pci *vp)
+{
+	struct irq_routing *rt = &vp->vm->routing;
+	struct vpci_vector *v;
+	unsigned int i;
+	int r;
+
+	vp->vectors = calloc(vp->nr_vectors, sizeof(*vp->vectors));
+	if (!vp->vectors)
+		return -ENOMEM;
+	for (i = 0; i < vp->nr_vectors; i++)
+		vp->vectors[i].fd = -1;
+	for (i = 0; i < vp->nr_vectors; i++) {
+		v = &vp->vectors[i];
+		v->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (v->fd < 0)
+			return -errno;
+		r = irq_route_add_msi(rt, 0, 0);
+		if (r < 0)
+			return r;
+		v->gsi = r;
+	}
+	r = irq_routing_commit(vp->vm, rt);
+	for (i = 0; i < vp->nr_vectors && !r; i++) {
+		v = &vp->vectors[i];
+		r = irqfd_assign(vp->vm, v->fd, v->gsi);
+		v->bound = !r;
+	}
+	return r;
+}
+
 int virtio_pci_add(struct vm *vm, struct virtio_dev *dev,
 		   struct virtio_pci **out)
 {
@@ -762,12 +973,15 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *dev,
 
 	r = vpci_init_queues(vp);
 	if (!r)
+		r = vpci_init_vectors(vp);
+	if (!r)
 		r = vpci_init_pci(vp);
 	if (r)
 		goto err;
 
 	dev->transport = vp;
 	dev->notify_guest = vpci_notify_guest;
+	dev->reset_done = vpci_reset_done;
 	r = pci_register(vm->pci, &vp->pci);
 	if (r)
 		goto err_dev;
@@ -777,6 +991,7 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *dev,
 err_dev:
 	dev->transport = NULL;
 	dev->notify_guest = NULL;
+	dev->reset_done = NULL;
 err:
 	for (unsigned int i = 0; vp->queues && i < vp->nr_queues; i++)
 		virtio_queue(dev, i)->transport = NULL;
@@ -800,6 +1015,15 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 			close(q->fd);
 	}
 	free(vp->queues);
+	/* Their routes stay in the table: lkvm never unplugs a device. */
+	for (i = 0; vp->vectors && i < vp->nr_vectors; i++) {
+		if (vp->vectors[i].bound)
+			irqfd_deassign(vp->vm, vp->vectors[i].fd,
+				       vp->vectors[i].gsi);
+		if (vp->vectors[i].fd >= 0)
+			close(vp->vectors[i].fd);
+	}
+	free(vp->vectors);
 	pthread_mutex_destroy(&vp->lock);
 	pthread_mutex_destroy(&vp->msix_lock);
 	free(vp);

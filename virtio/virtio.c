@@ -312,6 +312,8 @@ static void virtio_do_reset(struct virtio_dev *dev)
 	dev->driver_features = 0;
 	dev->reset_pending = false;
 	virtio_queues_clear(dev);
+	if (dev->reset_done)
+		dev->reset_done(dev);
 }
 
 void virtio_reset(struct virtio_dev *dev)

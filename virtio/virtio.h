@@ -125,6 +125,13 @@ struct virtio_dev {
 	/* Set by the transport before the guest can see the device. */
 	void *transport;
 	int (*notify_guest)(struct virtio_dev *dev, int qidx_or_config);
+	/*
+	 * Optional: a reset has just completed (dev->lock held; on a vCPU or
+	 * the I/O thread).  The transport drops interrupt state raised
+	 * before it, such as a completion the I/O thread pushed after the
+	 * driver asked for the reset.
+	 */
+	void (*reset_done)(struct virtio_dev *dev);
 };
 
 /* ---- for devices ---- */

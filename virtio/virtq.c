@@ -333,6 +333,12 @@ int virtq_pop(struct virtq *vq, struct iovec *iov, unsigned int max_iov,
 	return 0;
 }
 
+void virtq_unpop(struct virtq *vq)
+{
+	/* avail_idx is still past it: the next pop reads its entry again. */
+	vq->last_avail_idx--;
+}
+
 int virtq_push(struct virtq *vq, u16 head, u32 len)
 {
 	struct vring_used_elem *e;

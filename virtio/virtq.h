@@ -83,6 +83,13 @@ int virtq_pop(struct virtq *vq, struct iovec *iov, unsigned int max_iov,
 	      struct virtq_chain *chain);
 
 /*
+ * Put back the chain the last virtq_pop() returned, unserved (the device
+ * stopped before it could finish it): the next pop returns it again.
+ * Only right after that pop, with no push in between.
+ */
+void virtq_unpop(struct virtq *vq);
+
+/*
  * Return chain @head to the driver with @len bytes written into its
  * writable part, and publish it (used->idx).  0, or -EIO if broken.
  */

@@ -74,13 +74,21 @@ int x86_pci_init(struct vm *vm)
 	}
 	r = pci_bus_init(bus, vm, PCI_MMIO_BASE, PCI_MMIO_SIZE);
 	if (r)
-		return r;
+		goto err_free;
 	c->vm = vm;
 	c->bus = bus;
 	c->range = (struct io_range){ CONF1_ADDR_PORT, 8, conf1_access, c };
 	r = vm_register_pio(vm, &c->range);
 	if (r)
-		return r;
+		goto err_bus;
 	vm->pci = bus;
 	return 0;
+
+err_bus:
+	/* The host bridge has no BARs: nothing is on the MMIO bus yet. */
+	pthread_mutex_destroy(&bus->lock);
+err_free:
+	free(c);
+	free(bus);
+	return r;
 }

@@ -14,26 +14,42 @@ FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer
 FUZZ_CFLAGS += -std=gnu11 -I. -D_GNU_SOURCE -pthread
 FUZZ_CFLAGS += -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-FUZZ_TARGETS := virtq control
+FUZZ_TARGETS := virtq control blk
 fuzz-virtq-srcs := tests/fuzz/fuzz-virtq.c virtio/virtq.c kvm/mem.c kvm/log.c
 fuzz-control-srcs := tests/fuzz/fuzz-control.c kvm/control-proto.c
+# No kvm/log.c: the target has a quiet one.  Small I/O pieces (virtio/blk.c).
+fuzz-blk-srcs := tests/fuzz/fuzz-blk.c virtio/blk.c virtio/virtio.c \
+	virtio/virtq.c virtio/iov.c disk/disk.c disk/raw.c kvm/mem.c
+fuzz-blk-deps := tests/fuzz/fuzz-blk.h virtio/blk.h virtio/virtio.h
+fuzz-blk-cflags := -DBLK_IO_CHUNK=4096
+# Seeds a target starts from besides its corpus, if it has a writer.
+FUZZ_SEEDS := tests/fuzz/out/seeds
+
+tests/fuzz/seed-%: tests/fuzz/seed-%.c tests/fuzz/fuzz-%.h
+	$(FUZZ_CC) -g -std=gnu11 -I. -D_GNU_SOURCE -Wall -Wextra -o $@ $<
+
+$(FUZZ_SEEDS)/blk/.done: tests/fuzz/seed-blk
+	mkdir -p $(@D)
+	./tests/fuzz/seed-blk $(@D)
+	touch $@
 
 FUZZ_BINS := $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
 
 .SECONDEXPANSION:
-tests/fuzz/fuzz-%: $$(fuzz-%-srcs)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(fuzz-$*-srcs)
+tests/fuzz/fuzz-%: $$(fuzz-%-srcs) $$(fuzz-%-deps)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(fuzz-$*-cflags) -o $@ $(fuzz-$*-srcs)
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)/blk/.done
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p tests/fuzz/corpus/$$t || exit 1; \
+		seeds=$(FUZZ_SEEDS)/$$t; [ -d $$seeds ] || seeds=; \
 		echo "fuzz-$$t: running for $(FUZZ_TIME) s"; \
 		./tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_TIME) \
 			-print_final_stats=1 -use_value_profile=1 \
 			-artifact_prefix=tests/fuzz/crash-$$t- \
-			tests/fuzz/corpus/$$t 2>tests/fuzz/fuzz-$$t.log; \
+			tests/fuzz/corpus/$$t $$seeds 2>tests/fuzz/fuzz-$$t.log; \
 		rc=$$?; \
 		grep -E '^stat::number_of_executed_units|^stat::peak_rss' \
 			tests/fuzz/fuzz-$$t.log; \

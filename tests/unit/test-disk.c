@@ -2,8 +2,10 @@
 /* The raw disk backend against temporary image files. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/loop.h>
 
 #include "disk/disk.h"
 #include "tests/unit/unit.h"
@@ -146,6 +148,68 @@ static void test_lock(void)
 	unlink(path);
 }
 
+/* Attach @image to a free loop device; its path in @dev, or -1 (no root). */
+static int loop_attach(const char *image, char *dev, size_t len)
+{
+	int ctl, img, fd = -1, n;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -1;
+	n = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (n < 0)
+		return -1;
+	snprintf(dev, len, "/dev/loop%d", n);
+	img = open(image, O_RDWR | O_CLOEXEC);
+	if (img >= 0)
+		fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd >= 0 && ioctl(fd, LOOP_SET_FD, img)) {
+		close(fd);
+		fd = -1;
+	}
+	if (img >= 0)
+		close(img);
+	return fd;
+}
+
+/*
+ * A mounted block device is refused for writing: writing under a mounted
+ * filesystem corrupts it, and the OFD lock cannot see the mount.  An
+ * O_EXCL open is how the kernel claims a device for a mount, so one
+ * stands in for it here.  Reading it stays allowed.
+ */
+static void test_mounted_block_device(void)
+{
+	struct disk *d;
+	char dev[32];
+	int loop, holder;
+
+	make_image(8192);
+	loop = loop_attach(path, dev, sizeof(dev));
+	if (loop < 0) {
+		printf("  test_mounted_block_device: skipped: no loop device (needs root)\n");
+		unlink(path);
+		return;
+	}
+	holder = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
+	CHECK(holder >= 0);
+	CHECK_EQ(disk_raw_open(dev, false, &d), -EBUSY);
+	CHECK_EQ(disk_raw_open(dev, true, &d), 0);
+	disk_close(d);
+	close(holder);
+
+	/* Unclaimed, it opens for writing, and excludes a mount meanwhile. */
+	CHECK_EQ(disk_raw_open(dev, false, &d), 0);
+	CHECK_EQ(d->size, 8192);
+	CHECK_EQ(open(dev, O_RDONLY | O_EXCL | O_CLOEXEC), -1);
+	CHECK_EQ(errno, EBUSY);
+	disk_close(d);
+	ioctl(loop, LOOP_CLR_FD);
+	close(loop);
+	unlink(path);
+}
+
 static void test_discard_write_zeroes(void)
 {
 	char c[8192];
@@ -225,5 +289,6 @@ UNIT_MAIN("disk",
 	  UNIT_TEST(test_read_write),
 	  UNIT_TEST(test_read_only),
 	  UNIT_TEST(test_lock),
+	  UNIT_TEST(test_mounted_block_device),
 	  UNIT_TEST(test_discard_write_zeroes),
 	  UNIT_TEST(test_flush_error_sticks))

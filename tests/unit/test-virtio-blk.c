@@ -59,7 +59,22 @@ static struct fake {
 	u64 range_max;		/* the longest single call */
 	void (*range_hook)(void);	/* run inside each such call */
 	void (*read_hook)(void);	/* run inside each readv */
+	int reads;
+	u64 rw_max;		/* the longest readv or writev */
+	u64 rw_bytes;		/* all of them */
+	u64 rw_next;		/* where the last one ended */
 } fake;
+
+static void fake_count_rw(u64 off, const struct iovec *iov, unsigned int n)
+{
+	u64 len = 0;
+
+	while (n--)
+		len += iov[n].iov_len;
+	fake.rw_max = MAX(fake.rw_max, len);
+	fake.rw_bytes += len;
+	fake.rw_next = off + len;
+}
 
 static struct vring_used *used(void)
 {
@@ -71,6 +86,8 @@ static int fake_readv(struct disk *d, u64 off, const struct iovec *iov,
 {
 	char c = 0;
 
+	fake.reads++;
+	fake_count_rw(off, iov, n);
 	if (fake.block_fd >= 0) {
 		if (write(fake.entered_fd, &c, 1) != 1 ||
 		    read(fake.block_fd, &c, 1) != 1)
@@ -85,6 +102,7 @@ static int fake_writev(struct disk *d, u64 off, const struct iovec *iov,
 		       unsigned int n)
 {
 	fake.writes++;
+	fake_count_rw(off, iov, n);
 	return -fake.fail;
 }
 
@@ -913,6 +931,51 @@ static void test_busy_queue_yields(void)
 	teardown();
 }
 
+/*
+ * Five requests on the ring, one kick: all completed, and the driver
+ * interrupted once for the batch.  With EVENT_IDX only if used_event
+ * falls in it (§2.7.7.2); without, unless the driver asked for none.
+ */
+static void test_one_interrupt_per_batch(void)
+{
+	struct seg s[] = { { HDR_OFF, 16, false }, { STATUS_OFF, 1, true } };
+	struct vring_avail *avail = (struct vring_avail *)(ram + AVAIL_OFF);
+	__virtio16 *used_event = &avail->ring[QSIZE];
+	int i;
+
+	setup_fake(0);
+	CHECK(virtio_has_feature(dev, VIRTIO_RING_F_EVENT_IDX));
+	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
+	for (i = 0; i < 5; i++)
+		drv_submit(s, 2);
+	*used_event = htole16(2);	/* interrupt me after the third */
+	CHECK(!kick());
+	CHECK_EQ(le16toh(used()->idx), 5);
+	CHECK_EQ(fake.flushes, 5);
+	CHECK_EQ(irqs[0], 1);
+
+	/* used_event behind the batch: the driver wants no interrupt. */
+	for (i = 0; i < 3; i++)
+		drv_submit(s, 2);
+	CHECK(!kick());
+	CHECK_EQ(le16toh(used()->idx), 8);
+	CHECK_EQ(irqs[0], 1);
+	teardown();
+
+	setup_fake(1ULL << VIRTIO_RING_F_EVENT_IDX);
+	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
+	for (i = 0; i < 5; i++)
+		drv_submit(s, 2);
+	CHECK(!kick());
+	CHECK_EQ(le16toh(used()->idx), 5);
+	CHECK_EQ(irqs[0], 1);
+	avail->flags = htole16(VRING_AVAIL_F_NO_INTERRUPT);
+	drv_submit(s, 2);
+	CHECK(!kick());
+	CHECK_EQ(irqs[0], 1);
+	teardown();
+}
+
 /* ---- reset against the I/O thread ---- */
 
 static int block_pipe[2], entered_pipe[2];
@@ -1028,13 +1091,100 @@ static void test_write_zeroes_in_chunks(void)
 		 VIRTIO_BLK_S_OK);
 	CHECK(fake.range_max <= 64ULL << 20);
 
-	/* The driver resets while the request runs (the device is busy). */
+	/*
+	 * The driver resets while the request runs (the device is busy): it
+	 * stops there, is not completed, and the reset finishes.
+	 */
 	fake.range_calls = 0;
 	fake.range_hook = reset_at_second_chunk;
-	CHECK_EQ(request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 32, false, &len),
-		 VIRTIO_BLK_S_IOERR);
+	set_hdr(VIRTIO_BLK_T_WRITE_ZEROES, 0);
+	ram[STATUS_OFF] = 0xee;
+	drv_submit((struct seg[]){ { HDR_OFF, 16, false },
+				   { DATA_OFF, 32, false },
+				   { STATUS_OFF, 1, true } }, 3);
+	CHECK(!kick());
 	CHECK_EQ(fake.range_calls, 2);
-	/* Done with the request, the I/O thread finished the reset. */
+	CHECK_EQ(le16toh(used()->idx), 2);
+	CHECK_EQ(ram[STATUS_OFF], 0xee);
+	CHECK_EQ(virtio_get_status(dev), 0);
+	teardown();
+}
+
+/* A read of 13 segments of 768 KiB (9.75 MiB) into the same buffer. */
+#define BIG_SEGS 13
+#define BIG_SEG (768 * 1024)
+
+static void submit_big(u32 type)
+{
+	struct seg s[BIG_SEGS + 2];
+	int i;
+
+	s[0] = (struct seg){ HDR_OFF, 16, false };
+	for (i = 1; i <= BIG_SEGS; i++)
+		s[i] = (struct seg){ DATA_OFF, BIG_SEG, type == VIRTIO_BLK_T_IN };
+	s[BIG_SEGS + 1] = (struct seg){ STATUS_OFF, 1, true };
+	set_hdr(type, 0);
+	ram[STATUS_OFF] = 0xee;
+	drv_submit(s, BIG_SEGS + 2);
+}
+
+static void reset_at_second_read(void)
+{
+	if (fake.reads == 2)
+		virtio_set_status(dev, 0);
+}
+
+static void dma_off_at_first_read(void)
+{
+	if (fake.reads == 1)
+		virtio_set_dma(dev, false);
+}
+
+/*
+ * Reads and writes reach the disk in pieces of at most 4 MiB, so a reset
+ * or Bus Master Enable cleared stops a long request between two of them.
+ * Stopped, it is not completed; with DMA back it is served from the start.
+ */
+static void test_rw_in_chunks(void)
+{
+	const u64 total = (u64)BIG_SEGS * BIG_SEG;
+
+	setup_fake_disk(0, &fake_ops, 16ULL << 20);
+	submit_big(VIRTIO_BLK_T_IN);
+	CHECK(!kick());
+	CHECK_EQ(le16toh(used()->idx), 1);
+	CHECK_EQ(le32toh(used()->ring[0].len), total + 1);
+	CHECK_EQ(ram[STATUS_OFF], VIRTIO_BLK_S_OK);
+	CHECK_EQ(fake.reads, 3);
+	CHECK_EQ(fake.rw_max, 4ULL << 20);
+	CHECK_EQ(fake.rw_bytes, total);
+	CHECK_EQ(fake.rw_next, total);
+	submit_big(VIRTIO_BLK_T_OUT);
+	CHECK(!kick());
+	CHECK_EQ(le16toh(used()->idx), 2);
+	CHECK_EQ(ram[STATUS_OFF], VIRTIO_BLK_S_OK);
+	CHECK_EQ(fake.writes, 3);
+
+	fake.reads = 0;
+	fake.read_hook = dma_off_at_first_read;
+	submit_big(VIRTIO_BLK_T_IN);
+	CHECK(!kick());
+	CHECK_EQ(fake.reads, 1);
+	CHECK_EQ(le16toh(used()->idx), 2);
+	CHECK_EQ(ram[STATUS_OFF], 0xee);
+	virtio_set_dma(dev, true);
+	CHECK(!kick());		/* the transport kicks again */
+	CHECK_EQ(fake.reads, 4);
+	CHECK_EQ(le16toh(used()->idx), 3);
+	CHECK_EQ(ram[STATUS_OFF], VIRTIO_BLK_S_OK);
+
+	fake.reads = 0;
+	fake.read_hook = reset_at_second_read;
+	submit_big(VIRTIO_BLK_T_IN);
+	CHECK(!kick());
+	CHECK_EQ(fake.reads, 2);
+	CHECK_EQ(le16toh(used()->idx), 3);
+	CHECK_EQ(ram[STATUS_OFF], 0xee);
 	CHECK_EQ(virtio_get_status(dev), 0);
 	teardown();
 }
@@ -1081,6 +1231,8 @@ UNIT_MAIN("virtio-blk",
 	  UNIT_TEST(test_no_processing_before_driver_ok),
 	  UNIT_TEST(test_dma_off),
 	  UNIT_TEST(test_busy_queue_yields),
+	  UNIT_TEST(test_one_interrupt_per_batch),
 	  UNIT_TEST(test_reset_does_not_wait_for_io_thread),
 	  UNIT_TEST(test_write_zeroes_in_chunks),
+	  UNIT_TEST(test_rw_in_chunks),
 	  UNIT_TEST(test_create_args))

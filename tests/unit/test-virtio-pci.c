@@ -3,11 +3,12 @@
  * The virtio-pci transport, driven the way Linux's virtio_pci_modern
  * driver drives it: find the capabilities in config space, negotiate
  * through the common configuration, enable MSI-X, set up a queue, ring the
- * doorbell and wait for the MSI.  A real PCI bus, MMIO bus and I/O thread;
- * no /dev/kvm: the KVM calls (MSI injection, ioeventfd) are stubbed below
- * and recorded.  The image file sits behind a disk that can hold a read
- * (to catch the I/O thread mid-request) or play a driver that keeps the
- * ring full.
+ * doorbell and wait for the MSI.  A real PCI bus, MMIO bus, I/O thread
+ * and GSI routing table; no /dev/kvm: the KVM ioctls (routing, irqfd,
+ * ioeventfd) are stubbed below and recorded, and an MSI is a write to an
+ * eventfd bound as an irqfd, which the test reads.  The image file sits
+ * behind a disk that can hold a read (to catch the I/O thread mid-request)
+ * or play a driver that keeps the ring full.
  */
 #include <endian.h>
 #include <errno.h>
@@ -31,40 +32,118 @@
 
 /* ---- KVM stubs ---- */
 
+#define MAX_IRQFDS 8
+
 static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
 static int nr_msi;
 static u64 msi_addr;
 static u32 msi_data;
 static u64 ioevent_added, ioevent_deleted;
+/* What KVM was last told: the routing table, and the irqfds. */
+static struct kvm_irq_routing_entry routes[IRQ_MAX_ROUTES];
+static unsigned int nr_routes, nr_commits;
+static struct kvm_irqfd irqfds[MAX_IRQFDS];
+static unsigned int nr_irqfds;
 
-int irq_signal_msi(struct vm *vm, u64 addr, u32 data)
+static int stub_irqfd(const struct kvm_irqfd *f)
 {
+	unsigned int i;
+
+	if (!(f->flags & KVM_IRQFD_FLAG_DEASSIGN)) {
+		if (nr_irqfds == MAX_IRQFDS)
+			return -ENOSPC;
+		irqfds[nr_irqfds++] = *f;
+		return 0;
+	}
+	for (i = 0; i < nr_irqfds; i++) {
+		if (irqfds[i].fd == f->fd && irqfds[i].gsi == f->gsi) {
+			irqfds[i] = irqfds[--nr_irqfds];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int stub_routing(const struct kvm_irq_routing *t)
+{
+	if (t->nr > IRQ_MAX_ROUTES)
+		return -EINVAL;
+	memcpy(routes, t->entries, t->nr * sizeof(routes[0]));
+	nr_routes = t->nr;
+	nr_commits++;
+	return 0;
+}
+
+int __kvm_ioctl(int fd, unsigned long cmd, const char *name, unsigned long arg)
+{
+	const struct kvm_ioeventfd *ev = (const void *)arg;
+	int r = 0;
+
 	pthread_mutex_lock(&stub_lock);
-	nr_msi++;
-	msi_addr = addr;
-	msi_data = data;
+	switch (cmd) {
+	case KVM_IOEVENTFD:
+		if (ev->flags & KVM_IOEVENTFD_FLAG_DEASSIGN)
+			ioevent_deleted = ev->addr;
+		else
+			ioevent_added = ev->addr;
+		break;
+	case KVM_IRQFD:
+		r = stub_irqfd((const void *)arg);
+		break;
+	case KVM_SET_GSI_ROUTING:
+		r = stub_routing((const void *)arg);
+		break;
+	default:
+		r = -ENOTTY;
+	}
 	pthread_mutex_unlock(&stub_lock);
-	return 0;
+	return r;
 }
 
-int ioeventfd_add(struct vm *vm, u64 addr, u32 len, bool pio, int fd)
+static const struct kvm_irq_routing_entry *route_of(u32 gsi)
 {
-	ioevent_added = addr;
-	return 0;
+	unsigned int i;
+
+	for (i = 0; i < nr_routes; i++)
+		if (routes[i].gsi == gsi)
+			return &routes[i];
+	return NULL;
 }
 
-int ioeventfd_del(struct vm *vm, u64 addr, u32 len, bool pio, int fd)
-{
-	ioevent_deleted = addr;
-	return 0;
-}
-
+/*
+ * What KVM would have injected: each write to an irqfd is one MSI of the
+ * message its GSI's route holds.  Counted as the test looks.
+ */
 static int msi_count(void)
 {
+	const struct kvm_irq_routing_entry *e;
+	unsigned int i;
+	u64 v;
 	int n;
 
 	pthread_mutex_lock(&stub_lock);
+	for (i = 0; i < nr_irqfds; i++) {
+		if (read(irqfds[i].fd, &v, sizeof(v)) != sizeof(v))
+			continue;
+		nr_msi += v;
+		e = route_of(irqfds[i].gsi);
+		if (e && e->type == KVM_IRQ_ROUTING_MSI) {
+			msi_addr = (u64)e->u.msi.address_hi << 32 |
+				   e->u.msi.address_lo;
+			msi_data = e->u.msi.data;
+		}
+	}
 	n = nr_msi;
+	pthread_mutex_unlock(&stub_lock);
+	return n;
+}
+
+static unsigned int commits(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&stub_lock);
+	n = nr_commits;
 	pthread_mutex_unlock(&stub_lock);
 	return n;
 }
@@ -220,6 +299,10 @@ static void setup(void)
 
 	memset(&vm, 0, sizeof(vm));
 	vm.vm_fd = -1;
+	/* An irqchip route the arch set up: every commit must keep it. */
+	irq_routing_init(&vm.routing, 24);
+	CHECK_EQ(irq_route_add_irqchip(&vm.routing, 4, KVM_IRQCHIP_IOAPIC, 4), 0);
+	CHECK_EQ(irq_routing_commit(&vm, &vm.routing), 0);
 	io_bus_init(&vm.mmio, "mmio");
 	if (ioloop_init(&vm.loop))
 		abort();
@@ -288,6 +371,7 @@ static void test_identity_and_caps(void)
 	CHECK(cap_off[VIRTIO_PCI_CAP_NOTIFY_CFG]);
 	CHECK(cap_off[VIRTIO_PCI_CAP_ISR_CFG]);
 	CHECK(cap_off[VIRTIO_PCI_CAP_DEVICE_CFG]);
+	CHECK(cap_off[VIRTIO_PCI_CAP_PCI_CFG]);
 	CHECK(msix_off);
 	/* Linux needs at least the 1.0 common layout. */
 	CHECK(cfg_read(cap_off[VIRTIO_PCI_CAP_COMMON_CFG] + VIRTIO_PCI_CAP_LENGTH,
@@ -330,6 +414,65 @@ static void test_negotiate(void)
 			   VIRTIO_CONFIG_S_FEATURES_OK);
 	CHECK(mmio_read(common(VIRTIO_PCI_COMMON_STATUS), 1) &
 	      VIRTIO_CONFIG_S_FEATURES_OK);
+}
+
+/* Point the PCI_CFG window at @len bytes at @off in BAR @bar. */
+static void window_select(u8 bar, u32 off, u32 len)
+{
+	u8 c = cap_off[VIRTIO_PCI_CAP_PCI_CFG];
+
+	cfg_write(c + VIRTIO_PCI_CAP_BAR, 1, bar);
+	cfg_write(c + VIRTIO_PCI_CAP_OFFSET, 4, off);
+	cfg_write(c + VIRTIO_PCI_CAP_LENGTH, 4, len);
+}
+
+static u32 window_read(u8 bar, u32 off, u32 len)
+{
+	window_select(bar, off, len);
+	return cfg_read(cap_off[VIRTIO_PCI_CAP_PCI_CFG] +
+				offsetof(struct virtio_pci_cfg_cap, pci_cfg_data),
+			len == 1 || len == 2 ? len : 4);
+}
+
+static void window_write(u8 bar, u32 off, u32 len, u32 v)
+{
+	window_select(bar, off, len);
+	cfg_write(cap_off[VIRTIO_PCI_CAP_PCI_CFG] +
+			  offsetof(struct virtio_pci_cfg_cap, pci_cfg_data),
+		  len, v);
+}
+
+/*
+ * §4.1.4.9: every BAR register through config cycles alone, with the same
+ * effects as through the BAR; a bad bar, length or alignment does nothing.
+ */
+static void test_pci_cfg_window(void)
+{
+	u32 common_off = cfg_read(cap_off[VIRTIO_PCI_CAP_COMMON_CFG] +
+					  VIRTIO_PCI_CAP_OFFSET, 4);
+
+	CHECK(cap_off[VIRTIO_PCI_CAP_PCI_CFG]);
+	CHECK_EQ(window_read(0, common_off + VIRTIO_PCI_COMMON_NUMQ, 2), 1);
+	window_write(0, common_off + VIRTIO_PCI_COMMON_DFSELECT, 4, 1);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_DFSELECT), 4), 1);
+	CHECK(window_read(0, common_off + VIRTIO_PCI_COMMON_DF, 4) &
+	      (1u << (VIRTIO_F_VERSION_1 - 32)));
+	window_write(0, common_off + VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_DFSELECT), 4), 0);
+	/* The MSI-X table in BAR1: vectors start masked. */
+	CHECK_EQ(window_read(1, PCI_MSIX_ENTRY_VECTOR_CTRL, 4),
+		 PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	CHECK_EQ(window_read(1, PCI_MSIX_ENTRY_VECTOR_CTRL, 1),
+		 PCI_MSIX_ENTRY_CTRL_MASKBIT);
+
+	/* Invalid combinations read 0 and write nothing. */
+	CHECK_EQ(window_read(0, common_off + VIRTIO_PCI_COMMON_NUMQ, 3), 0);
+	CHECK_EQ(window_read(0, common_off + VIRTIO_PCI_COMMON_NUMQ + 1, 2), 0);
+	CHECK_EQ(window_read(2, 0, 4), 0);
+	CHECK_EQ(window_read(0, 0x4000, 4), 0);
+	CHECK_EQ(window_read(0, 0xffffffff, 1), 0);
+	window_write(0, common_off + VIRTIO_PCI_COMMON_Q_SELECT + 1, 2, 1);
+	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_SELECT), 2), 0);
 }
 
 static void msix_entry_write(unsigned int vec, u64 addr, u32 data, bool mask)
@@ -481,8 +624,9 @@ static void test_request_and_msi(void)
 	CHECK(wait_msi(1));
 	CHECK_EQ(msi_addr, MSI_ADDR);
 	CHECK_EQ(msi_data, 0x41);
-	/* Reading the ISR clears it. */
-	CHECK_EQ(mmio_read(structure(VIRTIO_PCI_CAP_ISR_CFG), 1) & 1, 1);
+	/* Reading the ISR clears it, through the PCI_CFG window too. */
+	CHECK_EQ(window_read(0, structure(VIRTIO_PCI_CAP_ISR_CFG) - bar0, 1) & 1,
+		 1);
 	CHECK_EQ(mmio_read(structure(VIRTIO_PCI_CAP_ISR_CFG), 1), 0);
 }
 
@@ -515,9 +659,46 @@ static void test_msix_mask_pending(void)
 	CHECK_EQ(msi_count(), before + 2);
 }
 
+/*
+ * MSI-X goes out by irqfd: one eventfd and GSI per vector, and the GSI's
+ * route follows the table entry.  KVM's routing table is VM-wide and
+ * replaced whole, so every commit also carries the irqchip's routes.
+ */
+static void test_msix_route_follows_table(void)
+{
+	const struct kvm_irq_routing_entry *e;
+	unsigned int n;
+	int before;
+
+	CHECK_EQ(nr_irqfds, 2);
+	CHECK(irqfds[0].gsi >= 24 && irqfds[1].gsi >= 24);
+	CHECK(irqfds[0].gsi != irqfds[1].gsi);
+
+	/* Linux's way: mask, write the new message, unmask. */
+	msix_entry_write(1, MSI_ADDR + 0x2000, 0x51, true);
+	n = commits();
+	before = msi_count();
+	mmio_write(bar1 + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	submit_read();
+	CHECK(wait_msi(before + 1));
+	CHECK_EQ(msi_addr, MSI_ADDR + 0x2000);
+	CHECK_EQ(msi_data, 0x51);
+	CHECK_EQ(commits(), n + 1);
+	e = route_of(4);
+	CHECK(e && e->type == KVM_IRQ_ROUTING_IRQCHIP && e->u.irqchip.pin == 4);
+
+	/* An unchanged message costs no new routing table. */
+	submit_read();
+	CHECK(wait_msi(before + 2));
+	CHECK_EQ(commits(), n + 1);
+
+	msix_entry_write(1, MSI_ADDR, 0x41, false);
+}
+
 static void test_bar_move_moves_doorbells(void)
 {
 	u64 new_bar0 = 0xcf000000ULL;
+	u16 done = used_idx();
 
 	cfg_write(PCI_BASE_ADDRESS_0, 4, (u32)new_bar0);
 	CHECK_EQ(ioevent_deleted, bar0 + 0x3000);
@@ -525,7 +706,7 @@ static void test_bar_move_moves_doorbells(void)
 	bar0 = new_bar0;
 	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_NUMQ), 2), 1);
 	submit_read();
-	CHECK(wait_used(4));
+	CHECK(wait_used(done + 1));
 }
 
 /*
@@ -646,10 +827,18 @@ static void *vcpu_write_status_0(void *arg)
  */
 static void test_reset_while_busy(void)
 {
-	int block[2], entered[2], i;
+	int block[2], entered[2], i, msis;
 	u16 done = used_idx();
 	pthread_t vcpu;
 	char c = 0;
+
+	/* A completion while the queue's vector is masked: pending. */
+	mmio_write(bar1 + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 4,
+		   PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	submit_read();
+	CHECK(wait_used(++done));
+	CHECK_EQ(mmio_read(bar1 + 0x800, 8), 1ULL << 1);
+	msis = msi_count();
 
 	CHECK_EQ(pipe(block), 0);
 	CHECK_EQ(pipe(entered), 0);
@@ -663,6 +852,9 @@ static void test_reset_while_busy(void)
 		return;
 	}
 	submit_read();		/* waits behind the one in flight */
+	/* The driver wants an interrupt for the one in flight, too. */
+	__atomic_store_n(&((struct vring_avail *)(ram + AVAIL_OFF))->ring[QSIZE],
+			 htole16(done), __ATOMIC_RELAXED);
 
 	CHECK_EQ(pthread_create(&vcpu, NULL, vcpu_write_status_0, NULL), 0);
 	for (i = 0; i < 1000 && !__atomic_load_n(&status_written,
@@ -683,6 +875,14 @@ static void test_reset_while_busy(void)
 	CHECK_EQ(mmio_read(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 0);
 	/* The read in flight completed; the one behind it was left alone. */
 	CHECK_EQ(used_idx(), (u16)(done + 1));
+	/*
+	 * Its completion came after the reset was asked for: the finished
+	 * reset leaves no ISR bit and nothing pending, even unmasked.
+	 */
+	CHECK_EQ(mmio_read(structure(VIRTIO_PCI_CAP_ISR_CFG), 1), 0);
+	CHECK_EQ(mmio_read(bar1 + 0x800, 8), 0);
+	mmio_write(bar1 + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	CHECK_EQ(msi_count(), msis);
 
 	hook.block_fd = -1;
 	close(block[0]);
@@ -715,10 +915,12 @@ static void test_all(void)
 	setup();
 	test_identity_and_caps();
 	test_negotiate();
+	test_pci_cfg_window();
 	test_msix_and_queue_setup();
 	test_device_config();
 	test_request_and_msi();
 	test_msix_mask_pending();
+	test_msix_route_follows_table();
 	test_bar_move_moves_doorbells();
 	test_busy_queue_yields();
 	test_access_width();

@@ -236,6 +236,31 @@ static void test_many_chains_in_order(void)
 	CHECK_EQ(le16toh(used()->idx), QSIZE);
 }
 
+/* A chain put back is the next one popped, across the 16-bit wrap too. */
+static void test_unpop(void)
+{
+	setup(0);
+	virtq_set_state(&vq, 65535, 65535);
+	drv_avail_idx = 65535;
+	desc(3, gpa(DATA_OFF), 64, VRING_DESC_F_WRITE, 0);
+	desc(5, gpa(DATA_OFF + 64), 64, VRING_DESC_F_WRITE, 0);
+	avail_add(3);
+	avail_add(5);
+	CHECK_EQ(virtq_pop(&vq, iov, ARRAY_SIZE(iov), &chain), 0);
+	CHECK_EQ(chain.head, 3);
+	virtq_unpop(&vq);
+	CHECK_EQ(virtq_pop(&vq, iov, ARRAY_SIZE(iov), &chain), 0);
+	CHECK_EQ(chain.head, 3);
+	CHECK_EQ(virtq_push(&vq, chain.head, 64), 0);
+	CHECK_EQ(virtq_pop(&vq, iov, ARRAY_SIZE(iov), &chain), 0);
+	CHECK_EQ(chain.head, 5);
+	virtq_unpop(&vq);
+	CHECK_EQ(virtq_pop(&vq, iov, ARRAY_SIZE(iov), &chain), 0);
+	CHECK_EQ(chain.head, 5);
+	CHECK_EQ(virtq_pop(&vq, iov, ARRAY_SIZE(iov), &chain), -EAGAIN);
+	CHECK(!vq.broken);
+}
+
 static void test_indirect(void)
 {
 	struct vring_desc *t = desc_at(TABLE_OFF);
@@ -667,6 +692,7 @@ UNIT_MAIN("virtq",
 	  UNIT_TEST(test_single_readable),
 	  UNIT_TEST(test_readable_writable_split),
 	  UNIT_TEST(test_many_chains_in_order),
+	  UNIT_TEST(test_unpop),
 	  UNIT_TEST(test_indirect),
 	  UNIT_TEST(test_direct_then_indirect),
 	  UNIT_TEST(test_wraparound),
