@@ -3,7 +3,8 @@
 #
 #   make tiny   build tests/kit/out/tiny-bzImage
 #   make tsan   build lkvm with ThreadSanitizer (tests/kit/out/lkvm-tsan)
-#               and run tests/e2e/host.bats with it
+#               and run tests/e2e/host.bats with it, then real Linux
+#               guests with virtio disks (tests/tsan/tsan.bats)
 #
 # The guest is assembled at 0 and is one flat section: objcopy turns the
 # object straight into the image, with no link step (it has no relocations;
@@ -44,9 +45,10 @@ $(TSAN_DIR)/builtin-cmds/version.o: TSAN_CFLAGS += -DLKVM_VERSION='"$(VERSION)-t
 $(TSAN_LKVM): $(TSAN_OBJS)
 	$(CC) $(LDFLAGS) -fsanitize=thread -o $@ $(TSAN_OBJS) $(LDLIBS)
 
-tsan: $(TSAN_LKVM) $(TINY) $(KIT_OUT)/kvm-probe
+tsan: $(TSAN_LKVM) $(TINY) kit
 	E2E_LKVM=$(abspath $(TSAN_LKVM)) TSAN_OPTIONS='$(TSAN_OPTIONS)' \
 		$(BATS) $(BATS_FLAGS) tests/e2e/host.bats
+	$(BATS) $(BATS_FLAGS) tests/tsan
 
 -include $(TSAN_OBJS:.o=.d)
 
