@@ -365,16 +365,21 @@ static int blk_request(struct virtio_blk *blk, const struct virtq_chain *c,
  * devices and console input.  Returning true makes the transport kick us
  * again once they had their turn.
  *
- * Completions are published one by one, but the driver is interrupted
- * once per batch: virtio_signal() asks the ring about everything pushed
- * since the last interrupt (with EVENT_IDX, whether used_event lies in
- * that span, §2.7.7.2).  One MSI then covers the batch.
+ * Completions are published one by one, and the driver is interrupted once
+ * per BLK_IRQ_BATCH of them and at the end: virtio_signal() asks the ring
+ * about everything pushed since the last interrupt (with EVENT_IDX,
+ * whether used_event lies in that span, §2.7.7.2).  The cap keeps a full
+ * ring of large requests from holding back the first one's completion; a
+ * driver that does not want the interrupt yet says so in used_event (or
+ * VRING_AVAIL_F_NO_INTERRUPT), so asking more often costs no MSI.
  */
+#define BLK_IRQ_BATCH 4
+
 static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 {
 	struct virtio_blk *blk = dev->priv;
 	struct virtq *vq = virtio_vq(dev, qidx);
-	unsigned int budget = vq->size;
+	unsigned int budget = vq->size, done = 0;
 	struct virtq_chain chain;
 	bool more = false;
 	u32 len;
@@ -389,23 +394,27 @@ static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 		r = virtq_pop(vq, blk->iov, ARRAY_SIZE(blk->iov), &chain);
 		if (r == -EAGAIN)
 			break;
-		if (r) {
-			virtio_fail(dev, qidx, r);
-			break;
-		}
+		if (r)
+			goto fail;
 		if (blk_request(blk, &chain, &len)) {
 			/* Stopped mid-request: it starts over if we resume. */
 			virtq_unpop(vq);
 			break;
 		}
 		r = virtq_push(vq, chain.head, len);
-		if (r) {
-			virtio_fail(dev, qidx, r);
-			break;
-		}
+		if (r)
+			goto fail;
+		if (++done % BLK_IRQ_BATCH == 0)
+			virtio_signal(dev, qidx);
 	}
 	virtio_signal(dev, qidx);
 	return more;
+
+fail:
+	/* What completed before the guest broke the ring is still signalled. */
+	virtio_signal(dev, qidx);
+	virtio_fail(dev, qidx, r);
+	return false;
 }
 
 /* ---- setup ---- */

@@ -15,7 +15,8 @@
  *   - every index is range-checked, every chain walk is bounded (a loop in
  *     the chain ends as an error, not a hang), and every buffer goes
  *     through gpa_to_hva() with its length;
- *   - any violation marks the queue broken and we stop touching it.  The
+ *   - any violation marks the queue broken and we stop touching it (but
+ *     for the interrupt still owed for buffers used before it broke).  The
  *     device core then sets DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2).
  * The checks follow the ones in bhyve's vq_getchain().
  *
@@ -367,7 +368,13 @@ bool virtq_should_interrupt(struct virtq *vq)
 	u16 old = vq->signalled_used, new = vq->used_idx;
 	u16 event, flags;
 
-	if (vq->broken || !vq->size || old == new)
+	/*
+	 * A broken queue pushes nothing, so old == new once its last good
+	 * pushes are signalled; those are owed their interrupt all the same.
+	 * Reading used_event or avail->flags touches only ring memory that
+	 * was bounds-checked at setup.
+	 */
+	if (!vq->size || old == new)
 		return false;
 	vq->signalled_used = new;
 

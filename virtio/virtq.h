@@ -97,7 +97,8 @@ int virtq_push(struct virtq *vq, u16 head, u32 len);
 
 /*
  * Whether the driver wants a used buffer notification for what was pushed
- * since the last call (virtio 1.2 §2.7.7).  Call after one or more pushes.
+ * since the last call (virtio 1.2 §2.7.7).  Call after one or more pushes,
+ * also once the queue broke: what was used before is still owed a signal.
  */
 bool virtq_should_interrupt(struct virtq *vq);
 

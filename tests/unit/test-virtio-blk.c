@@ -845,6 +845,30 @@ static void test_broken_ring_needs_reset(void)
 	teardown();
 }
 
+/*
+ * Good requests, then a chain the guest broke: the good ones complete and
+ * are still interrupted for, before the device asks for a reset.
+ */
+static void test_broken_ring_signals_done_work(void)
+{
+	struct seg s[] = { { HDR_OFF, 16, false }, { STATUS_OFF, 1, true } };
+	struct vring_avail *avail = (struct vring_avail *)(ram + AVAIL_OFF);
+
+	setup_fake(1ULL << VIRTIO_RING_F_EVENT_IDX);
+	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
+	drv_submit(s, 2);
+	drv_submit(s, 2);
+	avail->ring[2] = htole16(QSIZE + 3);
+	avail->idx = htole16(3);
+	irqs[0] = irqs[1] = 0;
+	kick();
+	CHECK_EQ(le16toh(used()->idx), 2);
+	CHECK_EQ(irqs[0], 1);
+	CHECK_EQ(irqs[1], 1);
+	CHECK(virtio_get_status(dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	teardown();
+}
+
 /* Before DRIVER_OK the device must not touch the rings (§3.1.1). */
 static void test_no_processing_before_driver_ok(void)
 {
@@ -932,7 +956,7 @@ static void test_busy_queue_yields(void)
 }
 
 /*
- * Five requests on the ring, one kick: all completed, and the driver
+ * Four requests on the ring, one kick: all completed, and the driver
  * interrupted once for the batch.  With EVENT_IDX only if used_event
  * falls in it (§2.7.7.2); without, unless the driver asked for none.
  */
@@ -946,33 +970,43 @@ static void test_one_interrupt_per_batch(void)
 	setup_fake(0);
 	CHECK(virtio_has_feature(dev, VIRTIO_RING_F_EVENT_IDX));
 	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 4; i++)
 		drv_submit(s, 2);
 	*used_event = htole16(2);	/* interrupt me after the third */
 	CHECK(!kick());
-	CHECK_EQ(le16toh(used()->idx), 5);
-	CHECK_EQ(fake.flushes, 5);
+	CHECK_EQ(le16toh(used()->idx), 4);
+	CHECK_EQ(fake.flushes, 4);
 	CHECK_EQ(irqs[0], 1);
 
 	/* used_event behind the batch: the driver wants no interrupt. */
 	for (i = 0; i < 3; i++)
 		drv_submit(s, 2);
 	CHECK(!kick());
-	CHECK_EQ(le16toh(used()->idx), 8);
+	CHECK_EQ(le16toh(used()->idx), 7);
 	CHECK_EQ(irqs[0], 1);
 	teardown();
 
 	setup_fake(1ULL << VIRTIO_RING_F_EVENT_IDX);
 	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 4; i++)
 		drv_submit(s, 2);
 	CHECK(!kick());
-	CHECK_EQ(le16toh(used()->idx), 5);
+	CHECK_EQ(le16toh(used()->idx), 4);
 	CHECK_EQ(irqs[0], 1);
 	avail->flags = htole16(VRING_AVAIL_F_NO_INTERRUPT);
 	drv_submit(s, 2);
 	CHECK(!kick());
 	CHECK_EQ(irqs[0], 1);
+	teardown();
+
+	/* A longer batch is interrupted every 4 requests, then at its end. */
+	setup_fake(1ULL << VIRTIO_RING_F_EVENT_IDX);
+	set_hdr(VIRTIO_BLK_T_FLUSH, 0);
+	for (i = 0; i < 6; i++)
+		drv_submit(s, 2);
+	CHECK(!kick());
+	CHECK_EQ(le16toh(used()->idx), 6);
+	CHECK_EQ(irqs[0], 2);
 	teardown();
 }
 
@@ -1232,6 +1266,7 @@ UNIT_MAIN("virtio-blk",
 	  UNIT_TEST(test_dma_off),
 	  UNIT_TEST(test_busy_queue_yields),
 	  UNIT_TEST(test_one_interrupt_per_batch),
+	  UNIT_TEST(test_broken_ring_signals_done_work),
 	  UNIT_TEST(test_reset_does_not_wait_for_io_thread),
 	  UNIT_TEST(test_write_zeroes_in_chunks),
 	  UNIT_TEST(test_rw_in_chunks),
