@@ -105,6 +105,14 @@ int irq_routing_commit(struct vm *vm, struct irq_routing *rt)
 	return r < 0 ? r : 0;
 }
 
+int irq_signal_msi(struct vm *vm, u64 addr, u32 data)
+{
+	struct kvm_msi msi = { .address_lo = (u32)addr,
+			       .address_hi = addr >> 32, .data = data };
+
+	return kvm_ioctl_val(vm->vm_fd, KVM_SIGNAL_MSI, (unsigned long)&msi);
+}
+
 int irqfd_assign(struct vm *vm, int fd, u32 gsi)
 {
 	struct kvm_irqfd irqfd = { .fd = fd, .gsi = gsi };

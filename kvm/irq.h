@@ -40,6 +40,12 @@ int irq_route_set_msi(struct irq_routing *rt, u32 gsi, u64 addr, u32 data);
 /* Push the table to KVM (KVM_SET_GSI_ROUTING). */
 int irq_routing_commit(struct vm *vm, struct irq_routing *rt);
 
+/*
+ * Inject one MSI directly (KVM_SIGNAL_MSI): the fallback when a route
+ * cannot be committed.  1 delivered, 0 blocked by the guest, or -errno.
+ */
+int irq_signal_msi(struct vm *vm, u64 addr, u32 data);
+
 /* Bind (or unbind) eventfd @fd to @gsi: a write to it injects. */
 int irqfd_assign(struct vm *vm, int fd, u32 gsi);
 int irqfd_deassign(struct vm *vm, int fd, u32 gsi);

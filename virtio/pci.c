@@ -168,6 +168,12 @@ static u32 msix_entry(struct virtio_pci *vp, unsigned int vec, unsigned int off)
 	return le32toh(v);
 }
 
+static u64 msix_addr(struct virtio_pci *vp, unsigned int vec)
+{
+	return (u64)msix_entry(vp, vec, PCI_MSIX_ENTRY_UPPER_ADDR) << 32 |
+	       msix_entry(vp, vec, PCI_MSIX_ENTRY_LOWER_ADDR);
+}
+
 static bool msix_vector_masked(struct virtio_pci *vp, unsigned int vec)
 {
 	return vp->msix_masked ||
@@ -191,16 +197,21 @@ static int msix_route(struct virtio_pci *vp, unsigned int vec)
 	u32 data;
 	int r;
 
-	addr = (u64)msix_entry(vp, vec, PCI_MSIX_ENTRY_UPPER_ADDR) << 32 |
-	       msix_entry(vp, vec, PCI_MSIX_ENTRY_LOWER_ADDR);
+	addr = msix_addr(vp, vec);
 	data = msix_entry(vp, vec, PCI_MSIX_ENTRY_DATA);
 	if (addr == v->addr && data == v->data)
 		return 0;
 	r = irq_route_set_msi(rt, v->gsi, addr, data);
 	if (!r)
 		r = irq_routing_commit(vp->vm, rt);
-	if (r)
+	if (r) {
+		/*
+		 * Put our copy back to what KVM has, so that another
+		 * device's commit does not push a message we gave up on.
+		 */
+		irq_route_set_msi(rt, v->gsi, v->addr, v->data);
 		return r;
+	}
 	v->addr = addr;
 	v->data = data;
 	return 0;
@@ -221,10 +232,16 @@ static int msix_fire(struct virtio_pci *vp, unsigned int vec)
 		return 0;
 	}
 	r = msix_route(vp, vec);
-	/* EAGAIN: the counter is full, so an injection is on its way. */
-	if (!r && write(vp->vectors[vec].fd, &one, sizeof(one)) < 0 &&
-	    errno != EAGAIN)
+	if (r) {
+		/* No route for the new message: send this one by hand. */
+		r = irq_signal_msi(vp->vm, msix_addr(vp, vec),
+				   msix_entry(vp, vec, PCI_MSIX_ENTRY_DATA));
+		r = r < 0 ? r : 0;
+	} else if (write(vp->vectors[vec].fd, &one, sizeof(one)) < 0 &&
+		   errno != EAGAIN) {
+		/* EAGAIN: the counter is full, so an injection is on its way. */
 		r = -errno;
+	}
 	if (r)
 		pr_warn_ratelimited("virtio-pci %02x.0: MSI-X vector %u: %s",
 				    vp->pci.devfn >> 3, vec, strerror(-r));

@@ -44,6 +44,8 @@ static struct kvm_irq_routing_entry routes[IRQ_MAX_ROUTES];
 static unsigned int nr_routes, nr_commits;
 static struct kvm_irqfd irqfds[MAX_IRQFDS];
 static unsigned int nr_irqfds;
+/* KVM_SET_GSI_ROUTING fails with this while non-zero (out of memory). */
+static int routing_error;
 
 static int stub_irqfd(const struct kvm_irqfd *f)
 {
@@ -66,6 +68,8 @@ static int stub_irqfd(const struct kvm_irqfd *f)
 
 static int stub_routing(const struct kvm_irq_routing *t)
 {
+	if (routing_error)
+		return routing_error;
 	if (t->nr > IRQ_MAX_ROUTES)
 		return -EINVAL;
 	memcpy(routes, t->entries, t->nr * sizeof(routes[0]));
@@ -93,6 +97,15 @@ int __kvm_ioctl(int fd, unsigned long cmd, const char *name, unsigned long arg)
 	case KVM_SET_GSI_ROUTING:
 		r = stub_routing((const void *)arg);
 		break;
+	case KVM_SIGNAL_MSI: {
+		const struct kvm_msi *m = (const void *)arg;
+
+		nr_msi++;
+		msi_addr = (u64)m->address_hi << 32 | m->address_lo;
+		msi_data = m->data;
+		r = 1;
+		break;
+	}
 	default:
 		r = -ENOTTY;
 	}
@@ -695,6 +708,42 @@ static void test_msix_route_follows_table(void)
 	msix_entry_write(1, MSI_ADDR, 0x41, false);
 }
 
+/*
+ * KVM refuses the new routing table (ENOMEM): the interrupt still goes
+ * out, by KVM_SIGNAL_MSI with the new message, and lkvm's copy of the
+ * table keeps what KVM has, so that no later commit pushes half of it.
+ */
+static void test_msix_route_commit_fails(void)
+{
+	const struct kvm_irq_routing_entry *e;
+	u32 gsi = irqfds[1].gsi;
+	int before;
+
+	msix_entry_write(1, MSI_ADDR + 0x3000, 0x61, true);
+	before = msi_count();
+	pthread_mutex_lock(&stub_lock);
+	routing_error = -ENOMEM;
+	pthread_mutex_unlock(&stub_lock);
+	mmio_write(bar1 + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	submit_read();
+	CHECK(wait_msi(before + 1));
+	CHECK_EQ(msi_addr, MSI_ADDR + 0x3000);
+	CHECK_EQ(msi_data, 0x61);
+	pthread_mutex_lock(&stub_lock);
+	routing_error = 0;
+	pthread_mutex_unlock(&stub_lock);
+	CHECK_EQ(irq_routing_commit(&vm, &vm.routing), 0);
+	e = route_of(gsi);
+	CHECK(e && e->u.msi.data != 0x61);
+
+	/* With KVM willing again, the route takes the message. */
+	submit_read();
+	CHECK(wait_msi(before + 2));
+	e = route_of(gsi);
+	CHECK(e && e->u.msi.data == 0x61);
+	msix_entry_write(1, MSI_ADDR, 0x41, false);
+}
+
 static void test_bar_move_moves_doorbells(void)
 {
 	u64 new_bar0 = 0xcf000000ULL;
@@ -921,6 +970,7 @@ static void test_all(void)
 	test_request_and_msi();
 	test_msix_mask_pending();
 	test_msix_route_follows_table();
+	test_msix_route_commit_fails();
 	test_bar_move_moves_doorbells();
 	test_busy_queue_yields();
 	test_access_width();
