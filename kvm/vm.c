@@ -249,6 +249,28 @@ static bool is_end_signal(int sig)
 }
 
 /*
+ * SIGTSTP: give the terminal back and stop.  A SIGCONT already pending
+ * means we were continued before we stopped (raising SIGSTOP would throw
+ * it away and leave us stopped for good): then just carry on.
+ */
+static void job_stop(void)
+{
+	sigset_t pending, cont;
+	struct timespec now = { 0, 0 };
+
+	tty_suspend();
+	sigpending(&pending);
+	if (sigismember(&pending, SIGCONT)) {
+		sigemptyset(&cont);
+		sigaddset(&cont, SIGCONT);
+		sigtimedwait(&cont, NULL, &now);
+		tty_resume();
+		return;
+	}
+	raise(SIGSTOP);
+}
+
+/*
  * Wait for the fate.  All process signals are blocked in every thread, so
  * they arrive here, synchronously: the end signals end the VM, SIGTSTP
  * stops lkvm with the terminal given back (SIGCONT takes it again),
@@ -282,8 +304,7 @@ static void wait_for_fate(struct vm *vm, const sigset_t *set)
 		}
 		sig = sigtimedwait(set, &info, &left);
 		if (sig == SIGTSTP) {
-			tty_suspend();
-			raise(SIGSTOP);
+			job_stop();
 		} else if (sig == SIGCONT) {
 			tty_resume();
 		} else if (is_end_signal(sig)) {
@@ -388,6 +409,13 @@ out:
 	if (r < 0)
 		r = LKVM_EXIT_ERROR;
 out_quiet:
+	/*
+	 * A signal that came after the fate was sealed is answered by it:
+	 * drop it here rather than let the default action kill us (SIGQUIT
+	 * would even dump core) with the status of the signal.
+	 */
+	while (sigtimedwait(&set, NULL, &(struct timespec){ 0, 0 }) > 0)
+		;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
 }

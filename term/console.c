@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -91,9 +92,32 @@ static void out_consumed_locked(struct console *c, ssize_t n)
 	}
 	if (!c->out_len)
 		c->out_flush = false;
-	if (OUT_RING - c->out_len >= 2 * SERIAL8250_FIFO_SIZE)
+	/* Once stopped, the vCPUs are gone and the VM may be too. */
+	if (!c->out_stop && OUT_RING - c->out_len >= 2 * SERIAL8250_FIFO_SIZE)
 		serial8250_tx_resume(&c->uart);
 	pthread_cond_broadcast(&c->out_cond);
+}
+
+/*
+ * One write of the ring's next @len bytes.  stdout may share a
+ * non-blocking file description with another program (a shell that set
+ * O_NONBLOCK on the terminal): EAGAIN then waits for room.  Returns the
+ * bytes written, or -1 when stdout is gone (EPIPE, EIO, a 0-byte write).
+ */
+static ssize_t out_write(const char *buf, unsigned int len)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	ssize_t n;
+
+	for (;;) {
+		/* Every signal is blocked here: no EINTR. */
+		n = write(STDOUT_FILENO, buf, len);
+		if (n > 0)
+			return n;
+		if (n < 0 && errno == EAGAIN && poll(&p, 1, -1) >= 0)
+			continue;
+		return -1;
+	}
 }
 
 static void *writer_main(void *arg)
@@ -112,11 +136,10 @@ static void *writer_main(void *arg)
 			break;
 		len = MIN(c->out_len, OUT_RING - c->out_head);
 		pthread_mutex_unlock(&c->lock);
-		/* Every signal is blocked here: no EINTR. */
-		n = write(STDOUT_FILENO, c->out + c->out_head, len);
+		n = out_write(c->out + c->out_head, len);
 		pthread_mutex_lock(&c->lock);
-		/* stdout gone (EPIPE, EIO): drop output, keep the guest running. */
-		out_consumed_locked(c, n > 0 ? n : -1);
+		/* stdout gone: drop output, keep the guest running. */
+		out_consumed_locked(c, n);
 	}
 	c->writer_done = true;
 	pthread_cond_broadcast(&c->out_cond);
@@ -365,7 +388,9 @@ void console_stop(struct vm *vm)
 	if (!c->writer_started)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += OUT_DRAIN_MS / 1000;
+	deadline.tv_nsec += OUT_DRAIN_MS % 1000 * 1000000L;
+	deadline.tv_sec += OUT_DRAIN_MS / 1000 + deadline.tv_nsec / 1000000000L;
+	deadline.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&c->lock);
 	c->out_stop = true;
 	pthread_cond_broadcast(&c->out_cond);

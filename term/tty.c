@@ -38,7 +38,14 @@ void tty_suspend(void)
 
 void tty_resume(void)
 {
-	if (suspended && !tcsetattr(STDIN_FILENO, TCSANOW, &raw))
+	/*
+	 * Continued in the background (`bg`): the terminal is the shell's,
+	 * and tcsetattr would only stop us again (SIGTTOU).  Stay cooked
+	 * until a later SIGCONT finds us in the foreground (`fg`).
+	 */
+	if (!suspended || tcgetpgrp(STDIN_FILENO) != getpgrp())
+		return;
+	if (!tcsetattr(STDIN_FILENO, TCSANOW, &raw))
 		is_raw = 1;
 	suspended = false;
 }
