@@ -43,8 +43,8 @@ static u64 now_ms(void)
  * would unlink the first one's freshly bound live socket.
  *
  * A directory that we did not create (an older lkvm, kvmtool, a user's
- * mkdir) may be open to others; it is made 0700 here, since mkdir only
- * sets the mode of a directory it creates.
+ * mkdir) may be open to others; it is made 0700 here when we are about
+ * to bind in it, since mkdir only sets the mode of a directory it creates.
  */
 static int sock_dir_lock(const char *dir, bool create, int *dfd)
 {
@@ -65,7 +65,8 @@ static int sock_dir_lock(const char *dir, bool create, int *dfd)
 		ret = -EPERM;
 		goto err_close;
 	}
-	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700)) {
+	/* Only where we will bind: lkvm list must work on a read-only home. */
+	if (create && (st.st_mode & 07777) != 0700 && fchmod(fd, 0700)) {
 		ret = -errno;
 		goto err_close;
 	}
@@ -550,13 +551,17 @@ static void *control_thread(void *arg)
 		}
 		if (pfd[0].revents)
 			break;
-		if (pfd[1].revents)
-			accept_clients(c);
 		for (i = 2; i < n; i++) {
 			if (pfd[i].revents &&
 			    client_event(c, map[i], pfd[i].revents))
 				client_close(map[i]);
 		}
+		/*
+		 * After the clients' events: accepting may evict one and
+		 * reuse its slot, which must not then get the old fd's events.
+		 */
+		if (pfd[1].revents)
+			accept_clients(c);
 	}
 
 	/* Last chance for a reply such as stop's to reach its client. */

@@ -155,6 +155,12 @@ static int read_code(struct vcpu *vcpu, u64 gva, u8 *buf, unsigned int len)
 	return len;
 }
 
+/* The linear address of RIP: in 64-bit code the CS base is ignored. */
+static u64 rip_linear(const struct kvm_sregs *s, u64 rip)
+{
+	return s->cs.l ? rip : s->cs.base + rip;
+}
+
 /* Why read_code() found no bytes, as the dump says it. */
 static const char *code_missing(int err)
 {
@@ -183,7 +189,7 @@ void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len)
 		     regs.rip, regs.rsp, regs.rflags, regs.rax, regs.rbx,
 		     regs.rcx, regs.rdx, sregs.cr0, sregs.cr3, sregs.cr4,
 		     sregs.efer, sregs.cs.selector);
-	got = read_code(vcpu, sregs.cs.base + regs.rip, code, sizeof(code));
+	got = read_code(vcpu, rip_linear(&sregs, regs.rip), code, sizeof(code));
 	for (i = 0; i < got && n > 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - n, " %02x", code[i]);
 	if (got < 0 && n > 0 && (size_t)n < len)
@@ -264,7 +270,7 @@ int arch_vcpu_dump(struct vcpu *vcpu, char *buf, size_t len)
 	OUT("  GDT base %016llx limit %04x  IDT base %016llx limit %04x\n",
 	    s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
 	OUT("  code at RIP:");
-	got = read_code(vcpu, s.cs.base + r.rip, code, sizeof(code));
+	got = read_code(vcpu, rip_linear(&s, r.rip), code, sizeof(code));
 	for (i = 0; i < got; i++)
 		OUT(" %02x", code[i]);
 	OUT("%s\n", code_missing(got));

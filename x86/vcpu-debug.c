@@ -47,7 +47,8 @@ int arch_vcpu_pgwalk(struct vcpu *vcpu, bool at_pc, unsigned long long gva,
 		if (kvm_ioctl(vcpu->fd, KVM_GET_REGS, &regs))
 			return -EIO;
 		/* The linear address; CS's base is 0 in 64-bit mode anyway. */
-		gva = s.cs.base + regs.rip;
+		/* In 64-bit code the CS base is ignored. */
+		gva = s.cs.l ? regs.rip : s.cs.base + regs.rip;
 		control_reply_printf(r, "walk of RIP: ");
 	}
 	if (!(s.cr0 & X86_CR0_PG) || !(s.efer & EFER_LMA) ||
