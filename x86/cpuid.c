@@ -2,6 +2,7 @@
 #include "x86/cpuid.h"
 
 #define CPUID_1_EDX_HTT (1U << 28)
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 #define CPUID_1_ECX_HYPERVISOR (1U << 31)
 #define TOPO_LEVEL_INVALID 0
 #define TOPO_LEVEL_SMT 1
@@ -85,4 +86,13 @@ void cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned int nent,
 			break;
 		}
 	}
+}
+
+void cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *e, unsigned int nent)
+{
+	unsigned int i;
+
+	for (i = 0; i < nent; i++)
+		if (e[i].function == 1)
+			e[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 }

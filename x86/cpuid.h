@@ -15,6 +15,15 @@
 void cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned int nent,
 		 unsigned int apic_id, unsigned int nr_cpus);
 
+/*
+ * Offer the local APIC's TSC-deadline timer mode (leaf 1 ECX[24]).
+ * KVM_GET_SUPPORTED_CPUID leaves it out because it depends on the
+ * in-kernel APIC; KVM_CAP_TSC_DEADLINE_TIMER says it is there (api.rst).
+ * Linux then programs its timer with one MSR write, not the APIC's
+ * initial-count register.
+ */
+void cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *e, unsigned int nent);
+
 /* Bits needed to hold nr_cpus - 1: the core-level APIC ID shift. */
 unsigned int cpuid_core_shift(unsigned int nr_cpus);
 

@@ -18,6 +18,7 @@
 #include "term/console.h"
 #include "x86/acpi.h"
 #include "x86/boot.h"
+#include "x86/cpuid.h"
 #include "x86/layout.h"
 #include "x86/pci.h"
 #include "virtio/devices.h"
@@ -77,6 +78,8 @@ static int get_supported_cpuid(struct vm *vm)
 		free(c);
 		return r;
 	}
+	if (kvm_cap(vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER))
+		cpuid_set_tsc_deadline(c->entries, c->nent);
 	vm->arch.cpuid = c;
 	return 0;
 }

@@ -6,7 +6,7 @@
 load ../lib/e2e
 
 setup_file() {
-	e2e_run hello -- -c 2
+	e2e_run hello -- -c 2 --stats
 	e2e_run panic
 	e2e_run reboot
 	# The other ways Linux resets a PC (reboot= in kernel-parameters.txt).
@@ -28,6 +28,28 @@ setup_file() {
 	e2e_result hello
 	e2e_assert_status 0
 	e2e_assert_console "lkvm-guest: cpus 2"
+}
+
+@test "boot: the guest's local APIC timer has TSC-deadline mode" {
+	e2e_result hello
+	e2e_assert_console "lkvm-guest: tsc deadline timer"
+}
+
+@test "boot: --stats counts VM exits by reason and lkvm's own memory" {
+	local total own
+	e2e_result hello
+	e2e_assert_status 0
+	e2e_assert_stderr "lkvm stats: VM exits to userspace by reason"
+	# A virtio-less boot to userspace and back exits only for port I/O
+	# (the UART, the PIT, ACPI); every reason the table names is counted.
+	[[ $e2e_stderr =~ $'\n'\ +IO\ +([0-9]+) ]]
+	((BASH_REMATCH[1] > 100))
+	[[ $e2e_stderr =~ $'\n'\ +total\ +([0-9]+) ]]
+	total=${BASH_REMATCH[1]}
+	[[ $e2e_stderr =~ lkvm\ itself\ ([0-9]+)\ KiB ]]
+	own=${BASH_REMATCH[1]}
+	((own > 0 && own < 65536))
+	e2e_note "boot to userspace and power-off, 2 vCPUs: ${e2e_time} s, $total exits to userspace, lkvm's RSS beyond guest RAM $own KiB"
 }
 
 @test "boot: poweroff -f in the guest ends lkvm with exit 0" {

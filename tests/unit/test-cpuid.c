@@ -317,6 +317,20 @@ static void test_many_cpus(void)
 	}
 }
 
+static void test_tsc_deadline(void)
+{
+	struct kvm_cpuid_entry2 e[3] = {
+		{ .function = 0, .ecx = 0 },
+		{ .function = 1, .ecx = 0x80000001 },
+		{ .function = 7, .ecx = 0 },
+	};
+
+	cpuid_set_tsc_deadline(e, 3);
+	CHECK_EQ(e[1].ecx, 0x81000001);
+	CHECK_EQ(e[0].ecx, 0);
+	CHECK_EQ(e[2].ecx, 0);
+}
+
 UNIT_MAIN("cpuid",
 	  UNIT_TEST(test_core_shift),
 	  UNIT_TEST(test_leaf1),
@@ -325,4 +339,5 @@ UNIT_MAIN("cpuid",
 	  UNIT_TEST(test_amd),
 	  UNIT_TEST(test_others_untouched),
 	  UNIT_TEST(test_nent_bounds),
-	  UNIT_TEST(test_many_cpus))
+	  UNIT_TEST(test_many_cpus),
+	  UNIT_TEST(test_tsc_deadline))
