@@ -244,8 +244,11 @@ static int raw_open(const char *path, bool ro)
 		return -errno;
 	if (!ro && !(flags & O_EXCL) && !fstat(fd, &st) &&
 	    S_ISBLK(st.st_mode)) {
+		/* It became a block device meanwhile: open it as one. */
 		close(fd);
-		return -EAGAIN;
+		fd = open(path, flags | O_EXCL);
+		if (fd < 0)
+			return -errno;
 	}
 	return fd;
 }
