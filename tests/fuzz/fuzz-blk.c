@@ -36,17 +36,9 @@
 #include "virtio/blk.h"
 #include "virtio/virtio.h"
 #include "tests/fuzz/fuzz-blk.h"
+#include "tests/fuzz/fuzz.h"
 
 #define MAX_KICKS 16
-
-#define ASSERT(cond)                                                       \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, \
-				#cond);                                    \
-			abort();                                           \
-		}                                                          \
-	} while (0)
 
 /* ---- lkvm's log, formatted (so bad arguments still show) but quiet ---- */
 

@@ -19,15 +19,7 @@
 #include <string.h>
 
 #include "kvm/control-proto.h"
-
-#define ASSERT(cond)                                                   \
-	do {                                                           \
-		if (!(cond)) {                                         \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, \
-				#cond);                                \
-			abort();                                       \
-		}                                                      \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 static void check_request(const u8 *raw, size_t total,
 			  const struct control_msg *msg)
