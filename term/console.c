@@ -166,6 +166,11 @@ static const char *printk_text(const char *line)
 	return line;
 }
 
+static bool starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
 static void watch_line(struct console *c)
 {
 	const char *text;
@@ -173,9 +178,9 @@ static void watch_line(struct console *c)
 	c->line[c->line_len] = 0;
 	c->line_len = 0;
 	text = printk_text(c->line);
-	if (!strncmp(text, "Kernel panic - not syncing", 26))
+	if (starts_with(text, "Kernel panic - not syncing"))
 		c->vm->panic_seen = true;
-	if (!strncmp(text, "---[ end Kernel panic", 21))
+	if (starts_with(text, "---[ end Kernel panic"))
 		vm_request_exit(c->vm, LKVM_EXIT_PANIC,
 				"guest kernel panicked");
 }

@@ -182,23 +182,21 @@ static bool msix_vector_masked(struct virtio_pci *vp, unsigned int vec)
 }
 
 /*
- * Make vector @vec's route carry the message in its table entry.  The
+ * Make vector @vec's route carry @addr and @data, its table entry's
+ * message.  The
  * guest changes an entry while the vector is masked (PCI 3.0 §6.8.2
  * leaves changing an unmasked one undefined; Linux masks, writes,
  * unmasks), and a masked vector does not fire, so looking as it fires is
  * enough; the VM-wide table goes to KVM again only when the message
  * changed.  msix_lock held.
  */
-static int msix_route(struct virtio_pci *vp, unsigned int vec)
+static int msix_route(struct virtio_pci *vp, unsigned int vec, u64 addr,
+		      u32 data)
 {
 	struct vpci_vector *v = &vp->vectors[vec];
 	struct irq_routing *rt = &vp->vm->routing;
-	u64 addr;
-	u32 data;
 	int r;
 
-	addr = msix_addr(vp, vec);
-	data = msix_entry(vp, vec, PCI_MSIX_ENTRY_DATA);
 	if (addr == v->addr && data == v->data)
 		return 0;
 	r = irq_route_set_msi(rt, v->gsi, addr, data);
@@ -224,18 +222,20 @@ static int msix_route(struct virtio_pci *vp, unsigned int vec)
  */
 static int msix_fire(struct virtio_pci *vp, unsigned int vec)
 {
-	u64 one = 1;
+	u64 one = 1, addr;
+	u32 data;
 	int r;
 
 	if (!vp->bus_master || msix_vector_masked(vp, vec)) {
 		vp->pba[vec / 64] |= 1ULL << (vec % 64);
 		return 0;
 	}
-	r = msix_route(vp, vec);
+	addr = msix_addr(vp, vec);
+	data = msix_entry(vp, vec, PCI_MSIX_ENTRY_DATA);
+	r = msix_route(vp, vec, addr, data);
 	if (r) {
 		/* No route for the new message: send this one by hand. */
-		r = irq_signal_msi(vp->vm, msix_addr(vp, vec),
-				   msix_entry(vp, vec, PCI_MSIX_ENTRY_DATA));
+		r = irq_signal_msi(vp->vm, addr, data);
 		r = r < 0 ? r : 0;
 	} else if (write(vp->vectors[vec].fd, &one, sizeof(one)) < 0 &&
 		   errno != EAGAIN) {
