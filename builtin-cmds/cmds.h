@@ -8,8 +8,9 @@
 #define LKVM_CMDS_H
 
 /*
- * The exit status is the guest's fate (README: "Exit status").  Every code
- * is distinct so a CI script can tell a panic from a hang from our own bug.
+ * The exit status is the guest's fate (kvm/fate.h; README: "Exit status").
+ * Every code is distinct so a CI script can tell a panic from a hang from
+ * a crash from our own bug.  builtin-cmds/run-wait.c maps fates to codes.
  */
 enum lkvm_exit {
 	LKVM_EXIT_OK = 0,	 /* guest powered off or rebooted; stopped on request */
@@ -18,6 +19,7 @@ enum lkvm_exit {
 	LKVM_EXIT_PANIC = 3,	 /* the guest kernel panicked */
 	LKVM_EXIT_KVM_ERROR = 4, /* KVM could not run the guest (internal error) */
 	LKVM_EXIT_TIMEOUT = 5,	 /* --timeout expired */
+	LKVM_EXIT_CRASH = 6,	 /* a triple fault the guest did not announce */
 };
 
 struct lkvm_cmd {

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lkvm run: parse the options (kvmtool's names), check them, and run the VM.
- * The exit status is the guest's fate (builtin-cmds/cmds.h).
+ * lkvm run: parse the options (kvmtool's names), check them, build the VM
+ * with its devices from the device table (run-devices.c), run it, and
+ * exit with the guest's fate (run-wait.c).
+ *
+ * The options are the VM's own (kernel, memory, vCPUs...), below, and
+ * those of each device module, which parses its own; `lkvm help run`
+ * prints both from the same tables.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,55 +19,113 @@
 #include <unistd.h>
 
 #include "builtin-cmds/cmds.h"
+#include "builtin-cmds/run.h"
 #include "kvm/control-proto.h"
 #include "kvm/kvm.h"
 #include "kvm/log.h"
+#include "kvm/stats.h"
 #include "kvm/vm.h"
 
 #define DEFAULT_MEM_MIB 256
-#define OPT_NAME 1000
-#define OPT_TIMEOUT 1001
-#define OPT_STATS 1002
-#define OPT_DEBUG 1003
+#define USAGE_COL 24
+/* getopt values of long-only options: OPT_BASE + index in the list. */
+#define OPT_BASE 1000
+#define MAX_OPTIONS 64
 
-static const struct option run_options[] = {
-	{ "kernel", required_argument, NULL, 'k' },
-	{ "initrd", required_argument, NULL, 'i' },
-	{ "params", required_argument, NULL, 'p' },
-	{ "disk", required_argument, NULL, 'd' },
-	{ "mem", required_argument, NULL, 'm' },
-	{ "cpus", required_argument, NULL, 'c' },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "stats", no_argument, NULL, OPT_STATS },
-	{ "debug", no_argument, NULL, OPT_DEBUG },
-	{ "help", no_argument, NULL, 'h' },
-	{ 0 },
+enum core_opt { O_KERNEL, O_INITRD, O_PARAMS, O_MEM, O_CPUS, O_NAME,
+		O_TIMEOUT, O_STATS, O_DEBUG, O_HELP };
+
+static const struct dev_option core_options[] = {
+	[O_KERNEL] = { "kernel", 'k', "FILE",
+		       "bzImage to boot (default: ./" ARCH_DEFAULT_KERNEL ",\n"
+		       "then /boot/vmlinuz-$(uname -r))" },
+	[O_INITRD] = { "initrd", 'i', "FILE", "initial ramdisk" },
+	[O_PARAMS] = { "params", 'p', "STRING",
+		       "kernel command line (\"console=" ARCH_CONSOLE_NAME
+		       "\" is added\nunless it names a console)" },
+	[O_MEM] = { "mem", 'm', "MiB", "guest memory (default 256)" },
+	[O_CPUS] = { "cpus", 'c', "N", "vCPUs (default 1)" },
+	[O_NAME] = { "name", 0, "NAME",
+		     "VM name for the control socket (default guest-PID)" },
+	[O_TIMEOUT] = { "timeout", 0, "SECONDS",
+			"end the guest after SECONDS (exit status 5)" },
+	[O_STATS] = { "stats", 0, NULL,
+		      "print VM exits, device counters and memory use at exit" },
+	[O_DEBUG] = { "debug", 0, NULL, "verbose diagnostics on stderr" },
+	[O_HELP] = { "help", 'h', NULL, "this text" },
+	{ NULL },
 };
+
+struct run_args {
+	struct vm_config cfg;
+	struct run_wait wait;
+	bool stats;
+	void **dev_state;	/* per module of run_devices[] */
+};
+
+/* One option of the command line: the VM's own, or a module's. */
+struct run_opt {
+	const struct dev_option *o;
+	int module;		/* index in run_devices[], -1: the VM's own */
+	unsigned int idx;	/* in its table */
+};
+
+static struct run_opt opts[MAX_OPTIONS];
+static unsigned int nr_opts;
+
+/* Every option, the VM's first, then the modules' in table order. */
+static void collect_options(void)
+{
+	unsigned int m, i;
+
+	nr_opts = 0;
+	for (i = 0; core_options[i].name; i++)
+		opts[nr_opts++] = (struct run_opt){ &core_options[i], -1, i };
+	for (m = 0; m < run_nr_devices; m++)
+		for (i = 0; run_devices[m]->options[i].name &&
+			    nr_opts < MAX_OPTIONS; i++)
+			opts[nr_opts++] = (struct run_opt){
+				&run_devices[m]->options[i], m, i };
+}
+
+/* "  -k, --kernel FILE" then the help, its lines in one column. */
+static void print_option(const struct dev_option *o)
+{
+	const char *h = o->help, *nl;
+	int n;
+
+	n = o->short_name ? printf("  -%c, --%s", o->short_name, o->name) :
+			    printf("      --%s", o->name);
+	if (o->arg)
+		n += printf(" %s", o->arg);
+	if (n > USAGE_COL - 2) {
+		printf("\n");
+		n = 0;
+	}
+	for (; (nl = strchr(h, '\n')); h = nl + 1, n = 0)
+		printf("%*s%.*s\n", USAGE_COL - n, "", (int)(nl - h), h);
+	printf("%*s%s\n", USAGE_COL - n, "", h);
+}
 
 static void run_usage(void)
 {
-	printf("usage: lkvm run [-k bzImage] [OPTIONS]\n"
-	       "\n"
-	       "Boot a Linux kernel on the terminal's serial console (COM1).\n"
-	       "\n"
-	       "  -k, --kernel FILE     bzImage to boot (default: ./arch/x86/boot/bzImage,\n"
-	       "                        then /boot/vmlinuz-$(uname -r))\n"
-	       "  -i, --initrd FILE     initial ramdisk\n"
-	       "  -p, --params STRING   kernel command line (\"console=ttyS0\" is added\n"
-	       "                        unless it names a console)\n"
-	       "  -d, --disk FILE[,ro]  virtio-blk disk, repeatable: vda, vdb, ...\n"
-	       "  -m, --mem MiB         guest memory (default %d)\n"
-	       "  -c, --cpus N          vCPUs (default 1)\n"
-	       "      --name NAME       VM name for the control socket (default guest-PID)\n"
-	       "      --timeout SECONDS end the guest after SECONDS (exit status 5)\n"
-	       "      --stats           print VM exit counts and memory use at exit\n"
-	       "      --debug           verbose diagnostics on stderr\n"
-	       "\n"
-	       "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
+	unsigned int i;
+	int module = -1;
+
+	collect_options();
+	printf("usage: lkvm run [-k bzImage] [OPTIONS]\n\n"
+	       "Boot a Linux kernel on the terminal's serial console.\n\n");
+	for (i = 0; i < nr_opts; i++) {
+		if (opts[i].module != module) {
+			module = opts[i].module;
+			printf("\n%s:\n", run_devices[module]->name);
+		}
+		print_option(opts[i].o);
+	}
+	printf("\nConsole: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	       "Exit status: 0 poweroff/reboot, 1 lkvm error, 2 usage error,\n"
-	       "3 guest panic, 4 KVM internal error, 5 timeout, 128+N signal N.\n",
-	       DEFAULT_MEM_MIB);
+	       "3 guest panic, 4 KVM internal error, 5 timeout,\n"
+	       "6 guest crash (triple fault), 128+N signal N.\n");
 }
 
 static bool parse_uint(const char *s, unsigned long long max,
@@ -77,92 +140,141 @@ static bool parse_uint(const char *s, unsigned long long max,
 	return !errno && !*end && *out <= max;
 }
 
-static int parse_disk(struct vm_config *cfg, char *arg)
+static int parse_mem(struct vm_config *cfg, const char *arg)
 {
-	struct disk_config *d;
-	char *comma;
+	unsigned long long v;
 
-	if (cfg->nr_disks == VM_MAX_DISKS)
-		return cmd_usage_error(&cmd_run, "at most %d disks", VM_MAX_DISKS);
-	d = &cfg->disk[cfg->nr_disks++];
-	comma = strchr(arg, ',');
-	if (comma) {
-		*comma = 0;
-		if (strcmp(comma + 1, "ro"))
-			return cmd_usage_error(&cmd_run,
-					       "-d %s: unknown disk option '%s' (only 'ro')",
-					       arg, comma + 1);
-		d->ro = true;
-	}
-	if (!*arg)
-		return cmd_usage_error(&cmd_run, "-d needs a file name");
-	d->path = arg;
+	if (!parse_uint(arg, 1ULL << 40, &v) || !v)
+		return cmd_usage_error(&cmd_run,
+				       "-m %s: memory must be a positive number of MiB",
+				       arg);
+	if (v < ARCH_MIN_RAM_MIB)
+		return cmd_usage_error(&cmd_run,
+				       "-m %s: at least %d MiB of guest memory is needed",
+				       arg, ARCH_MIN_RAM_MIB);
+	cfg->ram_size = v << 20;
 	return 0;
 }
 
-static int parse_options(int argc, char **argv, struct vm_config *cfg)
+static int parse_core(struct run_args *a, enum core_opt o, const char *arg)
 {
 	unsigned long long v;
-	int opt, r;
 
+	switch (o) {
+	case O_KERNEL: a->cfg.kernel = arg; break;
+	case O_INITRD: a->cfg.initrd = arg; break;
+	case O_PARAMS: a->cfg.cmdline = arg; break;
+	case O_MEM: return parse_mem(&a->cfg, arg);
+	case O_CPUS:
+		/* The real upper bound is KVM's, checked later. */
+		if (!parse_uint(arg, UINT_MAX, &v) || !v)
+			return cmd_usage_error(&cmd_run,
+					       "-c %s: need a vCPU count from 1 up to KVM's limit",
+					       arg);
+		a->cfg.nr_vcpus = v;
+		break;
+	case O_NAME:
+		if (!control_name_valid(arg))
+			return cmd_usage_error(&cmd_run,
+					       "--name '%s': use 1-%d letters, digits, '.', '_' or '-', not starting with '.'",
+					       arg, CONTROL_NAME_MAX);
+		a->cfg.name = arg;
+		break;
+	case O_TIMEOUT:
+		if (!parse_uint(arg, INT_MAX, &v) || !v)
+			return cmd_usage_error(&cmd_run,
+					       "--timeout %s: need a positive number of seconds",
+					       arg);
+		a->wait.timeout_s = v;
+		break;
+	case O_STATS: a->stats = true; break;
+	case O_DEBUG: lkvm_debug_enabled = 1; break;
+	case O_HELP:
+		run_usage();
+		exit(LKVM_EXIT_OK);
+	}
+	return 0;
+}
+
+static int parse_one(struct run_args *a, const struct run_opt *o,
+		     const char *arg)
+{
+	const struct dev_module *m;
+	char err[DEV_ERR_MAX] = "";
+	int r;
+
+	if (o->module < 0)
+		return parse_core(a, o->idx, arg);
+	m = run_devices[o->module];
+	r = m->parse(&a->dev_state[o->module], o->idx, arg, err);
+	if (r == -ENOMEM) {
+		pr_err("out of memory");
+		return LKVM_EXIT_ERROR;
+	}
+	if (r)
+		return cmd_usage_error(&cmd_run, "%s",
+				       *err ? err : "bad device option");
+	return 0;
+}
+
+/* The getopt_long() tables for every option of collect_options(). */
+static void build_getopt(struct option *lo, char *so)
+{
+	unsigned int i;
+
+	*so++ = ':';
+	for (i = 0; i < nr_opts; i++) {
+		const struct dev_option *o = opts[i].o;
+
+		lo[i] = (struct option){ o->name, o->arg ? required_argument :
+							   no_argument,
+					 NULL, o->short_name ? o->short_name :
+							       OPT_BASE + (int)i };
+		if (o->short_name) {
+			*so++ = o->short_name;
+			if (o->arg)
+				*so++ = ':';
+		}
+	}
+	lo[i] = (struct option){ 0 };
+	*so = 0;
+}
+
+static const struct run_opt *find_opt(int val)
+{
+	unsigned int i;
+
+	if (val >= OPT_BASE)
+		return (unsigned int)(val - OPT_BASE) < nr_opts ?
+			       &opts[val - OPT_BASE] : NULL;
+	for (i = 0; i < nr_opts; i++)
+		if (opts[i].o->short_name == val)
+			return &opts[i];
+	return NULL;
+}
+
+static int parse_options(int argc, char **argv, struct run_args *a)
+{
+	struct option lo[MAX_OPTIONS + 1];
+	char so[2 * MAX_OPTIONS + 2];
+	const struct run_opt *o;
+	int val, r;
+
+	collect_options();
+	build_getopt(lo, so);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":k:i:p:d:m:c:h", run_options,
-				  NULL)) != -1) {
-		switch (opt) {
-		case 'k': cfg->kernel = optarg; break;
-		case 'i': cfg->initrd = optarg; break;
-		case 'p': cfg->cmdline = optarg; break;
-		case OPT_NAME:
-			if (!control_name_valid(optarg))
-				return cmd_usage_error(&cmd_run,
-						       "--name '%s': use 1-%d letters, digits, '.', '_' or '-', not starting with '.'",
-						       optarg, CONTROL_NAME_MAX);
-			cfg->name = optarg;
-			break;
-		case OPT_STATS: cfg->stats = true; break;
-		case OPT_DEBUG: lkvm_debug_enabled = 1; break;
-		case 'd':
-			r = parse_disk(cfg, optarg);
-			if (r)
-				return r;
-			break;
-		case 'm':
-			if (!parse_uint(optarg, 1ULL << 40, &v) || !v)
-				return cmd_usage_error(&cmd_run,
-						       "-m %s: memory must be a positive number of MiB",
-						       optarg);
-			if (v < ARCH_MIN_RAM_MIB)
-				return cmd_usage_error(&cmd_run,
-						       "-m %s: at least %d MiB of guest memory is needed",
-						       optarg, ARCH_MIN_RAM_MIB);
-			cfg->ram_size = v << 20;
-			break;
-		case 'c':
-			/* The real upper bound is KVM's, checked later. */
-			if (!parse_uint(optarg, UINT_MAX, &v) || !v)
-				return cmd_usage_error(&cmd_run,
-						       "-c %s: need a vCPU count from 1 up to KVM's limit",
-						       optarg);
-			cfg->nr_vcpus = v;
-			break;
-		case OPT_TIMEOUT:
-			if (!parse_uint(optarg, INT_MAX, &v) || !v)
-				return cmd_usage_error(&cmd_run,
-						       "--timeout %s: need a positive number of seconds",
-						       optarg);
-			cfg->timeout_s = v;
-			break;
-		case 'h':
-			run_usage();
-			exit(LKVM_EXIT_OK);
-		case ':':
+	while ((val = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+		if (val == ':')
 			return cmd_usage_error(&cmd_run, "option '%s' needs a value",
 					       argv[optind - 1]);
-		default:
+		o = find_opt(val);
+		if (!o)
 			return cmd_usage_error(&cmd_run, "unknown option '%s'",
 					       argv[optind - 1]);
-		}
+		r = parse_one(a, o, optarg);
+		if (r)
+			return r;
 	}
 	if (optind < argc)
 		return cmd_usage_error(&cmd_run, "unexpected argument '%s'",
@@ -176,8 +288,8 @@ static const char *default_kernel(void)
 	static char boot[300];
 	struct utsname u;
 
-	if (!access("arch/x86/boot/bzImage", R_OK))
-		return "arch/x86/boot/bzImage";
+	if (!access(ARCH_DEFAULT_KERNEL, R_OK))
+		return ARCH_DEFAULT_KERNEL;
 	if (!uname(&u)) {
 		snprintf(boot, sizeof(boot), "/boot/vmlinuz-%s", u.release);
 		if (!access(boot, R_OK))
@@ -223,43 +335,90 @@ static int open_kvm_checked(int *fd)
 	return r;
 }
 
-static int run_run(int argc, char **argv)
+/* Defaults, and what can be checked before a VM exists. */
+static int check_args(struct run_args *a, char *name, size_t name_len)
 {
-	struct vm_config cfg = { .ram_size = DEFAULT_MEM_MIB << 20,
-				 .nr_vcpus = 1 };
-	char name[64];
-	struct vm vm;
 	int r, kvm_fd;
 
-	r = parse_options(argc, argv, &cfg);
-	if (r)
-		return r;
-	if (!cfg.kernel)
-		cfg.kernel = default_kernel();
-	if (!cfg.kernel) {
-		pr_err("no kernel given (-k), and neither ./arch/x86/boot/bzImage nor /boot/vmlinuz-$(uname -r) exists");
+	if (!a->cfg.kernel)
+		a->cfg.kernel = default_kernel();
+	if (!a->cfg.kernel) {
+		pr_err("no kernel given (-k), and neither ./%s nor /boot/vmlinuz-$(uname -r) exists",
+		       ARCH_DEFAULT_KERNEL);
 		return LKVM_EXIT_ERROR;
 	}
-	if (!cfg.name) {
-		snprintf(name, sizeof(name), "guest-%d", getpid());
-		cfg.name = name;
+	if (!a->cfg.name) {
+		snprintf(name, name_len, "guest-%d", getpid());
+		a->cfg.name = name;
 	}
-
 	if (open_kvm_checked(&kvm_fd))
 		return LKVM_EXIT_ERROR;
-	r = check_host_limits(&cfg, kvm_fd);
+	r = check_host_limits(&a->cfg, kvm_fd);
 	close(kvm_fd);
-	if (r)
-		return r;
+	return r;
+}
 
-	r = vm_create(&vm, &cfg);
-	if (r) {
-		pr_err("cannot create the VM: %s: %s", kvm_ioctl_failed_name(),
-		       strerror(-r));
-		return LKVM_EXIT_ERROR;
+/* The guest ran: its fate, said once, is the exit status. */
+static int report_fate(struct vm *vm)
+{
+	const char *msg;
+	int sig, status;
+	enum vm_fate fate = vm_get_fate(vm, &sig, &msg);
+
+	status = run_fate_status(fate, sig);
+	if (status == LKVM_EXIT_OK)
+		pr_info("%s", msg);
+	else
+		pr_err("%s", msg);
+	return status;
+}
+
+/* Create the VM, its devices, run it; the status is the guest's fate. */
+static int run_vm(struct run_args *a)
+{
+	struct vm vm;
+	unsigned int i;
+	int r, status = LKVM_EXIT_ERROR;
+
+	run_signals_block(&a->wait);
+	r = vm_create(&vm, &a->cfg);
+	if (r)
+		goto out;
+	for (i = 0; i < run_nr_devices && !r; i++)
+		r = run_devices[i]->create(&vm, a->dev_state[i]);
+	if (!r)
+		r = vm_run(&vm, run_wait, &a->wait);
+	if (!r)
+		status = report_fate(&vm);
+	if (!r && a->stats) {
+		stats_print(&vm, stderr);
+		vm_devices_stats(&vm, stderr);
 	}
-	r = vm_run(&vm);
 	vm_destroy(&vm);
+out:
+	run_signals_restore(&a->wait);
+	return status;
+}
+
+static int run_run(int argc, char **argv)
+{
+	struct run_args a = { .cfg = { .ram_size = DEFAULT_MEM_MIB << 20,
+				       .nr_vcpus = 1 } };
+	void *state[run_nr_devices];
+	char name[64];
+	unsigned int i;
+	int r;
+
+	memset(state, 0, sizeof(state));
+	a.dev_state = state;
+	r = parse_options(argc, argv, &a);
+	if (!r)
+		r = check_args(&a, name, sizeof(name));
+	if (!r)
+		r = run_vm(&a);
+	for (i = 0; i < run_nr_devices; i++)
+		if (run_devices[i]->free_state)
+			run_devices[i]->free_state(state[i]);
 	return r;
 }
 

@@ -254,7 +254,7 @@ static int dispatch_info(struct control *c, struct control_reply *r)
 	int ret;
 
 	strcpy(info.name, c->name);
-	ret = c->h->info(c->opaque, &info);
+	ret = c->info(c->info_opaque, &info);
 	if (ret)
 		return ret;
 	/* The handler may have touched the name; never send a bad one. */
@@ -267,37 +267,14 @@ static int dispatch_info(struct control *c, struct control_reply *r)
 static int dispatch(struct control *c, const struct control_req *q,
 		    struct control_reply *r)
 {
-	const struct control_handlers *h = c->h;
+	const struct control_handler *h;
 
-	switch (q->cmd) {
-	case CONTROL_CMD_LIST_INFO:
-		return h->info ? dispatch_info(c, r) : -EOPNOTSUPP;
-	case CONTROL_CMD_STOP:
-		return h->stop ? h->stop(c->opaque, r) : -EOPNOTSUPP;
-	case CONTROL_CMD_PAUSE:
-		return h->pause ? h->pause(c->opaque, r) : -EOPNOTSUPP;
-	case CONTROL_CMD_RESUME:
-		return h->resume ? h->resume(c->opaque, r) : -EOPNOTSUPP;
-	case CONTROL_CMD_DEBUG_REGS:
-		return h->debug_regs ? h->debug_regs(c->opaque, q->vcpu, r) :
-				       -EOPNOTSUPP;
-	case CONTROL_CMD_DEBUG_MEM:
-		return h->debug_mem ?
-			       h->debug_mem(c->opaque, q->gpa, q->len, r) :
-			       -EOPNOTSUPP;
-	case CONTROL_CMD_DEBUG_NMI:
-		return h->debug_nmi ? h->debug_nmi(c->opaque, q->vcpu, r) :
-				      -EOPNOTSUPP;
-	case CONTROL_CMD_DEBUG_SYSRQ:
-		return h->debug_sysrq ? h->debug_sysrq(c->opaque, q->key, r) :
-					-EOPNOTSUPP;
-	case CONTROL_CMD_DEBUG_PGWALK:
-		return h->debug_pgwalk ?
-			       h->debug_pgwalk(c->opaque, q->vcpu, q->walk_pc,
-					       q->gpa, r) :
-			       -EOPNOTSUPP;
-	}
-	return -EOPNOTSUPP;
+	if (q->cmd == CONTROL_CMD_LIST_INFO)
+		return c->info ? dispatch_info(c, r) : -EOPNOTSUPP;
+	if (q->cmd >= CONTROL_CMD_NR)
+		return -EOPNOTSUPP;
+	h = &c->handlers[q->cmd];
+	return h->fn ? h->fn(h->opaque, q, r) : -EOPNOTSUPP;
 }
 
 /* Handle one framed request and queue its reply. */
@@ -590,8 +567,25 @@ static int thread_start(struct control *c)
 	return ret;
 }
 
-int control_start(struct control *c, const char *name,
-		  const struct control_handlers *h, void *opaque)
+int control_register(struct control *c, u16 cmd, control_fn *fn,
+		     void *opaque)
+{
+	if (!cmd || cmd >= CONTROL_CMD_NR || cmd == CONTROL_CMD_LIST_INFO)
+		return -EINVAL;
+	if (c->handlers[cmd].fn)
+		return -EEXIST;
+	c->handlers[cmd] = (struct control_handler){ fn, opaque };
+	return 0;
+}
+
+void control_register_info(struct control *c, control_info_fn *fn,
+			   void *opaque)
+{
+	c->info = fn;
+	c->info_opaque = opaque;
+}
+
+int control_start(struct control *c, const char *name)
 {
 	int dfd, ret, i;
 
@@ -606,8 +600,6 @@ int control_start(struct control *c, const char *name,
 	if (ret)
 		return ret;
 	strcpy(c->name, name);
-	c->h = h;
-	c->opaque = opaque;
 	c->start_ms = now_ms();
 	if (c->client_timeout_ms <= 0)
 		c->client_timeout_ms = CONTROL_CLIENT_TIMEOUT_MS;

@@ -25,37 +25,29 @@
 #include "kvm/control-proto.h"
 
 /*
- * Each handler returns 0 or a negative errno, which becomes the reply's
+ * Handlers are registered by their owners, one per command, before
+ * control_start(): the VM registers list, stop, pause, resume and debug
+ * (kvm/vm-control.c), the console registers SysRq (term/console.c), and a
+ * device can register a request of its own.  The server knows none of
+ * them.  A command without a handler answers -EOPNOTSUPP.
+ *
+ * A handler returns 0 or a negative errno, which becomes the reply's
  * status; it may add text to r either way (control_reply_printf(),
- * control_reply_hexdump()), for instance to explain an error.  A NULL
- * handler answers -EOPNOTSUPP.
+ * control_reply_hexdump()), for instance to explain an error.  The request
+ * was decoded and range-checked by control_req_decode().
  */
-struct control_handlers {
-	/*
-	 * For `lkvm list`.  info arrives with name, pid and uptime (since
-	 * control_start()) filled in; fill state, nr_vcpus, mem_mib and fix
-	 * up the rest if you know better.
-	 */
-	int (*info)(void *opaque, struct control_info *info);
-	/* Ask the VM to shut down; it later calls control_stop(). */
-	int (*stop)(void *opaque, struct control_reply *r);
-	/* -EALREADY if already paused / already running. */
-	int (*pause)(void *opaque, struct control_reply *r);
-	int (*resume)(void *opaque, struct control_reply *r);
-	/* vcpu is an index, or CONTROL_VCPU_ALL; -ERANGE if out of range. */
-	int (*debug_regs)(void *opaque, int vcpu, struct control_reply *r);
-	/* 1 <= len <= CONTROL_DEBUG_MEM_MAX and gpa + len does not wrap. */
-	int (*debug_mem)(void *opaque, u64 gpa, u64 len,
-			 struct control_reply *r);
-	int (*debug_nmi)(void *opaque, int vcpu, struct control_reply *r);
-	/* key is printable ASCII (0x21..0x7e). */
-	int (*debug_sysrq)(void *opaque, char key, struct control_reply *r);
-	/*
-	 * Walk gva, or with at_pc the vCPU's own PC, through vcpu's page
-	 * tables (x86/pgwalk.h).
-	 */
-	int (*debug_pgwalk)(void *opaque, int vcpu, bool at_pc, u64 gva,
-			    struct control_reply *r);
+typedef int control_fn(void *opaque, const struct control_req *req,
+		       struct control_reply *r);
+/*
+ * For `lkvm list`: info arrives with name, pid and uptime (since
+ * control_start()) filled in; fill state, nr_vcpus, mem_mib and fix up
+ * the rest if you know better.
+ */
+typedef int control_info_fn(void *opaque, struct control_info *info);
+
+struct control_handler {
+	control_fn *fn;
+	void *opaque;
 };
 
 /*
@@ -96,11 +88,22 @@ struct control {
 	pthread_t thread;
 	bool started;
 	u64 start_ms;
-	const struct control_handlers *h;
-	void *opaque;
+	struct control_handler handlers[CONTROL_CMD_NR];
+	control_info_fn *info;
+	void *info_opaque;
 	struct control_client clients[CONTROL_MAX_CLIENTS];
 	struct control_reply reply;	/* scratch, reused per request */
 };
+
+/*
+ * Register the handler of @cmd (not CONTROL_CMD_LIST_INFO, which has
+ * control_register_info()).  Before control_start() only.  -EINVAL for
+ * an unknown command, -EEXIST if it already has one.
+ */
+int control_register(struct control *c, u16 cmd, control_fn *fn,
+		     void *opaque);
+void control_register_info(struct control *c, control_info_fn *fn,
+			   void *opaque);
 
 /*
  * Create $HOME/.lkvm/NAME.sock and start the control thread.  name must
@@ -109,8 +112,7 @@ struct control {
  * the name, -EEXIST if the path is a file that is not a socket, or another
  * -errno.  A stale socket (its VM died) is replaced.
  */
-int control_start(struct control *c, const char *name,
-		  const struct control_handlers *h, void *opaque);
+int control_start(struct control *c, const char *name);
 
 /*
  * Stop the thread (joins it), close every client and remove the socket.

@@ -16,7 +16,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "builtin-cmds/cmds.h"
 #include "kvm/kvm.h"
 #include "kvm/log.h"
 #include "kvm/vm.h"
@@ -161,12 +160,12 @@ static void report_internal_error(struct vcpu *vcpu)
 		n += snprintf(data + n, sizeof(data) - n, " 0x%llx",
 			      (unsigned long long)run->internal.data[i]);
 	arch_vcpu_describe(vcpu, state, sizeof(state));
-	vm_request_exit(vcpu->vm, LKVM_EXIT_KVM_ERROR,
-			"KVM internal error on vCPU %u: suberror %u%s%s\n%s",
-			vcpu->id, run->internal.suberror,
-			run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
-				" (instruction emulation failed)" : "",
-			data, state);
+	vm_set_fate(vcpu->vm, VM_FATE_INTERNAL_ERROR,
+		    "KVM internal error on vCPU %u: suberror %u%s%s\n%s",
+		    vcpu->id, run->internal.suberror,
+		    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+			    " (instruction emulation failed)" : "",
+		    data, state);
 }
 
 static void handle_system_event(struct vcpu *vcpu)
@@ -175,19 +174,44 @@ static void handle_system_event(struct vcpu *vcpu)
 
 	switch (vcpu->run->system_event.type) {
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
-		vm_request_exit(vm, LKVM_EXIT_OK, "guest powered off");
+		vm_set_fate(vm, VM_FATE_POWEROFF, "guest powered off");
 		break;
 	case KVM_SYSTEM_EVENT_RESET:
-		vm_request_exit(vm, LKVM_EXIT_OK, "guest rebooted");
+		vm_set_fate(vm, VM_FATE_REBOOT, "guest rebooted");
 		break;
 	case KVM_SYSTEM_EVENT_CRASH:
-		vm_request_exit(vm, LKVM_EXIT_PANIC, "guest crashed");
+		vm_set_fate(vm, VM_FATE_PANIC, "guest crashed (system event)");
 		break;
 	default:
-		vm_request_exit(vm, LKVM_EXIT_KVM_ERROR,
-				"unknown system event %u",
-				vcpu->run->system_event.type);
+		vm_set_fate(vm, VM_FATE_INTERNAL_ERROR,
+			    "unknown system event %u",
+			    vcpu->run->system_event.type);
 	}
+}
+
+/*
+ * A triple fault.  Linux reboots through the ports lkvm offers (the ACPI
+ * reset register, 0xcf9, the keyboard controller), which end the VM at
+ * once; it triple-faults on purpose only after it said so (reboot=triple
+ * prints "reboot: Restarting system" first).  Any other triple fault is a
+ * crash, often before the kernel printed a byte, and deserves the same
+ * register dump as a KVM error.
+ */
+static void handle_shutdown(struct vcpu *vcpu)
+{
+	char state[1024];
+
+	if (vm_reboot_announced(vcpu->vm)) {
+		vm_set_fate(vcpu->vm, VM_FATE_REBOOT,
+			    "guest rebooted (triple fault on vCPU %u)",
+			    vcpu->id);
+		return;
+	}
+	arch_vcpu_describe(vcpu, state, sizeof(state));
+	vm_set_fate(vcpu->vm, VM_FATE_CRASH,
+		    "guest crashed: triple fault on vCPU %u, with no reboot "
+		    "requested\n%s",
+		    vcpu->id, state);
 }
 
 /* Returns false when the vCPU should stop running. */
@@ -209,10 +233,7 @@ static bool handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_INTR:
 		return true;
 	case KVM_EXIT_SHUTDOWN:
-		/* A triple fault: how x86 kernels reboot when all else fails. */
-		vm_request_exit(vcpu->vm, LKVM_EXIT_OK,
-				"guest rebooted (triple fault on vCPU %u)",
-				vcpu->id);
+		handle_shutdown(vcpu);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		handle_system_event(vcpu);
@@ -222,20 +243,20 @@ static bool handle_exit(struct vcpu *vcpu)
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		arch_vcpu_describe(vcpu, state, sizeof(state));
-		vm_request_exit(vcpu->vm, LKVM_EXIT_KVM_ERROR,
-				"KVM could not enter vCPU %u: hardware reason 0x%llx\n%s",
-				vcpu->id,
-				(unsigned long long)run->fail_entry.hardware_entry_failure_reason,
-				state);
+		vm_set_fate(vcpu->vm, VM_FATE_INTERNAL_ERROR,
+			    "KVM could not enter vCPU %u: hardware reason 0x%llx\n%s",
+			    vcpu->id,
+			    (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
+			    state);
 		return false;
 	default:
 		if (arch_vcpu_handle_exit(vcpu) == 0)
 			return true;
 		arch_vcpu_describe(vcpu, state, sizeof(state));
-		vm_request_exit(vcpu->vm, LKVM_EXIT_KVM_ERROR,
-				"unexpected exit %s (%u) on vCPU %u\n%s",
-				vcpu_exit_name(run->exit_reason),
-				run->exit_reason, vcpu->id, state);
+		vm_set_fate(vcpu->vm, VM_FATE_INTERNAL_ERROR,
+			    "unexpected exit %s (%u) on vCPU %u\n%s",
+			    vcpu_exit_name(run->exit_reason),
+			    run->exit_reason, vcpu->id, state);
 		return false;
 	}
 }
@@ -300,9 +321,9 @@ static void *vcpu_thread(void *arg)
 		if (r < 0) {
 			r = -errno;
 			if (r != -EINTR && r != -EAGAIN) {
-				vm_request_exit(vm, LKVM_EXIT_ERROR,
-						"KVM_RUN on vCPU %u: %s",
-						vcpu->id, strerror(-r));
+				vm_set_fate(vm, VM_FATE_HOST_ERROR,
+					    "KVM_RUN on vCPU %u: %s",
+					    vcpu->id, strerror(-r));
 				break;
 			}
 			if (!vcpu_settle(vcpu))

@@ -12,11 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builtin-cmds/cmds.h"
 #include "kvm/control.h"
 #include "kvm/vm-control.h"
 #include "kvm/vm.h"
-#include "term/console.h"
 
 #define DUMP_MAX 4096
 
@@ -32,15 +30,17 @@ static int h_info(void *opaque, struct control_info *info)
 	return 0;
 }
 
-static int h_stop(void *opaque, struct control_reply *r)
+static int h_stop(void *opaque, const struct control_req *q,
+		  struct control_reply *r)
 {
 	struct vm *vm = opaque;
 
-	vm_request_exit(vm, LKVM_EXIT_OK, "stopped on request (lkvm stop)");
+	vm_set_fate(vm, VM_FATE_STOPPED, "stopped on request (lkvm stop)");
 	return 0;
 }
 
-static int h_pause(void *opaque, struct control_reply *r)
+static int h_pause(void *opaque, const struct control_req *q,
+		   struct control_reply *r)
 {
 	int ret = vm_pause(opaque);
 
@@ -49,7 +49,8 @@ static int h_pause(void *opaque, struct control_reply *r)
 	return ret;
 }
 
-static int h_resume(void *opaque, struct control_reply *r)
+static int h_resume(void *opaque, const struct control_req *q,
+		    struct control_reply *r)
 {
 	int ret = vm_resume(opaque);
 
@@ -79,9 +80,11 @@ static void walk_pc(struct vcpu *vcpu, struct control_reply *r)
 		control_reply_printf(r, "\n");
 }
 
-static int h_debug_regs(void *opaque, int vcpu, struct control_reply *r)
+static int h_debug_regs(void *opaque, const struct control_req *q,
+		       struct control_reply *r)
 {
 	struct vm *vm = opaque;
+	int vcpu = q->vcpu;
 	char *buf;
 	unsigned int i;
 	int ret;
@@ -107,9 +110,11 @@ static int h_debug_regs(void *opaque, int vcpu, struct control_reply *r)
 	return ret;
 }
 
-static int h_debug_mem(void *opaque, u64 gpa, u64 len, struct control_reply *r)
+static int h_debug_mem(void *opaque, const struct control_req *q,
+		       struct control_reply *r)
 {
 	struct vm *vm = opaque;
+	u64 gpa = q->gpa, len = q->len;
 	const void *hva = gpa_to_hva(&vm->mem, gpa, len);
 
 	if (!hva) {
@@ -121,9 +126,11 @@ static int h_debug_mem(void *opaque, u64 gpa, u64 len, struct control_reply *r)
 	return control_reply_hexdump(r, gpa, hva, len);
 }
 
-static int h_debug_nmi(void *opaque, int vcpu, struct control_reply *r)
+static int h_debug_nmi(void *opaque, const struct control_req *q,
+		       struct control_reply *r)
 {
 	struct vm *vm = opaque;
+	int vcpu = q->vcpu;
 	int ret = check_vcpu(vm, vcpu, false);
 
 	if (ret)
@@ -136,61 +143,67 @@ static int h_debug_nmi(void *opaque, int vcpu, struct control_reply *r)
 	return ret;
 }
 
-static int h_debug_sysrq(void *opaque, char key, struct control_reply *r)
-{
-	struct vm *vm = opaque;
-
-	console_sysrq(vm, key);
-	control_reply_printf(r, "sent break + '%c' on the serial console", key);
-	return 0;
-}
-
-static int h_debug_pgwalk(void *opaque, int vcpu, bool at_pc, u64 gva,
+static int h_debug_pgwalk(void *opaque, const struct control_req *q,
 			  struct control_reply *r)
 {
 	struct vm *vm = opaque;
-	int ret = check_vcpu(vm, vcpu, false);
+	int ret = check_vcpu(vm, q->vcpu, false);
 
 	if (ret)
 		return ret;
 	vm_pause_hold(vm);
-	ret = arch_vcpu_pgwalk(&vm->vcpus[vcpu], at_pc, gva, r);
+	ret = arch_vcpu_pgwalk(&vm->vcpus[q->vcpu], q->walk_pc, q->gpa, r);
 	vm_pause_release(vm);
 	return ret;
 }
 
-static const struct control_handlers vm_handlers = {
-	.info = h_info,
-	.stop = h_stop,
-	.pause = h_pause,
-	.resume = h_resume,
-	.debug_regs = h_debug_regs,
-	.debug_mem = h_debug_mem,
-	.debug_nmi = h_debug_nmi,
-	.debug_sysrq = h_debug_sysrq,
-	.debug_pgwalk = h_debug_pgwalk,
+static const struct {
+	u16 cmd;
+	control_fn *fn;
+} vm_handlers[] = {
+	{ CONTROL_CMD_STOP, h_stop },
+	{ CONTROL_CMD_PAUSE, h_pause },
+	{ CONTROL_CMD_RESUME, h_resume },
+	{ CONTROL_CMD_DEBUG_REGS, h_debug_regs },
+	{ CONTROL_CMD_DEBUG_MEM, h_debug_mem },
+	{ CONTROL_CMD_DEBUG_NMI, h_debug_nmi },
+	{ CONTROL_CMD_DEBUG_PGWALK, h_debug_pgwalk },
 };
 
-int vm_control_start(struct vm *vm)
+int vm_control_init(struct vm *vm)
 {
-	int r;
+	unsigned int i;
+	int r = 0;
 
 	vm->control = calloc(1, sizeof(*vm->control));
 	if (!vm->control)
 		return -ENOMEM;
-	r = control_start(vm->control, vm->cfg.name, &vm_handlers, vm);
-	if (r) {
-		free(vm->control);
-		vm->control = NULL;
-	}
+	control_register_info(vm->control, h_info, vm);
+	for (i = 0; i < ARRAY_SIZE(vm_handlers) && !r; i++)
+		r = control_register(vm->control, vm_handlers[i].cmd,
+				     vm_handlers[i].fn, vm);
 	return r;
+}
+
+int vm_control_register(struct vm *vm, u16 cmd, control_fn *fn, void *opaque)
+{
+	return control_register(vm->control, cmd, fn, opaque);
+}
+
+int vm_control_start(struct vm *vm)
+{
+	return control_start(vm->control, vm->cfg.name);
 }
 
 void vm_control_stop(struct vm *vm)
 {
-	if (!vm->control)
-		return;
-	control_stop(vm->control);
+	if (vm->control)
+		control_stop(vm->control);
+}
+
+void vm_control_fini(struct vm *vm)
+{
+	vm_control_stop(vm);
 	free(vm->control);
 	vm->control = NULL;
 }

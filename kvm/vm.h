@@ -1,32 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A virtual machine: the KVM file descriptors, guest RAM, the vCPUs, the
- * I/O buses the devices hang off, the I/O thread, and the guest's fate.
+ * I/O buses the devices hang off, the I/O thread, the list of devices and
+ * the guest's fate.  It knows no device by type (kvm/device.h).
  *
- * Threads: main (waits for the fate, a signal or the timeout), one thread per
- * vCPU (KVM_RUN; port/MMIO exits are served right there), the I/O thread
- * (kvm/ioloop.h) and optionally a control thread.
+ * Threads: main (vm_run()'s caller; it waits for the fate, signals and
+ * timeouts), one thread per vCPU (KVM_RUN; port/MMIO exits are served right
+ * there), the I/O thread (kvm/ioloop.h) and the control thread
+ * (kvm/control.h).
  */
 #ifndef LKVM_VM_H
 #define LKVM_VM_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <linux/kvm.h>
 
 #include "kvm/types.h"
+#include "kvm/device.h"
+#include "kvm/fate.h"
 #include "kvm/mem.h"
 #include "kvm/iobus.h"
 #include "kvm/ioloop.h"
 #include "kvm/irq.h"
 #include "arch-vm.h"
 
-#define VM_MAX_DISKS 8
 #define VCPU_EXIT_REASONS 64
-
-struct disk_config {
-	const char *path;
-	bool ro;
-};
+#define VM_FATE_MSG_MAX 2048 /* room for a register dump (vcpu.c) */
 
 struct vm_config {
 	const char *kernel;
@@ -35,10 +35,6 @@ struct vm_config {
 	const char *name;
 	u64 ram_size;		/* bytes */
 	unsigned int nr_vcpus;
-	struct disk_config disk[VM_MAX_DISKS];
-	unsigned int nr_disks;
-	unsigned int timeout_s; /* 0: none */
-	bool stats;		/* print exit counts at the end */
 };
 
 struct vcpu {
@@ -60,11 +56,8 @@ struct vcpu {
 	struct arch_vcpu arch;
 };
 
-struct console;
 struct pci_bus;
 struct control;
-struct virtio_blk;
-struct virtio_pci;
 
 struct vm {
 	int kvm_fd;
@@ -78,21 +71,23 @@ struct vm {
 	struct io_bus mmio;
 	struct ioloop loop;
 	struct irq_routing routing;
-	pthread_t main_thread;
-	struct console *console;
+	pthread_t main_thread;	/* woken by SIG_VM_WAKE when the fate is set */
+	/* Every device, in the order added (kvm/device.h). */
+	struct vm_device **devices;
+	unsigned int nr_devices;
+	/* The platform's PCI bus, if it has one: where transports plug in. */
 	struct pci_bus *pci;
+	/* Allocated by vm_create() so devices can register their requests. */
 	struct control *control;
-	/* virtio-blk devices, in -d order (virtio/devices.c) */
-	struct virtio_blk *blk[VM_MAX_DISKS];
-	struct virtio_pci *blk_pci[VM_MAX_DISKS];
-	unsigned int nr_blk;
 
-	/* The guest's fate: set once, by whoever sees it first. */
+	/* The guest's fate (kvm/fate.h): set once, by whoever sees it first. */
 	pthread_mutex_t fate_lock;
 	bool exiting;
-	int exit_code;
-	char exit_msg[2048]; /* room for a register dump (vcpu.c) */
-	bool panic_seen; /* the console showed a panic; a reset now is its end */
+	enum vm_fate fate;
+	int fate_signal;
+	char fate_msg[VM_FATE_MSG_MAX];
+	bool panic_seen;	/* "Kernel panic - not syncing" was printed */
+	bool reboot_seen;	/* "reboot: Restarting system", or a reset asked */
 
 	/*
 	 * Pausing: while holds > 0 every vCPU stays out of KVM_RUN, parked on
@@ -109,19 +104,32 @@ struct vm {
 	struct arch_vm arch;
 };
 
+/*
+ * Open KVM, allocate guest RAM, and let the arch set up the machine and
+ * its platform devices (interrupt controllers, power ports, the PCI bus).
+ * Devices of the command line come next, through vm_add_device().  Says
+ * why on error.  The caller's thread is the one vm_run() wakes.
+ */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
+/* Destroy the devices in reverse order, then the VM. */
 void vm_destroy(struct vm *vm);
 
-/* Bring up vCPUs and the I/O thread, wait for the fate, tear down. */
-int vm_run(struct vm *vm);
-
 /*
- * Decide the guest's fate (first caller wins) and get every thread out:
- * vCPUs are kicked out of KVM_RUN and the main thread is woken.
+ * Run the guest until its fate is decided: load the kernel, create the
+ * vCPUs, open the control socket, start the devices in order, the I/O
+ * thread and the vCPU threads; then call wait(vm, arg), which returns once
+ * vm_exiting() (the caller's loop over signals and its timeout); then join
+ * the vCPUs, stop the I/O thread and stop the devices in reverse.
+ *
+ * The caller blocks SIG_VM_WAKE and the signals it waits for before, so
+ * that every thread inherits the mask.  Returns 0 when the guest ran (read
+ * the fate with vm_get_fate()), or -errno when it could not start (and the
+ * step that failed said why).
  */
-void vm_request_exit(struct vm *vm, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-bool vm_exiting(struct vm *vm);
+int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg);
+
+/* The VM's devices for `--stats`: each one's stats hook. */
+void vm_devices_stats(struct vm *vm, FILE *f);
 
 /*
  * Take or drop a pause hold.  vm_pause_hold() returns once every vCPU is

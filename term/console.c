@@ -7,10 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "builtin-cmds/cmds.h"
-#include "kvm/kvm.h"
+#include "kvm/control.h"
+#include "kvm/irq.h"
 #include "kvm/log.h"
 #include "kvm/vm.h"
+#include "kvm/vm-control.h"
 #include "term/console.h"
 #include "term/serial8250.h"
 #include "term/tty.h"
@@ -31,6 +32,7 @@
  * ending.
  */
 struct console {
+	struct vm_device dev;
 	struct vm *vm;
 	struct io_range range;
 	pthread_mutex_t lock; /* the UART model and the buffers below */
@@ -47,6 +49,7 @@ struct console {
 	pthread_t writer;
 	bool writer_started;
 	bool writer_done;
+	bool writer_stuck;	/* left behind on a stdout nobody reads */
 	int flush_timer;
 	struct io_event *timer_ev;
 
@@ -66,10 +69,9 @@ struct console {
 static void set_irq(void *opaque, int level)
 {
 	struct console *c = opaque;
-	struct kvm_irq_level irq = { .irq = CONSOLE_IRQ, .level = level };
 
 	c->irq_level = level;
-	kvm_ioctl(c->vm->vm_fd, KVM_IRQ_LINE, &irq);
+	irq_line(c->vm, ARCH_CONSOLE_IRQ, level);
 }
 
 static void request_flush_locked(struct console *c)
@@ -153,6 +155,8 @@ static void *writer_main(void *arg)
  * caller id.  "Kernel panic - not syncing" starts the report, "end Kernel
  * panic" ends it; seeing the end means the guest will do nothing more (or
  * reboot, with panic=N), so the VM ends now with the panic status.
+ * "reboot: Restarting system" is kernel_restart()'s last word (pr_emerg,
+ * so even `quiet` shows it): a triple fault after it is a reboot.
  */
 static const char *printk_text(const char *line)
 {
@@ -179,10 +183,11 @@ static void watch_line(struct console *c)
 	c->line_len = 0;
 	text = printk_text(c->line);
 	if (starts_with(text, "Kernel panic - not syncing"))
-		c->vm->panic_seen = true;
+		vm_note_panic(c->vm);
 	if (starts_with(text, "---[ end Kernel panic"))
-		vm_request_exit(c->vm, LKVM_EXIT_PANIC,
-				"guest kernel panicked");
+		vm_set_fate(c->vm, VM_FATE_PANIC, "guest kernel panicked");
+	if (starts_with(text, "reboot: Restarting system"))
+		vm_note_reboot(c->vm);
 }
 
 /* A byte from the guest; false when the ring is nearly full (stall). */
@@ -274,8 +279,8 @@ static bool filter_escape(struct console *c, u8 byte)
 	if (c->escape) {
 		c->escape = false;
 		if (byte == 'x') {
-			vm_request_exit(c->vm, LKVM_EXIT_OK,
-					"terminated from the console (Ctrl-A x)");
+			vm_set_fate(c->vm, VM_FATE_STOPPED,
+				    "terminated from the console (Ctrl-A x)");
 			return false;
 		}
 		return byte == ESCAPE_KEY; /* Ctrl-A Ctrl-A sends one Ctrl-A */
@@ -329,45 +334,30 @@ static void resume_stdin(void *arg)
 					 stdin_ready, c);
 }
 
-int console_init(struct vm *vm)
+/* Magic SysRq: a break on the line, then the key (Linux's 8250 driver). */
+static int console_sysrq(void *opaque, const struct control_req *q,
+			 struct control_reply *r)
 {
-	struct console *c = calloc(1, sizeof(*c));
-	pthread_condattr_t attr;
-	int r;
+	struct console *c = opaque;
+	u8 k = q->key;
 
-	if (!c)
-		return -ENOMEM;
-	c->vm = vm;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->out_cond, &attr);
-	pthread_condattr_destroy(&attr);
-	serial8250_init(&c->uart, set_irq, tx, c);
-	c->range = (struct io_range){ .base = CONSOLE_PORT, .len = 8,
-				      .access = uart_access, .opaque = c };
-	c->flush_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (c->flush_timer < 0) {
-		r = -errno;
-		free(c);
-		return r;
-	}
-	r = vm_register_pio(vm, &c->range);
-	if (r) {
-		close(c->flush_timer);
-		free(c);
-		return r;
-	}
-	vm->console = c;
+	pthread_mutex_lock(&c->lock);
+	serial8250_break(&c->uart);
+	serial8250_rx_push(&c->uart, &k, 1);
+	pthread_mutex_unlock(&c->lock);
+	control_reply_printf(r, "sent break + '%c' on the serial console",
+			     q->key);
 	return 0;
 }
 
-int console_start(struct vm *vm)
+/* Start reading stdin (raw mode if it is a terminal) and writing stdout. */
+static int console_start(struct vm_device *dev)
 {
-	struct console *c = vm->console;
+	struct console *c = dev->priv;
 	int r;
 
-	c->timer_ev = ioloop_add(&vm->loop, c->flush_timer, flush_timer_fired, c);
+	c->timer_ev = ioloop_add(&c->vm->loop, c->flush_timer,
+				 flush_timer_fired, c);
 	if (!c->timer_ev)
 		return -ENOMEM;
 	r = -pthread_create(&c->writer, NULL, writer_main, c);
@@ -376,19 +366,18 @@ int console_start(struct vm *vm)
 	c->writer_started = true;
 	c->raw = tty_raw_begin();
 	/* A regular file or /dev/null cannot be polled: then no input. */
-	c->stdin_ev = ioloop_add(&vm->loop, STDIN_FILENO, stdin_ready, c);
+	c->stdin_ev = ioloop_add(&c->vm->loop, STDIN_FILENO, stdin_ready, c);
 	return 0;
 }
 
-void console_stop(struct vm *vm)
+/* Give stdout a moment to take the rest, and the terminal back. */
+static void console_stop(struct vm_device *dev)
 {
-	struct console *c = vm->console;
+	struct console *c = dev->priv;
 	struct timespec deadline;
 	bool done;
 	int r = 0;
 
-	if (!c)
-		return;
 	tty_restore();
 	if (!c->writer_started)
 		return;
@@ -404,21 +393,95 @@ void console_stop(struct vm *vm)
 	done = c->writer_done;
 	pthread_mutex_unlock(&c->lock);
 	/*
-	 * A writer stuck on a stdout nobody reads is left behind: the
-	 * process ends anyway, and the guest's last words with it.
+	 * A writer stuck on a stdout nobody reads is left behind, with the
+	 * console it uses: the process ends anyway, and the guest's last
+	 * words with it.
 	 */
 	if (done)
 		pthread_join(c->writer, NULL);
+	else
+		c->writer_stuck = true;
 	c->writer_started = false;
 }
 
-void console_sysrq(struct vm *vm, char key)
+/* The I/O thread has stopped: its events go with the loop. */
+static void console_destroy(struct vm_device *dev)
 {
-	struct console *c = vm->console;
-	u8 k = key;
+	struct console *c = dev->priv;
 
-	pthread_mutex_lock(&c->lock);
-	serial8250_break(&c->uart);
-	serial8250_rx_push(&c->uart, &k, 1);
-	pthread_mutex_unlock(&c->lock);
+	if (c->writer_stuck)
+		return;
+	if (c->timer_ev)
+		ioloop_del(&c->vm->loop, c->timer_ev);
+	if (c->stdin_ev)
+		ioloop_del(&c->vm->loop, c->stdin_ev);
+	close(c->flush_timer);
+	pthread_cond_destroy(&c->out_cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
 }
+
+static const struct vm_device_ops console_ops = {
+	.start = console_start,
+	.stop = console_stop,
+	.destroy = console_destroy,
+};
+
+static struct console *console_alloc(struct vm *vm)
+{
+	struct console *c = calloc(1, sizeof(*c));
+	pthread_condattr_t attr;
+
+	if (!c)
+		return NULL;
+	c->flush_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (c->flush_timer < 0) {
+		free(c);
+		return NULL;
+	}
+	c->vm = vm;
+	c->dev = (struct vm_device){ .ops = &console_ops,
+				     .name = ARCH_CONSOLE_NAME, .priv = c };
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->out_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	serial8250_init(&c->uart, set_irq, tx, c);
+	c->range = (struct io_range){ .base = ARCH_CONSOLE_BASE, .len = 8,
+				      .access = uart_access, .opaque = c };
+	return c;
+}
+
+/* The console has no options: every VM gets one, at the arch's place. */
+static int console_create(struct vm *vm, void *state)
+{
+	struct console *c = console_alloc(vm);
+	int r;
+
+	if (!c) {
+		pr_err("cannot set up the serial console: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	r = vm_add_device(vm, &c->dev);
+	if (r) {
+		console_destroy(&c->dev);
+		return r;
+	}
+	r = ARCH_CONSOLE_ON_PIO ? vm_register_pio(vm, &c->range) :
+				  vm_register_mmio(vm, &c->range);
+	if (!r)
+		r = vm_control_register(vm, CONTROL_CMD_DEBUG_SYSRQ,
+					console_sysrq, c);
+	if (r)
+		pr_err("cannot set up the serial console: %s", strerror(-r));
+	return r;
+}
+
+static const struct dev_option console_options[] = { { NULL } };
+
+const struct dev_module console_module = {
+	.name = "serial console",
+	.options = console_options,
+	.create = console_create,
+};

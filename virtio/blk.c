@@ -65,6 +65,7 @@ struct virtio_blk {
 };
 
 static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx);
+static void blk_vdestroy(struct virtio_dev *dev);
 
 static const struct virtio_dev_type blk_type = {
 	.name = "virtio-blk",
@@ -78,6 +79,7 @@ static const struct virtio_dev_type blk_type = {
 		    (1ULL << VIRTIO_BLK_F_FLUSH),
 	.config_size = sizeof(struct virtio_blk_config),
 	.queue_notify = blk_queue_notify,
+	.destroy = blk_vdestroy,
 };
 
 /* ---- request handling ---- */
@@ -478,12 +480,12 @@ err_free:
 	return r;
 }
 
-/* "path[,ro]" -> path (allocated) and flags.  Empty parts are errors. */
-static int blk_parse(const char *arg, char **path, bool *ro)
+int blk_parse(const char *arg, char **path, bool *ro, char **bad)
 {
 	char *s, *opt, *next;
 
 	*ro = false;
+	*bad = NULL;
 	s = strdup(arg);
 	if (!s)
 		return -ENOMEM;
@@ -496,8 +498,10 @@ static int blk_parse(const char *arg, char **path, bool *ro)
 		next = strchr(opt, ',');
 		if (next)
 			*next++ = 0;
-		if (strcmp(opt, "ro"))
+		if (strcmp(opt, "ro")) {
+			*bad = strdup(opt);
 			goto err;
+		}
 		*ro = true;
 	}
 	*path = s;
@@ -525,11 +529,12 @@ int blk_open(const char *path, bool ro, const struct guest_mem *mem,
 int blk_create(const char *arg, const struct guest_mem *mem,
 	       struct virtio_blk **blk)
 {
-	char *path;
+	char *path, *bad;
 	bool ro;
 	int r;
 
-	r = blk_parse(arg, &path, &ro);
+	r = blk_parse(arg, &path, &ro, &bad);
+	free(bad);
 	if (r)
 		return r;
 	r = blk_open(path, ro, mem, blk);
@@ -540,6 +545,11 @@ int blk_create(const char *arg, const struct guest_mem *mem,
 struct virtio_dev *blk_dev(struct virtio_blk *blk)
 {
 	return &blk->vdev;
+}
+
+static void blk_vdestroy(struct virtio_dev *dev)
+{
+	blk_destroy(dev->priv);
 }
 
 void blk_destroy(struct virtio_blk *blk)

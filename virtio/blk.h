@@ -7,6 +7,7 @@
 #define LKVM_VIRTIO_BLK_H
 
 #include "disk/disk.h"
+#include "kvm/device.h"
 #include "kvm/mem.h"
 #include "virtio/virtio.h"
 
@@ -23,7 +24,13 @@ struct virtio_blk;
  */
 int blk_create(const char *arg, const struct guest_mem *mem,
 	       struct virtio_blk **blk);
-/* The same from a path and flags already parsed (struct disk_config). */
+/*
+ * Split a -d argument into its path (allocated) and flags.  -EINVAL for
+ * an empty path or an unknown flag, which is then in *bad (allocated; the
+ * caller frees it, NULL otherwise).
+ */
+int blk_parse(const char *arg, char **path, bool *ro, char **bad);
+/* Create one from a path and flags already parsed. */
 int blk_open(const char *path, bool ro, const struct guest_mem *mem,
 	     struct virtio_blk **blk);
 /* The same over an open disk, which the device then owns. */
@@ -31,7 +38,13 @@ int blk_create_disk(struct disk *disk, const char *name,
 		    const struct guest_mem *mem, struct virtio_blk **blk);
 /* The generic device, for a transport to expose. */
 struct virtio_dev *blk_dev(struct virtio_blk *blk);
-/* After the transport has let go of the device. */
+/*
+ * After the transport has let go of the device; the type's destroy hook
+ * calls it too, once the VM owns the device (virtio/transport.h).
+ */
 void blk_destroy(struct virtio_blk *blk);
+
+/* -d: the device table's entry (builtin-cmds/run-devices.c). */
+extern const struct dev_module blk_module;
 
 #endif

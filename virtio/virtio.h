@@ -75,6 +75,12 @@ struct virtio_dev_type {
 	 * work may be left: one busy queue must not starve other devices.
 	 */
 	bool (*queue_notify)(struct virtio_dev *dev, unsigned int qidx);
+	/*
+	 * Free the device (virtio_exit() included), once the transport has
+	 * let go of it: virtio_transport_add() hands the device to the VM,
+	 * which calls this when it is destroyed.
+	 */
+	void (*destroy)(struct virtio_dev *dev);
 };
 
 /* Per-queue state (virtio 1.2 §2.6), as the driver configured it. */

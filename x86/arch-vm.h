@@ -12,6 +12,18 @@ struct kvm_cpuid2;
 /* The boot structures live below 1 MiB; the kernel needs more above. */
 #define ARCH_MIN_RAM_MIB 2
 
+/*
+ * Platform constants that generic code needs.  The serial console is
+ * COM1: an 8250 at port 0x3f8 on ISA IRQ 4, as every PC has it, so a
+ * stock kernel finds it with no firmware tables.
+ */
+#define ARCH_CONSOLE_ON_PIO true
+#define ARCH_CONSOLE_BASE 0x3f8
+#define ARCH_CONSOLE_IRQ 4
+#define ARCH_CONSOLE_NAME "ttyS0"
+/* Where kvmtool looks first when no -k is given: a kernel tree's output. */
+#define ARCH_DEFAULT_KERNEL "arch/x86/boot/bzImage"
+
 struct arch_vm {
 	u64 low_ram_end;	 /* end of RAM below the 32-bit PCI hole */
 	u64 boot_params_gpa;	 /* the zero page */

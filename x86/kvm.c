@@ -15,13 +15,11 @@
 #include "kvm/kvm.h"
 #include "kvm/log.h"
 #include "kvm/vm.h"
-#include "term/console.h"
 #include "x86/acpi.h"
 #include "x86/boot.h"
 #include "x86/cpuid.h"
 #include "x86/layout.h"
 #include "x86/pci.h"
-#include "virtio/devices.h"
 #include "x86/power.h"
 
 #define NR_IOAPIC_PINS 24
@@ -165,15 +163,14 @@ void arch_vm_destroy(struct vm *vm)
 	vm->arch.cpuid = NULL;
 }
 
+/*
+ * The platform's own devices: the power ports and PCI bus 0.  Everything
+ * else (the console, disks, NICs) comes from the device table, on top.
+ */
 int arch_vm_setup_devices(struct vm *vm)
 {
 	int r;
 
-	r = console_init(vm);
-	if (r) {
-		pr_err("cannot set up the serial console: %s", strerror(-r));
-		return r;
-	}
 	r = power_init(vm);
 	if (r) {
 		pr_err("cannot set up the power devices: %s", strerror(-r));
@@ -181,11 +178,9 @@ int arch_vm_setup_devices(struct vm *vm)
 	}
 	/* conf1 also carries the 0xcf9 reset register. */
 	r = x86_pci_init(vm);
-	if (r) {
+	if (r)
 		pr_err("cannot set up the PCI bus: %s", strerror(-r));
-		return r;
-	}
-	return virtio_devices_init(vm);
+	return r;
 }
 
 /* Read a whole file into memory; prints the reason on failure. */

@@ -20,10 +20,11 @@
 #define CONF1_ENABLE (1U << 31)
 
 struct conf1 {
+	struct vm_device dev;
 	struct vm *vm;
-	struct pci_bus *bus;
+	struct pci_bus bus;
 	struct io_range range;
-	u32 addr; /* the address register; guarded by the bus lock's callers */
+	u32 addr; /* the address register; atomic */
 };
 
 static void conf1_access(struct io_range *r, u64 offset, void *data,
@@ -54,41 +55,55 @@ static void conf1_access(struct io_range *r, u64 offset, void *data,
 	}
 	/* bus 23:16, device/function 15:8, register 7:2, byte from the port */
 	if (is_write)
-		pci_cfg_write(c->bus, (a >> 16) & 0xff, (a >> 8) & 0xff,
+		pci_cfg_write(&c->bus, (a >> 16) & 0xff, (a >> 8) & 0xff,
 			      (a & 0xfc) | (port - CONF1_DATA_PORT), data, len);
 	else
-		pci_cfg_read(c->bus, (a >> 16) & 0xff, (a >> 8) & 0xff,
+		pci_cfg_read(&c->bus, (a >> 16) & 0xff, (a >> 8) & 0xff,
 			     (a & 0xfc) | (port - CONF1_DATA_PORT), data, len);
 }
+
+/*
+ * Everything on the bus has been destroyed before us (devices go in
+ * reverse order, and transports are added after the bus).
+ */
+static void conf1_destroy(struct vm_device *dev)
+{
+	struct conf1 *c = dev->priv;
+
+	if (c->vm->pci == &c->bus)
+		c->vm->pci = NULL;
+	pthread_mutex_destroy(&c->bus.lock);
+	free(c);
+}
+
+static const struct vm_device_ops conf1_ops = {
+	.destroy = conf1_destroy,
+};
 
 int x86_pci_init(struct vm *vm)
 {
 	struct conf1 *c = calloc(1, sizeof(*c));
-	struct pci_bus *bus = calloc(1, sizeof(*bus));
 	int r;
 
-	if (!c || !bus) {
-		free(c);
-		free(bus);
+	if (!c)
 		return -ENOMEM;
-	}
-	r = pci_bus_init(bus, vm, PCI_MMIO_BASE, PCI_MMIO_SIZE);
-	if (r)
-		goto err_free;
 	c->vm = vm;
-	c->bus = bus;
+	c->dev = (struct vm_device){ .ops = &conf1_ops, .name = "pci",
+				     .priv = c };
+	r = pci_bus_init(&c->bus, vm, PCI_MMIO_BASE, PCI_MMIO_SIZE);
+	if (r) {
+		free(c);
+		return r;
+	}
+	r = vm_add_device(vm, &c->dev);
+	if (r) {
+		pthread_mutex_destroy(&c->bus.lock);
+		free(c);
+		return r;
+	}
 	c->range = (struct io_range){ CONF1_ADDR_PORT, 8, conf1_access, c };
 	r = vm_register_pio(vm, &c->range);
-	if (r)
-		goto err_bus;
-	vm->pci = bus;
-	return 0;
-
-err_bus:
-	/* The host bridge has no BARs: nothing is on the MMIO bus yet. */
-	pthread_mutex_destroy(&bus->lock);
-err_free:
-	free(c);
-	free(bus);
+	if (!r)
+		vm->pci = &c->bus;
 	return r;
 }

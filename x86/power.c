@@ -4,7 +4,6 @@
 #include <string.h>
 #include <misc/pvpanic.h>
 
-#include "builtin-cmds/cmds.h"
 #include "kvm/log.h"
 #include "kvm/vm.h"
 #include "x86/power.h"
@@ -14,6 +13,7 @@
 #define I8042_CMD_RESET 0xfe
 
 struct power {
+	struct vm_device dev;
 	struct vm *vm;
 	struct io_range sleep, i8042, pvpanic;
 };
@@ -31,13 +31,20 @@ static void sleep_access(struct io_range *r, u64 offset, void *data,
 	}
 	if (offset == 0 && (v & ACPI_SLEEP_EN) &&
 	    ((v & ACPI_SLEEP_TYP_MASK) >> ACPI_SLEEP_TYP_SHIFT) == ACPI_S5_SLP_TYP)
-		vm_request_exit(p->vm, LKVM_EXIT_OK, "guest powered off");
+		vm_set_fate(p->vm, VM_FATE_POWEROFF, "guest powered off");
 }
 
+/*
+ * 0xcf9: Linux's reboot=pci writes SYS_RST (0x02) first and SYS_RST |
+ * RST_CPU (0x06) after it; the latter resets.  The first announces the
+ * reset, so a triple fault right after it is a reboot, not a crash.
+ */
 void power_reset_write(struct vm *vm, u8 val)
 {
 	if (val & ACPI_RESET_CPU)
-		vm_request_exit(vm, LKVM_EXIT_OK, "guest rebooted");
+		vm_set_fate(vm, VM_FATE_REBOOT, "guest rebooted");
+	else if (val)
+		vm_note_reboot(vm);
 }
 
 /*
@@ -56,7 +63,7 @@ static void i8042_access(struct io_range *r, u64 offset, void *data,
 		return;
 	}
 	if (r->base + offset == I8042_CMD_PORT && *(u8 *)data == I8042_CMD_RESET)
-		vm_request_exit(p->vm, LKVM_EXIT_OK, "guest rebooted (i8042 reset)");
+		vm_set_fate(p->vm, VM_FATE_REBOOT, "guest rebooted (i8042 reset)");
 }
 
 static void pvpanic_access(struct io_range *r, u64 offset, void *data,
@@ -72,9 +79,19 @@ static void pvpanic_access(struct io_range *r, u64 offset, void *data,
 		return;
 	}
 	if (v & PVPANIC_PANICKED)
-		vm_request_exit(p->vm, LKVM_EXIT_PANIC,
-				"guest kernel panicked (pvpanic)");
+		vm_set_fate(p->vm, VM_FATE_PANIC,
+			    "guest kernel panicked (pvpanic)");
 }
+
+/* The VM is going away: the ranges go with its buses. */
+static void power_destroy(struct vm_device *dev)
+{
+	free(dev->priv);
+}
+
+static const struct vm_device_ops power_ops = {
+	.destroy = power_destroy,
+};
 
 int power_init(struct vm *vm)
 {
@@ -84,15 +101,22 @@ int power_init(struct vm *vm)
 	if (!p)
 		return -ENOMEM;
 	p->vm = vm;
+	p->dev = (struct vm_device){ .ops = &power_ops, .name = "power",
+				     .priv = p };
 	p->sleep = (struct io_range){ ACPI_SLEEP_CTL_PORT, 2, sleep_access, p };
 	p->i8042 = (struct io_range){ I8042_DATA_PORT, 5, i8042_access, p };
 	p->pvpanic = (struct io_range){ PVPANIC_PORT, 1, pvpanic_access, p };
 
+	r = vm_add_device(vm, &p->dev);
+	if (r) {
+		free(p);
+		return r;
+	}
+	/* From here the VM owns p: it frees it even if a range is refused. */
 	r = vm_register_pio(vm, &p->sleep);
 	if (!r)
 		r = vm_register_pio(vm, &p->i8042);
 	if (!r)
 		r = vm_register_pio(vm, &p->pvpanic);
-	/* Lives as long as the process: devices are not torn down one by one. */
 	return r;
 }

@@ -53,7 +53,8 @@ static int fake_info(void *opaque, struct control_info *info)
 	return 0;
 }
 
-static int fake_stop(void *opaque, struct control_reply *r)
+static int fake_stop(void *opaque, const struct control_req *q,
+		       struct control_reply *r)
 {
 	struct fake_vm *vm = opaque;
 	char c = 's';
@@ -62,22 +63,26 @@ static int fake_stop(void *opaque, struct control_reply *r)
 	return write(vm->stop_pipe[1], &c, 1) == 1 ? 0 : -EIO;
 }
 
-static int fake_pause(void *opaque, struct control_reply *r)
+static int fake_pause(void *opaque, const struct control_req *q,
+		       struct control_reply *r)
 {
 	struct fake_vm *vm = opaque;
 
 	return atomic_exchange(&vm->paused, true) ? -EALREADY : 0;
 }
 
-static int fake_resume(void *opaque, struct control_reply *r)
+static int fake_resume(void *opaque, const struct control_req *q,
+		       struct control_reply *r)
 {
 	struct fake_vm *vm = opaque;
 
 	return atomic_exchange(&vm->paused, false) ? 0 : -EALREADY;
 }
 
-static int fake_regs(void *opaque, int vcpu, struct control_reply *r)
+static int fake_regs(void *opaque, const struct control_req *q,
+		     struct control_reply *r)
 {
+	int vcpu = q->vcpu;
 	if (vcpu == CONTROL_VCPU_ALL)
 		return control_reply_printf(r, "regs of vcpu 0\nregs of vcpu 1\n");
 	if (vcpu >= 2) {
@@ -87,8 +92,10 @@ static int fake_regs(void *opaque, int vcpu, struct control_reply *r)
 	return control_reply_printf(r, "regs of vcpu %d", vcpu);
 }
 
-static int fake_mem(void *opaque, u64 gpa, u64 len, struct control_reply *r)
+static int fake_mem(void *opaque, const struct control_req *q,
+		    struct control_reply *r)
 {
+	u64 gpa = q->gpa, len = q->len;
 	struct fake_vm *vm = opaque;
 
 	if (gpa >= sizeof(vm->ram) || len > sizeof(vm->ram) - gpa)
@@ -96,24 +103,43 @@ static int fake_mem(void *opaque, u64 gpa, u64 len, struct control_reply *r)
 	return control_reply_hexdump(r, gpa, vm->ram + gpa, len);
 }
 
-static int fake_pgwalk(void *opaque, int vcpu, bool at_pc, u64 gva,
+static int fake_pgwalk(void *opaque, const struct control_req *q,
 		       struct control_reply *r)
 {
-	if (at_pc)
-		return control_reply_printf(r, "walk %d pc\n", vcpu);
-	return control_reply_printf(r, "walk %d 0x%llx\n", vcpu,
-				    (unsigned long long)gva);
+	if (q->walk_pc)
+		return control_reply_printf(r, "walk %d pc\n", q->vcpu);
+	return control_reply_printf(r, "walk %d 0x%llx\n", q->vcpu,
+				    (unsigned long long)q->gpa);
 }
 
-static const struct control_handlers fake_handlers = {
-	.info = fake_info,
-	.stop = fake_stop,
-	.pause = fake_pause,
-	.resume = fake_resume,
-	.debug_regs = fake_regs,
-	.debug_mem = fake_mem,
-	.debug_pgwalk = fake_pgwalk,
+/* What the VM would register; the rest answer -EOPNOTSUPP. */
+static const struct {
+	u16 cmd;
+	control_fn *fn;
+} fake_handlers[] = {
+	{ CONTROL_CMD_STOP, fake_stop },
+	{ CONTROL_CMD_PAUSE, fake_pause },
+	{ CONTROL_CMD_RESUME, fake_resume },
+	{ CONTROL_CMD_DEBUG_REGS, fake_regs },
+	{ CONTROL_CMD_DEBUG_MEM, fake_mem },
+	{ CONTROL_CMD_DEBUG_PGWALK, fake_pgwalk },
 };
+
+/* Register the fake VM's handlers on a zeroed control, then start it. */
+static int start_with(struct control *c, const char *name, void *opaque)
+{
+	unsigned int i;
+	int ret;
+
+	control_register_info(c, fake_info, opaque);
+	for (i = 0; i < ARRAY_SIZE(fake_handlers); i++) {
+		ret = control_register(c, fake_handlers[i].cmd,
+				       fake_handlers[i].fn, opaque);
+		if (ret)
+			return ret;
+	}
+	return control_start(c, name);
+}
 
 static void *fake_main(void *arg)
 {
@@ -132,7 +158,7 @@ static int vm_start(struct fake_vm *vm, const char *name)
 	memset(vm, 0, sizeof(*vm));
 	if (pipe(vm->stop_pipe))
 		return -errno;
-	ret = control_start(&vm->c, name, &fake_handlers, vm);
+	ret = start_with(&vm->c, name, vm);
 	if (ret)
 		return ret;
 	return -pthread_create(&vm->main, NULL, fake_main, vm);

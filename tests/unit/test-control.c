@@ -49,7 +49,8 @@ static int fake_info(void *opaque, struct control_info *info)
 	return 0;
 }
 
-static int fake_stop(void *opaque, struct control_reply *r)
+static int fake_stop(void *opaque, const struct control_req *q,
+		       struct control_reply *r)
 {
 	struct fake_vm *vm = opaque;
 
@@ -57,7 +58,8 @@ static int fake_stop(void *opaque, struct control_reply *r)
 	return 0;
 }
 
-static int fake_pause(void *opaque, struct control_reply *r)
+static int fake_pause(void *opaque, const struct control_req *q,
+		       struct control_reply *r)
 {
 	struct fake_vm *vm = opaque;
 
@@ -66,7 +68,8 @@ static int fake_pause(void *opaque, struct control_reply *r)
 	return 0;
 }
 
-static int fake_resume(void *opaque, struct control_reply *r)
+static int fake_resume(void *opaque, const struct control_req *q,
+		       struct control_reply *r)
 {
 	struct fake_vm *vm = opaque;
 
@@ -75,8 +78,10 @@ static int fake_resume(void *opaque, struct control_reply *r)
 	return 0;
 }
 
-static int fake_regs(void *opaque, int vcpu, struct control_reply *r)
+static int fake_regs(void *opaque, const struct control_req *q,
+		     struct control_reply *r)
 {
+	int vcpu = q->vcpu;
 	struct fake_vm *vm = opaque;
 
 	atomic_fetch_add(&vm->calls, 1);
@@ -87,8 +92,10 @@ static int fake_regs(void *opaque, int vcpu, struct control_reply *r)
 	return control_reply_printf(r, "regs of vcpu %d\n", vcpu);
 }
 
-static int fake_mem(void *opaque, u64 gpa, u64 len, struct control_reply *r)
+static int fake_mem(void *opaque, const struct control_req *q,
+		    struct control_reply *r)
 {
+	u64 gpa = q->gpa, len = q->len;
 	struct fake_vm *vm = opaque;
 
 	if (gpa >= sizeof(vm->ram) || len > sizeof(vm->ram) - gpa)
@@ -96,21 +103,40 @@ static int fake_mem(void *opaque, u64 gpa, u64 len, struct control_reply *r)
 	return control_reply_hexdump(r, gpa, vm->ram + gpa, len);
 }
 
-static int fake_sysrq(void *opaque, char key, struct control_reply *r)
+static int fake_sysrq(void *opaque, const struct control_req *q,
+		      struct control_reply *r)
 {
-	return control_reply_printf(r, "sysrq %c", key);
+	return control_reply_printf(r, "sysrq %c", q->key);
 }
 
-static const struct control_handlers fake_handlers = {
-	.info = fake_info,
-	.stop = fake_stop,
-	.pause = fake_pause,
-	.resume = fake_resume,
-	.debug_regs = fake_regs,
-	.debug_mem = fake_mem,
-	.debug_sysrq = fake_sysrq,
-	/* debug_nmi and debug_pgwalk left out: -EOPNOTSUPP */
+/* What the VM would register; the rest answer -EOPNOTSUPP. */
+static const struct {
+	u16 cmd;
+	control_fn *fn;
+} fake_handlers[] = {
+	{ CONTROL_CMD_STOP, fake_stop },
+	{ CONTROL_CMD_PAUSE, fake_pause },
+	{ CONTROL_CMD_RESUME, fake_resume },
+	{ CONTROL_CMD_DEBUG_REGS, fake_regs },
+	{ CONTROL_CMD_DEBUG_MEM, fake_mem },
+	{ CONTROL_CMD_DEBUG_SYSRQ, fake_sysrq },
 };
+
+/* Register the fake VM's handlers on a zeroed control, then start it. */
+static int start_with(struct control *c, const char *name, void *opaque)
+{
+	unsigned int i;
+	int ret;
+
+	control_register_info(c, fake_info, opaque);
+	for (i = 0; i < ARRAY_SIZE(fake_handlers); i++) {
+		ret = control_register(c, fake_handlers[i].cmd,
+				       fake_handlers[i].fn, opaque);
+		if (ret)
+			return ret;
+	}
+	return control_start(c, name);
+}
 
 static char home[64];
 
@@ -139,7 +165,7 @@ static int start(struct control *c, const char *name, int timeout_ms)
 {
 	memset(c, 0, sizeof(*c));
 	c->client_timeout_ms = timeout_ms;
-	return control_start(c, name, &fake_handlers, &vm);
+	return start_with(c, name, &vm);
 }
 
 static long long now_ms(void)

@@ -89,7 +89,12 @@ bool vm_exiting(struct vm *v)
 	return __atomic_load_n(&exiting, __ATOMIC_ACQUIRE);
 }
 
-void vm_request_exit(struct vm *v, int code, const char *fmt, ...)
+bool vm_reboot_announced(struct vm *v)
+{
+	return false;
+}
+
+void vm_set_fate(struct vm *v, enum vm_fate fate, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -14,7 +14,12 @@
  *   flood       print "tiny: flood N" lines as fast as the UART takes them
  *   reboot-kbd  i8042 pulse-reset command                     (exit 0)
  *   reboot-cf9  reset control register 0xcf9                  (exit 0)
- *   triple      fault with an empty IDT: triple fault         (exit 0)
+ *   triple      fault with an empty IDT: an unannounced triple
+ *               fault, a crash                                (exit 6)
+ *   triple-cf9  write SYS_RST alone to 0xcf9 (the first half of
+ *               reboot=pci), then triple-fault: a reboot      (exit 0)
+ *   triple-said print "reboot: Restarting system" as the kernel
+ *               does, then triple-fault: a reboot             (exit 0)
  *   panic       write PVPANIC_PANICKED to the pvpanic port    (exit 3)
  *   mmio-exec   jump into the PCI hole, where no memory is    (exit 4)
  *   hang        cli; hlt                     (exit 5 with --timeout)
@@ -36,6 +41,7 @@
 #define ACPI_S5		((5 << 2) | (1 << 5))
 #define ACPI_RESET_PORT	0xcf9
 #define ACPI_RESET_CPU	0x06	/* full reset: RST_CPU | SYS_RST */
+#define ACPI_SYS_RST	0x02	/* SYS_RST alone: a reset is coming */
 #define I8042_CMD	0x64
 #define I8042_RESET	0xfe	/* pulse the CPU reset line */
 #define PVPANIC_PORT	0x505
@@ -254,9 +260,23 @@ mode_reboot_cf9:
 	out	%al, %dx
 	jmp	not_ended
 
+mode_triple_cf9:
+	lea	s_triple_cf9(%rip), %rsi
+	call	puts
+	mov	$ACPI_RESET_PORT, %dx
+	mov	$ACPI_SYS_RST, %al
+	out	%al, %dx
+	jmp	triple_fault
+
+mode_triple_said:
+	lea	s_triple_said(%rip), %rsi
+	call	puts
+	jmp	triple_fault
+
 mode_triple:
 	lea	s_triple(%rip), %rsi
 	call	puts
+triple_fault:
 	/*
 	 * With an IDT of limit 0, the #UD cannot be delivered (#GP), nor
 	 * can that (#DF): a triple fault, which KVM reports as a shutdown.
@@ -438,6 +458,8 @@ modes:
 	MODE	reboot-kbd, mode_reboot_kbd
 	MODE	reboot-cf9, mode_reboot_cf9
 	MODE	triple, mode_triple
+	MODE	triple-cf9, mode_triple_cf9
+	MODE	triple-said, mode_triple_said
 	MODE	panic, mode_panic
 	MODE	mmio-exec, mode_mmio_exec
 	MODE	hang, mode_hang
@@ -452,6 +474,8 @@ s_nl:		.asciz	"\n"
 s_reboot_kbd:	.asciz	"tiny: rebooting through the i8042\n"
 s_reboot_cf9:	.asciz	"tiny: rebooting through port 0xcf9\n"
 s_triple:	.asciz	"tiny: triple fault\n"
+s_triple_cf9:	.asciz	"tiny: SYS_RST to 0xcf9, then a triple fault\n"
+s_triple_said:	.asciz	"reboot: Restarting system\n"
 s_panic:	.asciz	"tiny: panicking through pvpanic\n"
 s_mmio_exec:	.asciz	"tiny: jumping to 0xf0000000, where no memory is\n"
 s_hang:		.asciz	"tiny: hanging with interrupts off\n"
