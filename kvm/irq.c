@@ -44,16 +44,26 @@ int irq_route_add_irqchip(struct irq_routing *rt, u32 gsi, u32 chip, u32 pin)
 	return r;
 }
 
-int irq_route_add_msi(struct irq_routing *rt, u64 addr, u32 data)
+/* A route's MSI, with the device id only where KVM wants one. */
+static void msi_entry(const struct irq_routing *rt,
+		      struct kvm_irq_routing_entry *e, const struct irq_msi *m)
 {
-	struct kvm_irq_routing_entry e = {
-		.type = KVM_IRQ_ROUTING_MSI,
-		.u.msi = { .address_lo = (u32)addr, .address_hi = addr >> 32,
-			   .data = data },
+	e->flags = rt->msi_devid ? KVM_MSI_VALID_DEVID : 0;
+	e->u.msi = (struct kvm_irq_routing_msi){
+		.address_lo = (u32)m->addr,
+		.address_hi = m->addr >> 32,
+		.data = m->data,
+		.devid = rt->msi_devid ? m->devid : 0,
 	};
+}
+
+int irq_route_add_msi(struct irq_routing *rt, const struct irq_msi *msi)
+{
+	struct kvm_irq_routing_entry e = { .type = KVM_IRQ_ROUTING_MSI };
 	int r;
 
 	pthread_mutex_lock(&rt->lock);
+	msi_entry(rt, &e, msi);
 	e.gsi = rt->next_gsi;
 	r = add_locked(rt, &e);
 	if (!r)
@@ -62,7 +72,8 @@ int irq_route_add_msi(struct irq_routing *rt, u64 addr, u32 data)
 	return r;
 }
 
-int irq_route_set_msi(struct irq_routing *rt, u32 gsi, u64 addr, u32 data)
+int irq_route_set_msi(struct irq_routing *rt, u32 gsi,
+		      const struct irq_msi *msi)
 {
 	unsigned int i;
 	int r = -ENOENT;
@@ -73,9 +84,7 @@ int irq_route_set_msi(struct irq_routing *rt, u32 gsi, u64 addr, u32 data)
 
 		if (e->gsi != gsi || e->type != KVM_IRQ_ROUTING_MSI)
 			continue;
-		e->u.msi.address_lo = (u32)addr;
-		e->u.msi.address_hi = addr >> 32;
-		e->u.msi.data = data;
+		msi_entry(rt, e, msi);
 		r = 0;
 		break;
 	}
@@ -105,10 +114,13 @@ int irq_routing_commit(struct vm *vm, struct irq_routing *rt)
 	return r < 0 ? r : 0;
 }
 
-int irq_signal_msi(struct vm *vm, u64 addr, u32 data)
+int irq_signal_msi(struct vm *vm, const struct irq_msi *m)
 {
-	struct kvm_msi msi = { .address_lo = (u32)addr,
-			       .address_hi = addr >> 32, .data = data };
+	bool devid = vm->routing.msi_devid;
+	struct kvm_msi msi = { .address_lo = (u32)m->addr,
+			       .address_hi = m->addr >> 32, .data = m->data,
+			       .flags = devid ? KVM_MSI_VALID_DEVID : 0,
+			       .devid = devid ? m->devid : 0 };
 
 	return kvm_ioctl_val(vm->vm_fd, KVM_SIGNAL_MSI, (unsigned long)&msi);
 }

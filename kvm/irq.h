@@ -28,15 +28,32 @@ struct irq_routing {
 	struct kvm_irq_routing_entry entry[IRQ_MAX_ROUTES];
 	unsigned int nr;
 	u32 next_gsi; /* first GSI free for MSI routes */
+	/*
+	 * KVM wants to know which device sends each MSI (KVM_CAP_MSI_DEVID:
+	 * arm64's GICv3 ITS translates by it).  Set by the arch; then MSI
+	 * routes and injections carry KVM_MSI_VALID_DEVID and the device id.
+	 */
+	bool msi_devid;
 };
 
 int irq_line(struct vm *vm, u32 irq, int level);
 
 void irq_routing_init(struct irq_routing *rt, u32 first_msi_gsi);
 int irq_route_add_irqchip(struct irq_routing *rt, u32 gsi, u32 chip, u32 pin);
+/*
+ * An MSI message, and who sends it: @devid is the PCI requester ID
+ * (bus << 8 | devfn), for the ITS; ignored where KVM does not want it.
+ */
+struct irq_msi {
+	u64 addr;
+	u32 data;
+	u32 devid;
+};
+
 /* Allocate a GSI routed to an MSI message; returns the GSI or -ENOSPC. */
-int irq_route_add_msi(struct irq_routing *rt, u64 addr, u32 data);
-int irq_route_set_msi(struct irq_routing *rt, u32 gsi, u64 addr, u32 data);
+int irq_route_add_msi(struct irq_routing *rt, const struct irq_msi *msi);
+int irq_route_set_msi(struct irq_routing *rt, u32 gsi,
+		      const struct irq_msi *msi);
 /* Push the table to KVM (KVM_SET_GSI_ROUTING). */
 int irq_routing_commit(struct vm *vm, struct irq_routing *rt);
 
@@ -44,7 +61,7 @@ int irq_routing_commit(struct vm *vm, struct irq_routing *rt);
  * Inject one MSI directly (KVM_SIGNAL_MSI): the fallback when a route
  * cannot be committed.  1 delivered, 0 blocked by the guest, or -errno.
  */
-int irq_signal_msi(struct vm *vm, u64 addr, u32 data);
+int irq_signal_msi(struct vm *vm, const struct irq_msi *msi);
 
 /* Bind (or unbind) eventfd @fd to @gsi: a write to it injects. */
 int irqfd_assign(struct vm *vm, int fd, u32 gsi);
