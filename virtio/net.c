@@ -622,8 +622,10 @@ static int net_tx_one(struct virtio_net *net, const struct virtq_chain *c)
 	r = net->be->ops->send(net->be, &h, net->tx_frame, (unsigned int)n, len);
 	if (r == -EAGAIN)
 		return r;
-	if (r == -EPIPE) {
+	if (r == -EPIPE)
 		net_gone(net);
+	/* -ENETDOWN: a tap that is down (not yet configured, say). */
+	if (r == -EPIPE || r == -ENETDOWN) {
 		stat_add(&s->tx_drop_down, 1);
 		return 0;
 	}
@@ -860,10 +862,11 @@ void net_poll(struct virtio_net *net)
 
 	n = epoll_wait(net->epfd, evs, ARRAY_SIZE(evs), 0);
 	for (i = 0; i < n; i++) {
-		if (evs[i].data.u32 == NET_EV_AUX && net->be->ops->aux_event)
-			net->be->ops->aux_event(net->be);
-		else if (evs[i].data.u32 == NET_EV_FRAMES)
+		if (evs[i].data.u32 == NET_EV_FRAMES)
 			frames = evs[i].events;
+		else if (!net->be->ops->aux_event ||
+			 !net->be->ops->aux_event(net->be))
+			epoll_ctl(net->epfd, EPOLL_CTL_DEL, net->be->aux_fd, NULL);
 	}
 	if (frames && !net->gone)
 		net_poll_frames(net, frames);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <net/if.h>
 #include <linux/if_ether.h>
 #include <linux/virtio_net.h>
 
@@ -113,20 +114,20 @@ struct net_backend_ops {
 	 * VIRTIO_NET_F_GUEST_* bit never sends any.
 	 */
 	int (*set_offloads)(struct net_backend *be, unsigned int tun_flags);
-	/* aux_fd became readable. */
-	void (*aux_event)(struct net_backend *be);
+	/* aux_fd became readable.  False: stop watching it (it ended). */
+	bool (*aux_event)(struct net_backend *be);
 	/* Why the backend is gone, for a one-line message. */
 	void (*why_gone)(struct net_backend *be, char *buf, size_t len);
 	/* The VM has ended: stop helper processes.  Main thread.  Optional. */
 	void (*stop)(struct net_backend *be);
-	/* Free everything, stop() included.  Main thread. */
+	/* Free everything, stop() included.  Main thread or never started. */
 	void (*destroy)(struct net_backend *be);
 };
 
 struct net_backend {
 	const struct net_backend_ops *ops;
 	const char *mode;	/* "tap", "user": for messages and list */
-	char ifname[32];	/* the tap's name, or "" */
+	char ifname[IFNAMSIZ];	/* the tap's name, or "" */
 	int fd;			/* frames; non-blocking */
 	int aux_fd;		/* another fd to watch, or -1 */
 	u64 features;		/* NET_F_HOST_OFFLOADS, NET_F_GUEST_OFFLOADS bits */
