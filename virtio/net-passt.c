@@ -297,8 +297,12 @@ static void passt_why_gone(struct net_backend *be, char *buf, size_t len)
 		p->reaped = true;
 	if (*p->bad)
 		snprintf(how, sizeof(how), "%s", p->bad);
-	else if (p->reaped)
+	else if (p->reaped && p->pid > 0)
 		net_describe_status(p->status, how, sizeof(how));
+	if (p->pid <= 0) {
+		snprintf(buf, len, "the frame stream %s", how);
+		return;
+	}
 	snprintf(buf, len, "passt (pid %d) %s%s%s", (int)p->pid, how,
 		 *p->last ? ": " : "", p->last);
 }
@@ -502,26 +506,45 @@ static int passt_fds(struct net_passt *p, int sv[2], int ep[2], char *err,
 	return 0;
 }
 
+static struct net_passt *passt_alloc(u16 mtu)
+{
+	struct net_passt *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->be = (struct net_backend){ .ops = &passt_ops, .mode = "user",
+				      .fd = -1, .aux_fd = -1, .mtu = mtu,
+				      .frame_max = PASST_FRAME_MAX };
+	p->reaped = true;	/* no process to reap */
+	p->scratch = malloc(PASST_SCRATCH);
+	p->out = malloc(sizeof(u32) + NET_FRAME_MAX);
+	if (!p->scratch || !p->out) {
+		passt_destroy(&p->be);
+		return NULL;
+	}
+	return p;
+}
+
+int net_stream_open(int fd, u16 mtu, struct net_backend **out)
+{
+	struct net_passt *p = passt_alloc(mtu);
+
+	if (!p)
+		return -ENOMEM;
+	p->be.fd = fd;
+	*out = &p->be;
+	return 0;
+}
+
 int net_passt_open(u16 mtu, const struct net_fwd *fwd, unsigned int nr_fwd,
 		   struct net_backend **out, char *err, size_t len)
 {
-	struct net_passt *p = calloc(1, sizeof(*p));
+	struct net_passt *p = passt_alloc(mtu);
 	int sv[2], ep[2], r;
 	unsigned int i;
 
 	if (!p)
 		return passt_fail(err, len, -ENOMEM, "memory");
-	p->be = (struct net_backend){ .ops = &passt_ops, .mode = "user",
-				      .fd = -1, .aux_fd = -1, .mtu = mtu,
-				      .frame_max = PASST_FRAME_MAX };
-	p->reaped = true;	/* nothing to reap yet */
-	p->scratch = malloc(PASST_SCRATCH);
-	p->out = malloc(sizeof(u32) + NET_FRAME_MAX);
-	r = -ENOMEM;
-	if (!p->scratch || !p->out) {
-		passt_fail(err, len, r, "memory");
-		goto err;
-	}
 	for (i = 0; i < nr_fwd; i++) {
 		r = fwd_check(&fwd[i], err, len);
 		if (r)

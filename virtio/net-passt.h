@@ -35,4 +35,10 @@ int net_parse_hostfwd(const char *s, struct net_fwd *f, char *err,
 int net_passt_open(u16 mtu, const struct net_fwd *fwd, unsigned int nr_fwd,
 		   struct net_backend **be, char *err, size_t len);
 
+/*
+ * The same framing over @fd, a connected stream socket, with no process
+ * behind it: for tests.  Owns @fd.
+ */
+int net_stream_open(int fd, u16 mtu, struct net_backend **be);
+
 #endif

@@ -292,22 +292,48 @@ static int tap_run_script(const char *script, const char *ifname, char *err,
 	return tap_fail(err, len, -EIO, "script %s %s %s", script, ifname, how);
 }
 
+static struct net_tap *tap_alloc(void)
+{
+	struct net_tap *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->be = (struct net_backend){ .ops = &tap_ops, .mode = "tap", .fd = -1,
+				      .aux_fd = -1, .mtu = ETH_DATA_LEN,
+				      .frame_max = NET_FRAME_MAX };
+	t->scratch = malloc(TAP_SCRATCH);
+	if (!t->scratch) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int net_tap_open_fd(int fd, bool vnet, const char *name,
+		    struct net_backend **out)
+{
+	struct net_tap *t = tap_alloc();
+
+	if (!t)
+		return -ENOMEM;
+	t->be.fd = fd;
+	t->vnet = vnet;
+	if (vnet)
+		t->be.features |= NET_F_HOST_OFFLOADS | NET_F_GUEST_OFFLOADS;
+	snprintf(t->be.ifname, sizeof(t->be.ifname), "%s", name);
+	*out = &t->be;
+	return 0;
+}
+
 int net_tap_open(const char *name, const char *script,
 		 struct net_backend **out, char *err, size_t len)
 {
-	struct net_tap *t = calloc(1, sizeof(*t));
+	struct net_tap *t = tap_alloc();
 	unsigned int features = 0;
 	int r, fd;
 
 	if (!t)
 		return tap_fail(err, len, -ENOMEM, "out of memory");
-	t->be = (struct net_backend){ .ops = &tap_ops, .mode = "tap", .fd = -1,
-				      .aux_fd = -1, .frame_max = NET_FRAME_MAX };
-	t->scratch = malloc(TAP_SCRATCH);
-	if (!t->scratch) {
-		r = tap_fail(err, len, -ENOMEM, "out of memory");
-		goto err;
-	}
 	fd = tap_open_tun(err, len);
 	if (fd < 0) {
 		r = fd;

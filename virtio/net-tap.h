@@ -12,4 +12,12 @@
 int net_tap_open(const char *name, const char *script,
 		 struct net_backend **be, char *err, size_t len);
 
+/*
+ * A tap backend over @fd, already attached (with IFF_VNET_HDR and a
+ * 12-byte header if @vnet): for tests, which pass a SOCK_SEQPACKET
+ * socket, as frames keep their boundaries there too.  Owns @fd.
+ */
+int net_tap_open_fd(int fd, bool vnet, const char *name,
+		    struct net_backend **be);
+
 #endif

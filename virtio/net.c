@@ -452,16 +452,16 @@ static int net_rx_deliver(struct virtio_net *net, struct virtq *vq, u64 n,
 	unsigned int k = 0;
 	u64 left = n;
 
-	if (n > cap) {
-		stat_add(&s->rx_drop_noroom, 1);
-		return 0;
-	}
 	if (n < NET_HDR_LEN + NET_FRAME_MIN) {
 		stat_add(&s->rx_drop_short, 1);
 		return 0;
 	}
 	if (n > NET_HDR_LEN + NET_FRAME_MAX) {
 		stat_add(&s->rx_drop_big, 1);
+		return 0;
+	}
+	if (n > cap) {
+		stat_add(&s->rx_drop_noroom, 1);
 		return 0;
 	}
 	for (; left; k++) {
