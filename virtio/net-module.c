@@ -20,7 +20,9 @@
 #include <string.h>
 #include <net/if.h>
 
+#include "kvm/control.h"
 #include "kvm/log.h"
+#include "kvm/vm-control.h"
 #include "kvm/vm.h"
 #include "virtio/net-passt.h"
 #include "virtio/net-tap.h"
@@ -227,6 +229,78 @@ static void net_ctl_stats(struct vm_device *dev, FILE *f)
 		net_print_stats(c->nic[i], f);
 }
 
+/* A JSON string: tap names may hold quotes and backslashes. */
+static void json_str(struct control_reply *r, const char *s)
+{
+	control_reply_printf(r, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			control_reply_printf(r, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			control_reply_printf(r, "\\u%04x", *s);
+		else
+			control_reply_printf(r, "%c", *s);
+	}
+	control_reply_printf(r, "\"");
+}
+
+static void nic_json(struct virtio_net *net, struct control_reply *r)
+{
+	const struct net_backend *be = net_backend(net);
+	const u8 *m = net_mac(net);
+	struct net_stats s;
+
+	net_get_stats(net, &s);
+	control_reply_printf(r, "{\"name\": ");
+	json_str(r, net_name(net));
+	control_reply_printf(r, ", \"mode\": ");
+	json_str(r, be->mode);
+	control_reply_printf(r, ", \"ifname\": ");
+	json_str(r, be->ifname);
+	control_reply_printf(r,
+		", \"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", \"mtu\": %u, "
+		"\"link\": \"%s\", \"rx_frames\": %llu, \"rx_bytes\": %llu, "
+		"\"tx_frames\": %llu, \"tx_bytes\": %llu, "
+		"\"rx_dropped\": %llu, \"tx_dropped\": %llu, ",
+		m[0], m[1], m[2], m[3], m[4], m[5], net_mtu(net),
+		net_link_up(net) ? "up" : "down",
+		(unsigned long long)s.rx_frames, (unsigned long long)s.rx_bytes,
+		(unsigned long long)s.tx_frames, (unsigned long long)s.tx_bytes,
+		(unsigned long long)net_rx_dropped(&s),
+		(unsigned long long)net_tx_dropped(&s));
+	control_reply_printf(r,
+		"\"drops\": {\"rx_short\": %llu, \"rx_over_64k\": %llu, "
+		"\"rx_no_room\": %llu, \"rx_offload\": %llu, \"rx_backend\": %llu, "
+		"\"tx_short\": %llu, \"tx_too_long\": %llu, \"tx_bad_header\": %llu, "
+		"\"tx_backend\": %llu, \"tx_link_down\": %llu}}",
+		(unsigned long long)s.rx_drop_short,
+		(unsigned long long)s.rx_drop_big,
+		(unsigned long long)s.rx_drop_noroom,
+		(unsigned long long)s.rx_drop_offload,
+		(unsigned long long)s.rx_drop_error,
+		(unsigned long long)s.tx_drop_short,
+		(unsigned long long)s.tx_drop_big,
+		(unsigned long long)s.tx_drop_hdr,
+		(unsigned long long)s.tx_drop_error,
+		(unsigned long long)s.tx_drop_down);
+}
+
+/* `lkvm list --json`: every NIC and its counters (control thread). */
+static int net_ctl_info(void *opaque, const struct control_req *q,
+			struct control_reply *r)
+{
+	struct net_ctl *c = opaque;
+	unsigned int i;
+
+	r->format = CONTROL_FMT_JSON;
+	control_reply_printf(r, "[");
+	for (i = 0; i < c->nr; i++) {
+		control_reply_printf(r, "%s", i ? ", " : "");
+		nic_json(c->nic[i], r);
+	}
+	return control_reply_printf(r, "]");
+}
+
 /* The NICs go with their transport, after this (added last, freed first). */
 static void net_ctl_destroy(struct vm_device *dev)
 {
@@ -312,7 +386,11 @@ static int net_opt_create(struct vm *vm, void *state)
 	r = vm_add_device(vm, &c->dev);
 	if (r)
 		goto err;
-	return 0;
+	/* From here the VM owns c. */
+	r = vm_control_register(vm, CONTROL_CMD_NET_INFO, net_ctl_info, c);
+	if (r)
+		pr_err("cannot serve the NICs' counters: %s", strerror(-r));
+	return r;
 
 err:
 	/* The NICs already made belong to the VM, which frees them. */

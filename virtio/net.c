@@ -1040,6 +1040,17 @@ const struct net_backend *net_backend(const struct virtio_net *net)
 	return net->be;
 }
 
+/* Never changes after net_create(): no lock. */
+const u8 *net_mac(const struct virtio_net *net)
+{
+	return net->config.mac;
+}
+
+u16 net_mtu(const struct virtio_net *net)
+{
+	return net->mtu;
+}
+
 static void net_vdestroy(struct virtio_dev *dev)
 {
 	net_destroy(dev->priv);

@@ -178,6 +178,9 @@ int net_create(const char *name, struct net_backend *be,
 struct virtio_dev *net_dev(struct virtio_net *net);
 const char *net_name(const struct virtio_net *net);
 const struct net_backend *net_backend(const struct virtio_net *net);
+/* Its MAC address and MTU, as the guest is told them. */
+const u8 *net_mac(const struct virtio_net *net);
+u16 net_mtu(const struct virtio_net *net);
 /* Watch the backend from the I/O loop.  Before the loop starts. */
 int net_start(struct virtio_net *net);
 /* The VM has ended (the I/O thread too): stop the backend's helpers. */
