@@ -1,11 +1,13 @@
-# The host side of tests/e2e/net.bats: runs one lkvm in a network
-# namespace of its own, with what the guest's scenario talks to.
+# The host side of tests/e2e/net.bats and of the network bench: runs one
+# VMM in a network namespace of its own, with what the guest's scenario
+# talks to.
 #
-#   sh ship/net-host.sh tap|user LKVM-ARGS...
+#   sh ship/net-host.sh tap|user|bench lkvm|PROGRAM ARGS...
 #
-# It is the run's program (e2e_run --exec sh --raw), so its stdout is
-# lkvm's, the guest console, and its status is lkvm's; the run's pre step
-# writes its $E2E_OUT into ./e2e-out, for the console's path.  What the host
+# "lkvm" is $LKVM; another PROGRAM (the bench's QEMU) runs as given.  It
+# is the run's program (e2e_run --exec sh --raw), so its stdout is the
+# VMM's, the guest console, and its status is the VMM's; the run's pre
+# step writes its $E2E_OUT into ./e2e-out, for the console's path.  What the host
 # side saw goes to ./net-host.out, one "host: ..." line each, which the
 # run's post step prints.  Inside the emulated L1 (busybox) or on a host
 # whose KVM is fast (then as root, or in a user namespace).
@@ -24,6 +26,8 @@
 #         through the gateway; a client sends 1 MiB to the guest's port
 #         5555 through hostfwd; then passt is killed, with lkvm list
 #         --json noted before and after.
+#   bench as tap for lkvmtap0 (the VMM's script= runs net-ifup.sh), with
+#         an iperf3 server (the shipped one if any) on 169.254.1.1.
 set -u
 
 if [ "${NET_HOST_NS:-}" != 1 ]; then
@@ -69,7 +73,7 @@ counters() {
 ip link set lo up
 helpers=
 
-setup_tap() {
+write_ifup() {
 	cat >net-ifup.sh <<'EOF'
 #!/bin/sh
 case "$1" in
@@ -82,6 +86,10 @@ esac
 ip link set "$1" up
 EOF
 	chmod +x net-ifup.sh
+}
+
+setup_tap() {
+	write_ifup
 	(
 		xfer recv 5001 >rx.out 2>&1
 		echo "tap $(counters lkvmtap0)" >>rx.out
@@ -143,13 +151,33 @@ setup_user() {
 	helpers="$helpers $!"
 }
 
+# A shipped iperf3 runs through the shipped loader and libraries.
+iperf3_cmd() {
+	if [ -x "$SHIP/iperf3" ]; then
+		echo "$SHIP/ld-linux-x86-64.so.2 --library-path $SHIP $SHIP/iperf3"
+	else
+		echo iperf3
+	fi
+}
+
+setup_bench() {
+	write_ifup
+	# shellcheck disable=SC2046 # the command is words
+	$(iperf3_cmd) -s >iperf3-server.log 2>&1 &
+	helpers="$helpers $!"
+}
+
 case "$role" in
 tap) setup_tap ;;
 user) setup_user ;;
+bench) setup_bench ;;
 *) echo "net-host: unknown role $role" >&2; exit 2 ;;
 esac
 
-"$LKVM" "$@" &
+prog=$1
+shift
+[ "$prog" = lkvm ] && prog=$LKVM
+"$prog" "$@" &
 lkvm=$!
 echo $lkvm >lkvm.pid
 trap 'kill $lkvm 2>/dev/null' TERM INT

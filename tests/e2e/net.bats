@@ -32,12 +32,12 @@ setup_file() {
 	e2e_ship "$BATS_TEST_DIRNAME/net-host.sh"
 	ship_passt
 	e2e_run net-tap --limit 180 --exec sh --raw --pre "$NET_PRE" --post 'cat net-host.out' -- \
-		ship/net-host.sh tap run $L2 -m 256 --stats \
+		ship/net-host.sh tap lkvm run $L2 -m 256 --stats \
 		-p "console=ttyS0 panic=-1 quiet lkvm.scenario=net-tap" \
 		-n mode=tap,tapif=lkvmtap0,script=./net-ifup.sh \
 		-n mode=tap,tapif=lkvmtap1,guest_mac=52:54:00:12:34:56,script=./net-ifup.sh
 	e2e_run net-user --limit 120 --exec sh --raw --pre "$NET_PRE" --post 'cat net-host.out' -- \
-		ship/net-host.sh user run $L2 -m 256 --stats --name lkvm-net-user \
+		ship/net-host.sh user lkvm run $L2 -m 256 --stats --name lkvm-net-user \
 		-p "console=ttyS0 panic=-1 quiet lkvm.scenario=net-user" \
 		-n mode=user,hostfwd=tcp::5555-:5555
 	e2e_execute
