@@ -58,10 +58,10 @@ struct net_passt {
 	bool reaped;
 	int status;
 
-	/* Its stderr: the line being read, and the last one worth showing. */
+	/* Its stderr: the line being read, the last two worth showing. */
 	char line[PASST_LINE];
 	size_t line_len;
-	char last[PASST_LINE];
+	char last[2][PASST_LINE];
 	char bad[128];		/* why the stream is unusable, or "" */
 
 	/* Receive. */
@@ -254,14 +254,20 @@ static int passt_send(struct net_backend *be,
 
 /* ---- passt's stderr, and its end ---- */
 
-/* Lines about its own syslog (there may be none) say nothing to the user. */
+/*
+ * Lines about its own syslog (there may be none) and about dropping root
+ * say nothing to the user.  An error comes as a cause and a consequence
+ * ("pivot_root: Invalid argument", "Failed to sandbox process"): keep two.
+ */
 static void passt_line(struct net_passt *p)
 {
 	p->line[p->line_len] = 0;
 	p->line_len = 0;
-	if (!*p->line || !strncmp(p->line, "Failed to send", 14))
+	if (!*p->line || !strncmp(p->line, "Failed to send", 14) ||
+	    !strncmp(p->line, "Don't run as root", 17))
 		return;
-	snprintf(p->last, sizeof(p->last), "%s", p->line);
+	memcpy(p->last[0], p->last[1], sizeof(p->last[0]));
+	snprintf(p->last[1], sizeof(p->last[1]), "%s", p->line);
 }
 
 static bool passt_aux_event(struct net_backend *be)
@@ -303,8 +309,9 @@ static void passt_why_gone(struct net_backend *be, char *buf, size_t len)
 		snprintf(buf, len, "the frame stream %s", how);
 		return;
 	}
-	snprintf(buf, len, "passt (pid %d) %s%s%s", (int)p->pid, how,
-		 *p->last ? ": " : "", p->last);
+	snprintf(buf, len, "passt (pid %d) %s%s%s%s%s", (int)p->pid, how,
+		 *p->last[1] ? ": " : "", p->last[0], *p->last[0] ? "; " : "",
+		 p->last[1]);
 }
 
 /* Closing our end ends it (-1); a passt that lingers is killed. */

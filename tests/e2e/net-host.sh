@@ -33,9 +33,9 @@ set -u
 if [ "${NET_HOST_NS:-}" != 1 ]; then
 	export NET_HOST_NS=1
 	if [ "$(id -u)" = 0 ]; then
-		unshare -n sh "$0" "$@"
+		unshare -n -m sh "$0" "$@"
 	else
-		unshare -rn sh "$0" "$@"
+		unshare -rn -m sh "$0" "$@"
 	fi
 	rc=$?
 	# unshare itself failed: no namespace, no test (net.bats skips 77).
@@ -65,9 +65,11 @@ wait_console() {
 	return 1
 }
 
+# An interface's counters.  /proc/net/dev is this namespace's; /sys
+# would show the namespace that mounted it.
 counters() {
-	s=/sys/class/net/$1/statistics
-	echo "$1 rx_packets $(cat "$s/rx_packets") rx_bytes $(cat "$s/rx_bytes") tx_packets $(cat "$s/tx_packets") tx_bytes $(cat "$s/tx_bytes")"
+	awk -v i="$1:" '$1 == i {
+		printf "%s rx_packets %s rx_bytes %s tx_packets %s tx_bytes %s\n", i, $3, $2, $11, $10 }' /proc/net/dev
 }
 
 ip link set lo up
@@ -174,10 +176,24 @@ bench) setup_bench ;;
 *) echo "net-host: unknown role $role" >&2; exit 2 ;;
 esac
 
+# passt's sandbox pivot_roots, which the kernel refuses on the initial
+# ramfs, L1's root.  In this mount namespace, a bind mount of it is a
+# root passt can leave: the VMM runs chrooted there, the same tree.
+chroot_root=
+if [ "$role" = user ] &&
+	[ "$(awk '$2 == "/" { t = $3 } END { print t }' /proc/mounts)" = rootfs ]; then
+	mkdir -p /lkvm-root
+	mount -o rbind / /lkvm-root && chroot_root=/lkvm-root
+fi
+
 prog=$1
 shift
 [ "$prog" = lkvm ] && prog=$LKVM
-"$prog" "$@" &
+if [ -n "$chroot_root" ]; then
+	chroot "$chroot_root" sh -c 'cd "$1" && shift && exec "$@"' sh "$PWD" "$prog" "$@" &
+else
+	"$prog" "$@" &
+fi
 lkvm=$!
 echo $lkvm >lkvm.pid
 trap 'kill $lkvm 2>/dev/null' TERM INT

@@ -230,8 +230,10 @@ need_tiny() {
 
 @test "host: a tap another lkvm holds is busy, in one line" {
 	need_tiny
-	in_netns sh -c "$E2E_LKVM run -k $TINY -p tiny.mode=hang --timeout 5 -n mode=tap,tapif=t0 >/dev/null 2>&1 &
-		sleep 1; exec $E2E_LKVM run -k $TINY -p tiny.mode=hello -n mode=tap,tapif=t0"
+	in_netns sh -c "$E2E_LKVM run -k $TINY -p tiny.mode=hang --timeout 5 -n mode=tap,tapif=t0 >/dev/null 2>&1 3>&- &
+		holder=\$!; sleep 1
+		$E2E_LKVM run -k $TINY -p tiny.mode=hello -n mode=tap,tapif=t0; rc=\$?
+		kill \$holder; wait \$holder; exit \$rc"
 	[ "$status" -eq 1 ]
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ $stderr == "lkvm: error: eth0: tap t0 is busy: another process has it open" ]]
@@ -260,8 +262,10 @@ need_tiny() {
 @test "host: a busy hostfwd port is refused before the VM starts" {
 	need_tiny
 	command -v passt >/dev/null || skip "passt is not installed"
-	in_netns sh -c "ip link set lo up; $XFER recv 5555 127.0.0.1 >/dev/null 2>&1 & sleep 0.3
-		exec $E2E_LKVM run -k $TINY -p tiny.mode=hello -n mode=user,hostfwd=tcp:127.0.0.1:5555-:22"
+	in_netns sh -c "ip link set lo up; $XFER recv 5555 127.0.0.1 >/dev/null 2>&1 3>&- &
+		holder=\$!; sleep 0.3
+		$E2E_LKVM run -k $TINY -p tiny.mode=hello -n mode=user,hostfwd=tcp:127.0.0.1:5555-:22; rc=\$?
+		kill \$holder; exit \$rc"
 	[ "$status" -eq 1 ]
 	[[ $stderr == *"eth0: hostfwd tcp port 5555: in use on the host"* ]]
 }

@@ -26,7 +26,8 @@ if [ -f /tmp/dhcp.env ]; then
 	. /tmp/dhcp.env
 	say "dhcp $ip/$mask router $router mtu $mtu"
 else
-	say "dhcp failed"
+	say "dhcp failed; carrier $(cat /sys/class/net/eth0/carrier)"
+	poweroff -f
 fi
 
 xfer send "$router" 5003 1048576 3 20 2>&1 | sed 's/^/lkvm-guest: loopback /'
