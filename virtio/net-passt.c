@@ -557,6 +557,11 @@ int net_passt_open(u16 mtu, const struct net_fwd *fwd, unsigned int nr_fwd,
 		if (r)
 			goto err;
 	}
+	r = net_find_program("passt");
+	if (r) {
+		snprintf(err, len, "-n mode=user needs passt, which is not installed (Debian package: passt)");
+		goto err;
+	}
 	r = passt_fds(p, sv, ep, err, len);
 	if (r)
 		goto err;

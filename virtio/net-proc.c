@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -70,6 +71,31 @@ int net_spawn(const struct net_spawn *s, pid_t *pid)
 out_fa:
 	posix_spawn_file_actions_destroy(&fa);
 	return -r;
+}
+
+int net_find_program(const char *prog)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char buf[4096];
+	int r = -ENOENT;
+	size_t n;
+
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) ? -errno : 0;
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		n = (size_t)(end - p);
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? p : ".",
+			     prog) >= (int)sizeof(buf))
+			continue;
+		if (!access(buf, X_OK))
+			return 0;
+		if (errno == EACCES)
+			r = -EACCES;
+	}
+	return r;
 }
 
 int net_wait(pid_t pid, unsigned int ms, int *status)

@@ -22,6 +22,13 @@ struct net_spawn {
 int net_spawn(const struct net_spawn *s, pid_t *pid);
 
 /*
+ * Is @prog a program we may run: a path, or a name found in $PATH?  0,
+ * -ENOENT, or -EACCES.  Checked before spawning, so the answer does not
+ * depend on how posix_spawn() reports a failed exec.
+ */
+int net_find_program(const char *prog);
+
+/*
  * Wait up to @ms for @pid to end: 0 with its wait status in *status, or
  * -ETIMEDOUT.  Polls, so it is for short waits at start and exit only.
  */

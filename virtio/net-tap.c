@@ -273,7 +273,9 @@ static int tap_run_script(const char *script, const char *ifname, char *err,
 	pid_t pid;
 	int r, status;
 
-	r = net_spawn(&s, &pid);
+	r = net_find_program(script);
+	if (!r)
+		r = net_spawn(&s, &pid);
 	if (r)
 		return tap_fail(err, len, r, "cannot run script %s: %s", script,
 				strerror(-r));

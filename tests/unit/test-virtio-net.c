@@ -718,7 +718,8 @@ static u8 ctrl_cmd(u8 class, u8 cmd, const void *data, u32 len)
 
 	ram[off] = class;
 	ram[off + 1] = cmd;
-	memcpy(ram + off + 2, data, len);
+	if (len)
+		memcpy(ram + off + 2, data, len);
 	ram[off + 2 + len] = 0xee;
 	if (len)
 		chain_add(NET_CTRL_QUEUE, s, 3);
