@@ -177,20 +177,30 @@ bench) setup_bench ;;
 esac
 
 # passt's sandbox pivot_roots, which the kernel refuses on the initial
-# ramfs, L1's root.  In this mount namespace, a bind mount of it is a
-# root passt can leave: the VMM runs chrooted there, the same tree.
-chroot_root=
-if [ "$role" = user ] &&
-	[ "$(awk '$2 == "/" { t = $3 } END { print t }' /proc/mounts)" = rootfs ]; then
+# ramfs, L1's root, and makes a user namespace, which it refuses to a
+# chrooted process.  So, in this mount namespace, the VMM gets what
+# switch_root makes: a bind mount of the same tree moved onto "/", its
+# root then, which neither counts as the initial ramfs nor as a chroot.
+on_rootfs() {
+	[ "$(awk '$2 == "/" { t = $3 } END { print t }' /proc/mounts)" = rootfs ]
+}
+
+# run_switched DIR PROG ARGS...: PROG in DIR, with that root.
+run_switched() {
+	dir=$1
+	shift
 	mkdir -p /lkvm-root
-	mount -o rbind / /lkvm-root && chroot_root=/lkvm-root
-fi
+	mount -o rbind / /lkvm-root && cd /lkvm-root && mount -o move . / &&
+		exec chroot . sh -c 'cd "$1" && shift && exec "$@"' sh "$dir" "$@"
+	echo "net-host: cannot give the VMM a root of its own" >&2
+	exit 1
+}
 
 prog=$1
 shift
 [ "$prog" = lkvm ] && prog=$LKVM
-if [ -n "$chroot_root" ]; then
-	chroot "$chroot_root" sh -c 'cd "$1" && shift && exec "$@"' sh "$PWD" "$prog" "$@" &
+if [ "$role" = user ] && on_rootfs; then
+	run_switched "$PWD" "$prog" "$@" &
 else
 	"$prog" "$@" &
 fi
