@@ -309,6 +309,13 @@ static void passt_why_gone(struct net_backend *be, char *buf, size_t len)
 		snprintf(buf, len, "the frame stream %s", how);
 		return;
 	}
+	/*
+	 * Its last words explain a failure; after a clean exit (it ends
+	 * with status 0 on SIGTERM) or a signal they are only its startup
+	 * warnings.
+	 */
+	if (!p->reaped || !WIFEXITED(p->status) || !WEXITSTATUS(p->status))
+		p->last[0][0] = p->last[1][0] = 0;
 	snprintf(buf, len, "passt (pid %d) %s%s%s%s%s", (int)p->pid, how,
 		 *p->last[1] ? ": " : "", p->last[0], *p->last[0] ? "; " : "",
 		 p->last[1]);

@@ -18,7 +18,8 @@ load ../lib/e2e
 
 BENCH_DIR=$E2E_ROOT/tests/bench
 BENCH_OUT=$KIT_OUT/bench
-NET_STATE=$E2E_STATE
+# Not net/: that is tests/e2e/net.bats's.
+NET_STATE=$KIT_OUT/e2e/bench-net
 NET_BENCH_REPS=${NET_BENCH_REPS:-3}
 NET_BENCH_PASSES=${NET_BENCH_PASSES:-2}
 NET_BENCH_SECS=${NET_BENCH_SECS:-5}
@@ -127,7 +128,8 @@ net_lkvm() {
 
 # The same guest under QEMU: KVM, 1 vCPU, 256 MiB, virtio-net-pci on a tap
 # with QEMU's defaults (merged buffers, offloads, 256-entry rings), its
-# userspace virtio (vhost=off), the same MAC and the same ifup script.
+# userspace virtio (vhost=off), the same MAC and the same ifup script; no
+# option ROM (romfile=), which a -kernel boot does not use.
 net_qemu() {
 	e2e_run "$1" --limit "$NET_BENCH_LIMIT" --pre "$(net_pre)" --post "$(net_post "${2:-}")" \
 		--exec sh --raw -- ship/net-host.sh bench sh ship/qemu.sh \
@@ -135,7 +137,7 @@ net_qemu() {
 		-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 		-kernel kit/vmlinuz -initrd l2.cpio -append "$(net_append)" \
 		-netdev tap,id=n0,ifname=lkvmtap0,script=./net-ifup.sh,downscript=no,vhost=off \
-		-device virtio-net-pci,netdev=n0,mac=02:4c:4b:56:4d:00 \
+		-device virtio-net-pci,netdev=n0,mac=02:4c:4b:56:4d:00,romfile= \
 		-d cpu_reset,guest_errors -D qemu-debug.log
 }
 

@@ -147,7 +147,7 @@ setup_user() {
 		wait_console 120 'lkvm-guest: kill passt now' || exit
 		echo "list-before: $("$LKVM" list --json | tr -d '\n')" >list.out
 		kill_children "$(cat lkvm.pid)"
-		wait_console 60 'lkvm-guest: still running' &&
+		wait_console 60 'lkvm-guest: after passt:' &&
 			echo "list-after: $("$LKVM" list --json | tr -d '\n')" >>list.out
 	) &
 	helpers="$helpers $!"

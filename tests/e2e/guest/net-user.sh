@@ -41,5 +41,7 @@ while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 0 ] && [ $n -lt 150 
 	n=$((n + 1))
 done
 say "after passt: eth0 carrier $(cat /sys/class/net/eth0/carrier 2>/dev/null) operstate $(cat /sys/class/net/eth0/operstate)"
+# A moment for the host side's lkvm list, then proof of life.
+sleep 3
 say "still running"
 poweroff -f
