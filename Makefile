@@ -3,6 +3,7 @@
 #   make            build ./lkvm
 #   make check      unit tests, then the end-to-end suite (boots real Linux)
 #   make unit       unit tests only (no /dev/kvm needed)
+#   make doc-check  the man page matches lkvm's help (no KVM needed)
 #   make demo       boot a Debian kernel to a busybox shell
 #   make bench      benchmarks against a peer VMM (not part of check)
 #   make fuzz       run the fuzz targets for a while
@@ -70,6 +71,11 @@ unit: $(UNIT_TESTS)
 
 -include tests/tests.mk
 
+# The man page is checked against ./lkvm's own help
+# (tests/doc), so a command or option added without docs fails make check.
+doc-check: lkvm
+	$(BATS) tests/doc
+
 install: lkvm
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 lkvm $(DESTDIR)$(PREFIX)/bin/lkvm
@@ -78,6 +84,6 @@ clean:
 	rm -f lkvm lkvm-static $(OBJS) $(OBJS:.o=.d) $(UNIT_TESTS) main.d
 	rm -f tests/unit/*.d
 
-.PHONY: all unit check install clean demo bench fuzz
+.PHONY: all unit doc-check check install clean demo bench fuzz
 
 -include $(OBJS:.o=.d)

@@ -51,10 +51,11 @@ $(KIT_OUT)/pty-signal: $(KIT_DIR)/pty-signal.c
 e2e: lkvm lkvm-static kit
 	$(BATS) $(BATS_FLAGS) tests/e2e
 
-# Unit, then e2e even if a unit test failed, so one run reports both;
-# check fails if either did.
+# Unit, the docs, then e2e even if a unit test failed, so one run reports all;
+# check fails if any did.
 check:
-	@rc=0; $(MAKE) unit || rc=1; $(MAKE) e2e || rc=1; exit $$rc
+	@rc=0; $(MAKE) unit || rc=1; $(MAKE) doc-check || rc=1; \
+	$(MAKE) e2e || rc=1; exit $$rc
 
 demo: lkvm lkvm-static kit
 	bash tests/lib/demo.sh
