@@ -51,13 +51,18 @@ $(KIT_OUT)/pty-signal: $(KIT_DIR)/pty-signal.c
 e2e: lkvm lkvm-static kit
 	$(BATS) $(BATS_FLAGS) tests/e2e
 
-# Unit, the docs, then e2e even if a unit test failed, so one run reports all;
-# check fails if any did.
+# The Debian packages (tests/lib/deps.sh), then unit, the docs, and e2e
+# even if a unit test failed, so one run reports all; check fails if any did.
 check:
+	@bash tests/lib/deps.sh check
 	@rc=0; $(MAKE) unit || rc=1; $(MAKE) doc-check || rc=1; \
 	$(MAKE) e2e || rc=1; exit $$rc
 
-demo: lkvm lkvm-static kit
+# deps.sh first: on a fresh machine it installs (as root) or names the
+# Debian packages the build and the kit need.
+demo:
+	@bash tests/lib/deps.sh demo
+	@$(MAKE) --no-print-directory lkvm lkvm-static kit
 	bash tests/lib/demo.sh
 
 -include tests/fuzz/fuzz.mk
