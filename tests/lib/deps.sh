@@ -28,9 +28,9 @@ KIT_PKGS=(cpio xz-utils zstd)
 # Without recommends: no GUI, OVMF or block extras; TCG needs none.
 L1_PKGS=(qemu-system-x86)
 # bats runs the suites, jq reads `lkvm list --json`, e2fsprogs makes the
-# ext4 images, util-linux has unshare and setsid, groff-base checks the
-# man page.
-CHECK_PKGS=(bats jq e2fsprogs util-linux groff-base)
+# ext4 images, util-linux has unshare, setsid and setpriv, procps has ps
+# (host.bats checks who a VM's parent is), groff-base checks the man page.
+CHECK_PKGS=(bats jq e2fsprogs util-linux procps groff-base)
 
 say() { echo "deps: $*" >&2; }
 
