@@ -29,8 +29,9 @@ KIT_PKGS=(cpio xz-utils zstd)
 L1_PKGS=(qemu-system-x86)
 # bats runs the suites, jq reads `lkvm list --json`, e2fsprogs makes the
 # ext4 images, util-linux has unshare, setsid and setpriv, procps has ps
-# (host.bats checks who a VM's parent is), groff-base checks the man page.
-CHECK_PKGS=(bats jq e2fsprogs util-linux procps groff-base)
+# (host.bats checks who a VM's parent is), groff-base checks the man page,
+# valgrind looks for leaks at a normal exit (host.bats skips without it).
+CHECK_PKGS=(bats jq e2fsprogs util-linux procps groff-base valgrind)
 
 say() { echo "deps: $*" >&2; }
 
