@@ -198,3 +198,14 @@ ran_in() {
 	[[ $output == *"the emulated L1 did not finish the plan (QEMU exit 0)"* ]]
 	[[ $output == *"Kernel panic - not syncing: Fatal exception"* ]]
 }
+
+@test "harness: an L1 that cannot start fails its plan with QEMU's words" {
+	fake_l1
+	unset FAKE_L1_STATE
+	e2e_run first --append fake.exit=0
+	fake_l1_execute
+	[ ! -f "$E2E_STATE/wedges" ]
+	run e2e_result first
+	[ "$status" -eq 1 ]
+	[[ $output == *"did not finish the plan (QEMU exit 1; QEMU said: "*"FAKE_L1_STATE"* ]]
+}

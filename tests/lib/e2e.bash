@@ -260,7 +260,8 @@ e2e_l1_boot() {
 		return 1
 	fi
 	e2e_plan_error "the emulated L1 did not finish the plan (QEMU exit $E2E_L1_RC$(
-		[[ $E2E_L1_KILLED != limit ]] || echo ": outer timeout ${limit}s")); see $log"
+		[[ $E2E_L1_KILLED != limit ]] || echo ": outer timeout ${limit}s")$(
+		[[ ! -s $E2E_STATE/qemu.log ]] || echo "; QEMU said: $(head -n 1 "$E2E_STATE/qemu.log")")); see $log"
 	return 2
 }
 
