@@ -129,7 +129,7 @@ ran_in() {
 	e2e_run second --append "fake.wedge.1=silent fake.exit=0"
 	fake_l1_execute
 	[ "$(boots)" -eq 2 ]
-	grep -E '^try 1: L1 wedged: no console output for 2 s after: .* \(run second: started\)$' "$E2E_STATE/wedges"
+	grep -E "^try 1: L1 wedged: no console output for 2 s after: .* \(run second: started\); L1's CPUs: CPU#0 RIP=ffffffff8c2a1b3e CPL=0 HLT=0, CPU#1 RIP=ffffffff8c0f3d21 CPL=0 HLT=1$" "$E2E_STATE/wedges"
 	ran_in first 0 1
 	ran_in second 0 2
 }

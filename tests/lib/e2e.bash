@@ -247,10 +247,13 @@ e2e_l1_boot() {
 	cp -r "$E2E_STATE/ship" "$extra/"
 	l1_pack "$E2E_STATE/l1.cpio" "$extra"
 
-	rm -f "$img" "$E2E_STATE/results/plan.done"
+	rm -f "$img" "$E2E_STATE/results/plan.done" "$E2E_STATE"/l1-monitor.*
 	truncate -s 128M "$img"
+	mkfifo "$E2E_STATE/l1-monitor.in" "$E2E_STATE/l1-monitor.out"
 	l1_qemu plan "$E2E_STATE/l1.cpio" -display none -serial stdio \
-		-drive "file=$(e2e_qemu_path "$img"),format=raw,if=virtio"
+		-drive "file=$(e2e_qemu_path "$img"),format=raw,if=virtio" \
+		-monitor "pipe:$(e2e_qemu_path "$E2E_STATE/l1-monitor")"
+	E2E_L1_CPUS=
 	e2e_l1_watch "$limit" "$log" "${L1_CMD[@]}"
 	# Every archive L1 wrote whole; a torn last one is a run to redo.
 	tar -x -i -f "$img" -C "$E2E_STATE/results" 2>/dev/null || true
@@ -289,6 +292,7 @@ e2e_l1_watch() {
 			E2E_L1_KILLED=limit
 		elif ((SECONDS - seen >= E2E_L1_QUIET)); then
 			E2E_L1_KILLED=quiet
+			e2e_l1_cpus "${log%.log}.cpus"
 		elif [[ $wedge_at ]] && ((SECONDS - wedge_at >= E2E_L1_WEDGE_GRACE)); then
 			E2E_L1_KILLED=wedge
 		else
@@ -299,6 +303,20 @@ e2e_l1_watch() {
 	done
 	E2E_L1_RC=0
 	wait "$pid" || E2E_L1_RC=$?
+}
+
+# e2e_l1_cpus FILE: what L1's CPUs were doing, asked of QEMU's monitor
+# (a pipe chardev, l1-monitor.in and .out), into FILE, and each CPU's
+# RIP, CPL and HLT in E2E_L1_CPUS. A QEMU whose main loop is stuck, or
+# stopped, does not answer; that is said too.
+e2e_l1_cpus() {
+	local mon=$E2E_STATE/l1-monitor
+
+	timeout 2 bash -c "echo 'info registers -a' >'$mon.in'" 2>/dev/null || true
+	timeout 2 cat "$mon.out" 2>/dev/null | tr -d '\r' >"$1" || true
+	E2E_L1_CPUS=$(awk '/^CPU#/ { cpu = $1 }
+		/^[RE]IP=/ { printf "%s%s %s %s %s", sep, cpu, $1, $(NF - 4), $NF; sep = ", " }' "$1")
+	E2E_L1_CPUS=${E2E_L1_CPUS:-"QEMU's monitor did not answer"}
 }
 
 # SIGTERM (with SIGCONT, should it be stopped), then SIGKILL after 5 s.
@@ -342,6 +360,7 @@ e2e_l1_wedge_evidence() {
 	run=$(tr -d '\r' <"$log" | grep -a '^e2e: run ' | tail -n 1)
 	E2E_WEDGE="L1 wedged: no console output for $E2E_L1_QUIET s after: ${line:-(nothing at all)}"
 	[[ $run != *": started" ]] || E2E_WEDGE+=" (${run#e2e: })"
+	E2E_WEDGE+="; L1's CPUs: $E2E_L1_CPUS"
 	return 0
 }
 

@@ -8,7 +8,9 @@
 # sending SIGUSR1 (fake-lkvm.sh's fake.wedge.BOOT=KIND):
 #   softlockup  print the soft-lockup and panic lines, exit as QEMU does
 #               after a panic with -no-reboot
-#   silent      say nothing more and never exit (SIGTERM ends it)
+#   silent      say nothing more and never exit (SIGTERM ends it), but
+#               answer "info registers -a" on the -monitor pipe: two
+#               CPUs, one halted
 #   crash       an L1 kernel panic that is no wedge
 # FAKE_L1_STATE (required) keeps the boot count; boot N sees
 # FAKE_L1_BOOT=N. A run that outlives SIGKILL needs no help from here:
@@ -17,11 +19,12 @@ set -euo pipefail
 
 : "${FAKE_L1_STATE:?}"
 lib=$(cd "$(dirname "$0")" && pwd)
-initrd= drive=
+initrd= drive= monitor=
 while (($#)); do
 	case $1 in
 	-initrd) initrd=$2; shift ;;
 	-drive) drive=${2#file=}; drive=${drive%%,format=*}; drive=${drive//,,/,}; shift ;;
+	-monitor) monitor=${2#pipe:}; monitor=${monitor//,,/,}; shift ;;
 	esac
 	shift
 done
@@ -61,7 +64,15 @@ wedge() {
 		echo "[   35.234567] Kernel panic - not syncing: softlockup: hung tasks"
 		exit 0
 		;;
-	silent) exec sleep 3600 ;;
+	silent)
+		if [[ $monitor ]]; then
+			read -r _ <"$monitor.in"
+			printf '%s\n' "CPU#0" "RIP=ffffffff8c2a1b3e RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=0" \
+				"CPU#1" "RIP=ffffffff8c0f3d21 RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1" \
+				>"$monitor.out"
+		fi
+		exec sleep 3600
+		;;
 	*)
 		echo "[   12.345678] Kernel panic - not syncing: Fatal exception"
 		exit 0
