@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # make soak: how often the emulated L1 wedges, per 100 L2 boots. Boots
-# SOAK_BOOTS (100) short L2 guests, SOAK_PER_L1 (10) to a boot of L1, each
-# one the guest scenario SOAK_SCENARIO (hello) with -c SOAK_L2_CPUS (2).
+# SOAK_BOOTS (100) short L2 guests, SOAK_PER_L1 (10) to a boot of L1, with
+# -c SOAK_L2_CPUS (2), taking turns through the scenarios SOAK_SCENARIO
+# names (default hello; "hello panic reboot hang" is boot.bats's mix,
+# where lkvm also ends a guest with --timeout).
 # An L1 that wedges (tests/lib/e2e.bash says how it tells) is not rerun
 # here: the next L1 goes on with the boots still to do, and the wedge is
 # counted against the boot it happened in. The L1's machine is what
@@ -12,8 +14,8 @@
 # measures a candidate. The result goes to stdout and to
 # tests/kit/out/soak/result.txt, and a line is added to
 # tests/kit/out/soak/history.txt. The test fails only if some L2 boot
-# that ended did not end well (not status 0, or its outer timeout): a
-# wedge is the L1's, and this counts them.
+# that ended did not end well (not the scenario's status, or its outer
+# timeout): a wedge is the L1's, and this counts them.
 
 load ../lib/e2e
 
@@ -34,24 +36,47 @@ soak_settings() {
 	echo "L1 -smp $L1_SMP -m $L1_MEM -accel $L1_ACCEL${L1_APPEND:+ append '$L1_APPEND'}; L2 $SOAK_SCENARIO -c $SOAK_L2_CPUS"
 }
 
+# soak_run NAME SCENARIO: plans one boot of SCENARIO; its expected exit
+# status goes to $E2E_STATE/expect/NAME.
+soak_run() {
+	local name=$1 want=0
+	local -a args=(-c "$SOAK_L2_CPUS")
+
+	case $2 in
+	panic) want=3 ;;
+	hang) want=5 args+=(--timeout 5) ;;
+	hello | reboot) ;;
+	*)
+		echo "soak: scenario '$2' is not one of hello, panic, reboot, hang" >&2
+		return 1
+		;;
+	esac
+	e2e_run "$name" --scenario "$2" --limit "$SOAK_LIMIT" -- "${args[@]}"
+	mkdir -p "$E2E_STATE/expect"
+	echo "$want" >"$E2E_STATE/expect/$name"
+}
+
 # soak_l1 N COUNT: plans COUNT boots in L1 number N and runs that L1 once.
 # Adds to the counters: boots (ended or wedged), wedges, bad (ended, but
-# not with status 0), errors (an L1 that failed otherwise).
+# not with the scenario's status), errors (an L1 that failed otherwise).
 soak_l1() {
-	local l1=$1 count=$2 i rc=0 d ended=0 t0=$SECONDS
+	local l1=$1 count=$2 i rc=0 d n ended=0 t0=$SECONDS
+	local -a scen
 
+	read -r -a scen <<<"$SOAK_SCENARIO"
 	E2E_STATE=$SOAK_OUT/l1-$l1
 	E2E_NRUNS=
-	for ((i = 1; i <= count; i++)); do
-		e2e_run "boot-$i" --scenario "$SOAK_SCENARIO" --limit "$SOAK_LIMIT" \
-			-- -c "$SOAK_L2_CPUS"
+	for ((i = 0; i < count; i++)); do
+		n=$((boots + i))
+		soak_run "boot-$((i + 1))" "${scen[n % ${#scen[@]}]}" || return 2
 	done
 	mkdir -p "$E2E_STATE/results"
 	e2e_l1_boot "$E2E_STATE/plan" 1 || rc=$?
 	for d in "$E2E_STATE"/results/boot-*/; do
 		[[ -f $d/done ]] || continue
 		ended=$((ended + 1))
-		if [[ $(cat "$d/status") != 0 || -f $d/timed_out ]]; then
+		if [[ $(cat "$d/status") != $(cat "$E2E_STATE/expect/$(basename "$d")") ||
+			-f $d/timed_out ]]; then
 			bad=$((bad + 1))
 			soak_say "L1 $l1: $(basename "$d") ended with status $(cat "$d/status")$(
 				[[ ! -f $d/timed_out ]] || echo " (outer timeout)")"
@@ -73,7 +98,7 @@ soak_l1() {
 	# The L1 archive is 20 MiB a boot; the results and console stay.
 	rm -rf "$E2E_STATE/l1-extra" "$E2E_STATE/l1.cpio" "$E2E_STATE/results.img"
 	# An L1 that neither booted anything nor wedged would loop forever.
-	((ended > 0 || rc == 1))
+	((ended > 0 || rc == 1)) || return 1
 }
 
 setup_file() {
@@ -98,6 +123,7 @@ setup_file() {
 		n=$((left < SOAK_PER_L1 ? left : SOAK_PER_L1))
 		soak_l1 "$l1" "$n" || {
 			soak_say "L1 $l1 ran no boot at all; stopping"
+			bad=$((bad + 1))
 			break
 		}
 	done
