@@ -197,7 +197,7 @@ e2e_execute_l1() {
 		e2e_plan_error "$E2E_LKVM_STATIC is not built (make lkvm-static)"
 		return
 	fi
-	rm -f "$E2E_STATE"/l1-console*.log
+	rm -f "$E2E_STATE"/l1-console*
 	e2e_l1_boot "$E2E_STATE/plan" 1 || rc=$?
 	if ((rc != 1)); then
 		((rc != 0)) || e2e_l1_check_kvm
@@ -205,6 +205,8 @@ e2e_execute_l1() {
 	fi
 	first=$E2E_WEDGE
 	mv "$E2E_STATE/l1-console.log" "$E2E_STATE/l1-console.try-1.log"
+	[[ ! -f $E2E_STATE/l1-console.cpus ]] ||
+		mv "$E2E_STATE/l1-console.cpus" "$E2E_STATE/l1-console.try-1.cpus"
 	if ! e2e_retry_plan; then
 		e2e_note "$first (after every run had finished; nothing to run again)"
 		e2e_l1_check_kvm
