@@ -25,7 +25,8 @@ SOAK_SCENARIO=${SOAK_SCENARIO:-hello}
 SOAK_L2_CPUS=${SOAK_L2_CPUS:-2}
 # Seconds per L2 boot; a hello boot takes 6 to 12 s in L1.
 SOAK_LIMIT=${SOAK_LIMIT:-40}
-SOAK_OUT=$KIT_OUT/soak
+# Where the L1s, the result and the history go.
+SOAK_OUT=${SOAK_OUT:-$KIT_OUT/soak}
 
 soak_say() {
 	echo "# soak: $*" >&3
