@@ -37,8 +37,8 @@ if [ "$mode" = plan ]; then
 fi
 
 # Parameters for module $1 from the kernel command line (kvm_amd.avic=0):
-# the kernel keeps those for modules loaded later, and busybox insmod does
-# not look, so pass them on as modprobe would.
+# for a module that is not built in, the kernel leaves them to modprobe,
+# which reads /proc/cmdline; busybox insmod does not, so pass them on.
 module_params() {
 	m=$(echo "$1" | tr - _)
 	for arg in $(cat /proc/cmdline); do
