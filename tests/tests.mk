@@ -66,7 +66,7 @@ demo: lkvm lkvm-static kit
 	bash tests/lib/demo.sh
 
 # How often the emulated L1 wedges: SOAK_BOOTS short L2 boots, wedges per
-# 100 (tests/soak/soak.bats). Not part of check: 100 boots take about 12
+# 100 (tests/soak/soak.bats). Not part of check: 100 boots take about 20
 # minutes here. L1_SMP, L1_MEM, L1_ACCEL and L1_APPEND set L1's machine.
 soak: lkvm lkvm-static kit
 	@rc=0; $(BATS) tests/soak/soak.bats || rc=$$?; \

@@ -23,6 +23,8 @@ SOAK_BOOTS=${SOAK_BOOTS:-100}
 SOAK_PER_L1=${SOAK_PER_L1:-10}
 SOAK_SCENARIO=${SOAK_SCENARIO:-hello}
 SOAK_L2_CPUS=${SOAK_L2_CPUS:-2}
+# More of L2's kernel command line, to measure an L2 option.
+SOAK_L2_APPEND=${SOAK_L2_APPEND:-}
 # Seconds per L2 boot; a hello boot takes 6 to 12 s in L1.
 SOAK_LIMIT=${SOAK_LIMIT:-40}
 # Where the L1s, the result and the history go.
@@ -34,7 +36,7 @@ soak_say() {
 }
 
 soak_settings() {
-	echo "L1 -smp $L1_SMP -m $L1_MEM -accel $L1_ACCEL${L1_APPEND:+ append '$L1_APPEND'}; L2 $SOAK_SCENARIO -c $SOAK_L2_CPUS"
+	echo "L1 -smp $L1_SMP -m $L1_MEM -accel $L1_ACCEL${L1_APPEND:+ append '$L1_APPEND'}; L2 $SOAK_SCENARIO -c $SOAK_L2_CPUS${SOAK_L2_APPEND:+ append '$SOAK_L2_APPEND'}"
 }
 
 # soak_run NAME SCENARIO: plans one boot of SCENARIO; its expected exit
@@ -52,7 +54,8 @@ soak_run() {
 		return 1
 		;;
 	esac
-	e2e_run "$name" --scenario "$2" --limit "$SOAK_LIMIT" -- "${args[@]}"
+	e2e_run "$name" --scenario "$2" --limit "$SOAK_LIMIT" \
+		${SOAK_L2_APPEND:+--append "$SOAK_L2_APPEND"} -- "${args[@]}"
 	mkdir -p "$E2E_STATE/expect"
 	echo "$want" >"$E2E_STATE/expect/$name"
 }
