@@ -4,7 +4,7 @@
  * repeatable (eth0, eth1, ... in order):
  *
  *   -n mode=tap[,tapif=NAME][,guest_mac=MAC][,script=PATH|none][,mtu=N]
- *   -n mode=user[,hostfwd=tcp:[ADDR]:PORT-:PORT]...[,guest_mac=MAC][,mtu=N]
+ *   -n mode=user[,hostfwd=tcp|udp:[ADDR]:PORT-:PORT]...[,guest_mac=MAC][,mtu=N]
  *   -n none
  *
  * No -n means no NIC, as with `-n none`: a kernel test needs no network
@@ -405,7 +405,7 @@ static const struct dev_option net_options[] = {
 	  "missing (that needs CAP_NET_ADMIN): tapif=NAME,\n"
 	  "script=PATH|none (run with the tap's name);\n"
 	  "mode=user: no root, through passt:\n"
-	  "hostfwd=tcp:[ADDR]:PORT-:PORT, repeatable;\n"
+	  "hostfwd=tcp|udp:[ADDR]:PORT-:PORT, repeatable;\n"
 	  "both: guest_mac=MAC, mtu=N" },
 	{ NULL },
 };
