@@ -39,11 +39,13 @@ _lkvm_opts() {
 # _lkvm_vms LKVM: names of this user's running VMs, from `lkvm list
 # --json` (names are [A-Za-z0-9._-], so need no JSON unquoting), or from
 # the first column of the plain table when --json is not understood.
+# Each VM is a line that opens with its name; the names of its NICs
+# ("net": [{"name": "eth0", ...}]) come later on that line.
 _lkvm_vms() {
 	local out
 
 	if out=$("$1" list --json 2>/dev/null); then
-		grep -oE '"name": *"[^"]*"' <<<"$out" | sed -E 's/.*"([^"]*)"$/\1/'
+		sed -nE 's/^[[:space:]]*\{"name": *"([^"]*)".*/\1/p' <<<"$out"
 	else
 		"$1" list 2>/dev/null | awk 'NR > 1 { print $1 }'
 	fi

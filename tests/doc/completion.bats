@@ -12,14 +12,15 @@ setup() {
 	}
 	source "$ROOT/builtin-cmds/lkvm-completion.bash"
 	cd "$BATS_TEST_TMPDIR"
-	# ./lkvm: the real one, except that list shows two VMs (LIST=json),
-	# or only a table because --json is refused (LIST=plain).
+	# ./lkvm: the real one, except that list shows two VMs, one with
+	# two NICs (LIST=json), or only a table because --json is refused
+	# (LIST=plain).
 	cat >lkvm <<-EOS
 	#!/bin/bash
 	if [[ \$1 == list ]]; then
 		if [[ \$2 == --json ]]; then
 			[[ \${LIST:-json} == json ]] || exit 2
-			printf '[\n  {"name": "web-1", "pid": 10, "state": "running"},\n  {"name": "db.2", "state": "unresponsive", "error": "x"}\n]\n'
+			printf '[\n  {"name": "web-1", "pid": 10, "state": "running", "net": [{"name": "eth0", "mode": "user"}, {"name": "eth1", "mode": "tap"}]},\n  {"name": "db.2", "state": "unresponsive", "error": "x"}\n]\n'
 		else
 			printf '%-24s %8s\n' NAME PID web-1 10 db.2 -
 		fi
@@ -79,6 +80,7 @@ complete() {
 }
 
 @test "completion: running VM names after -n and --name" {
+	# Not eth0 or eth1: those are web-1's NICs.
 	complete ./lkvm stop -n ''
 	[ "$(echo $output)" = "db.2 web-1" ]
 	complete ./lkvm pause --name w
