@@ -99,3 +99,32 @@ complete() {
 	LIST=plain complete ./lkvm stop -n ''
 	[ "$(echo $output)" = "db.2 web-1" ]
 }
+
+# As bash splits a word at = and :, and replaces only the last part.
+@test "completion: run's -n: a mode, then the keys of that mode" {
+	complete ./lkvm run -n ''
+	[ "$(echo $output)" = "mode=tap mode=user none" ]
+	complete ./lkvm run --network mode = u
+	[ "$output" = user ]
+	complete ./lkvm run -n mode = tap,
+	[ "$(echo $output)" = "tap,guest_mac= tap,mtu= tap,script= tap,tapif=" ]
+	complete ./lkvm run -n mode = user,
+	[ "$(echo $output)" = "user,guest_mac= user,hostfwd=tcp: user,hostfwd=udp: user,mtu=" ]
+	# A key once, hostfwd again; after "::" only the last part is replaced.
+	complete ./lkvm run -c 2 -n mode = user,mtu = 1500,hostfwd = tcp :: 22- : 22,
+	[ "$(echo $output)" = "22,guest_mac= 22,hostfwd=tcp: 22,hostfwd=udp:" ]
+	complete ./lkvm run --network = mode = tap,g
+	[ "$output" = "tap,guest_mac=" ]
+	complete ./lkvm run -n none,
+	[ -z "$output" ]
+}
+
+@test "completion: run's -n: a file after script=; other options after -n's value" {
+	touch images/ifup.sh
+	complete ./lkvm run -n mode = tap,script = images/if
+	[ "$output" = images/ifup.sh ]
+	complete ./lkvm run -n mode = tap -k images/b
+	[ "$output" = images/bzImage ]
+	complete ./lkvm run -n mode = tap --st
+	[ "$output" = --stats ]
+}
