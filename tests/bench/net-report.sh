@@ -1,7 +1,7 @@
 #!/bin/bash
 # Turns the runs of tests/bench/net.bats into the network bench table:
 #
-#   net-report.sh ROUND_DIR...    (tests/kit/out/e2e/net/round-*)
+#   net-report.sh ROUND_DIR...    (tests/kit/out/e2e/bench-net/round-*)
 #
 # Reads ROUND_DIR/results/{lkvm,qemu}-N/: the guest's console (iperf3's
 # receiver rate per pass, the NIC's interrupts around each direction),
@@ -24,19 +24,24 @@ problems=()
 files=()
 for state in "$@"; do
 	round=$(basename "$state")
-	for f in "$state"/error.try-*; do
-		[[ -f $f ]] && problems+=("$round: L1 failed and was run again: $(cat "$f")")
-	done
+	if [[ -f $state/wedges ]]; then
+		while IFS= read -r line; do
+			problems+=("$round: $line")
+		done <"$state/wedges"
+	fi
 	if [[ -f $state/error ]]; then
 		problems+=("$round: lost: $(cat "$state/error")")
 		continue
 	fi
-	[[ -f $state/results/plan.done ]] || {
+	# L1 wedged twice: the runs that finished still count.
+	if [[ -f $state/wedged ]]; then
+		problems+=("$round: lost the runs that had not finished: $(cat "$state/wedged")")
+	elif [[ ! -f $state/results/plan.done ]]; then
 		problems+=("$round: lost: no results")
 		continue
-	}
+	fi
 	for d in "$state"/results/lkvm-* "$state"/results/qemu-*; do
-		[[ -d $d ]] || continue
+		[[ -d $d && -f $d/done ]] || continue
 		for f in status console post.out; do
 			[[ -f $d/$f ]] || : >"$d/$f"
 			files+=("$d/$f")

@@ -141,8 +141,11 @@ net_qemu() {
 		-d cpu_reset,guest_errors -D qemu-debug.log
 }
 
+# One L1 boot a round; when L1 wedges, the harness runs what had not
+# finished once more in a fresh L1 (tests/lib/e2e.bash), and the table
+# names the round.
 net_round() {
-	local round=$1 try
+	local round=$1
 
 	E2E_STATE=$NET_STATE/round-$round
 	E2E_NRUNS=
@@ -150,12 +153,7 @@ net_round() {
 	ship_guest_iperf || return
 	net_lkvm "lkvm-$round"
 	net_qemu "qemu-$round" last
-	for try in 1 2; do
-		e2e_execute
-		[[ -f $E2E_STATE/error ]] || break
-		cp "$E2E_STATE/l1-console.log" "$E2E_STATE/l1-console.try-$try.log" 2>/dev/null || true
-		cp "$E2E_STATE/error" "$E2E_STATE/error.try-$try"
-	done
+	e2e_execute
 	rm -rf "$E2E_STATE/ship" "$E2E_STATE/l1-extra" "$E2E_STATE/l1.cpio" \
 		"$E2E_STATE/results.img" "$E2E_STATE/work"
 }
