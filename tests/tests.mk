@@ -6,6 +6,8 @@
 #   make check  unit, then e2e
 #   make demo   boot the kit kernel to a busybox shell on this terminal
 #   make soak   count the emulated L1's wedges over many L2 boots
+#   make kdev   build the kernel a kernel developer boots (cached; boot.bats
+#               boots it when it is there)
 #
 # E2E_PATH=direct|l1 forces how Linux guests run (default: kvm-probe
 # decides); BATS_FLAGS adds bats options (e.g. --filter hello).
@@ -62,6 +64,12 @@ e2e: lkvm lkvm-static kit
 	@rc=0; $(BATS) $(BATS_FLAGS) tests/e2e || rc=$$?; \
 	bash tests/lib/e2e-summary.sh $(E2E_STAMP) $(KIT_OUT)/e2e/*/; exit $$rc
 
+# Not part of check: the build takes 25 minutes on two idle cores. Once
+# cached, make check boots it (boot.bats); .ci/run builds it first.
+kdev:
+	@bash tests/lib/deps.sh kdev
+	@nice sh $(KIT_DIR)/kernel.sh >/dev/null
+
 # The Debian packages (tests/lib/deps.sh), then unit, the docs, and e2e
 # even if a unit test failed, so one run reports all; check fails if any did.
 check:
@@ -89,4 +97,4 @@ soak: lkvm lkvm-static kit
 -include tests/bench/bench.mk
 -include tests/kit/tiny/tiny.mk
 
-.PHONY: kit e2e check demo soak
+.PHONY: kit e2e check demo soak kdev
