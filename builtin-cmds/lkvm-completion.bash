@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Bash completion for lkvm(1): the commands, each command's options, file
-# names after -k, -i and -d, and the running VMs' names after -n/--name of
-# stop, pause, resume and debug. `make install` puts it in
+# names after -k, -i and -d, run's -n (modes, then each mode's keys), and
+# the running VMs' names after -n/--name of stop, pause, resume and debug. `make install` puts it in
 # share/bash-completion/completions/lkvm; or source it from ~/.bashrc.
 #
 # Commands and options are read from the lkvm being completed (`lkvm help`,
@@ -39,14 +39,98 @@ _lkvm_opts() {
 # _lkvm_vms LKVM: names of this user's running VMs, from `lkvm list
 # --json` (names are [A-Za-z0-9._-], so need no JSON unquoting), or from
 # the first column of the plain table when --json is not understood.
+# Each VM is a line that opens with its name; the names of its NICs
+# ("net": [{"name": "eth0", ...}]) come later on that line.
 _lkvm_vms() {
 	local out
 
 	if out=$("$1" list --json 2>/dev/null); then
-		grep -oE '"name": *"[^"]*"' <<<"$out" | sed -E 's/.*"([^"]*)"$/\1/'
+		sed -nE 's/^[[:space:]]*\{"name": *"([^"]*)".*/\1/p' <<<"$out"
 	else
 		"$1" list 2>/dev/null | awk 'NR > 1 { print $1 }'
 	fi
+}
+
+# _lkvm_is_break WORD: whether WORD is only characters at which bash
+# splits words (COMP_WORDBREAKS: "mode=tap" is mode, =, tap).
+_lkvm_is_break() {
+	local wb=${COMP_WORDBREAKS-$'"\'><=;|&(:'} i
+
+	[[ $1 ]] || return 1
+	for ((i = 0; i < ${#1}; i++)); do
+		[[ $wb == *"${1:i:1}"* ]] || return 1
+	done
+}
+
+# _lkvm_net VALUE: what may complete VALUE, the value of run's -n typed
+# so far, one a line: a mode, then the keys that mode takes (kvmtool's,
+# virtio/net-module.c), a tap's name after tapif= (the host's taps,
+# which have a tun_flags), a file after script=.
+_lkvm_net() {
+	local value=$1 head last mode= keys k f
+
+	if [[ $value != *,* ]]; then
+		printf '%s\n' mode=tap mode=user none
+		return 0
+	fi
+	head=${value%,*} last=${value##*,}
+	case ,$head, in
+	*,mode=tap,*) mode=tap keys="tapif= script= guest_mac= mtu=" ;;
+	*,mode=user,*) mode=user keys="hostfwd=tcp: hostfwd=udp: guest_mac= mtu=" ;;
+	*,none,* | *,mode=none,*) return 0 ;;
+	*) keys="mode=tap mode=user tapif= script= hostfwd=tcp: hostfwd=udp: guest_mac= mtu=" ;;
+	esac
+	case $mode/$last in
+	tap/tapif=*)
+		for f in /sys/class/net/*/tun_flags; do
+			[[ -e $f ]] || continue
+			f=${f%/tun_flags}
+			echo "$head,tapif=${f##*/}"
+		done
+		return 0
+		;;
+	tap/script=*)
+		while read -r f; do
+			echo "$head,script=$f"
+		done < <(compgen -f -- "${last#script=}")
+		return 0
+		;;
+	esac
+	for k in $keys; do
+		# Each key once, but hostfwd as often as wanted.
+		[[ $k == hostfwd* || ,$head, != *",${k%%=*}="* ]] && echo "$head,$k"
+	done
+}
+
+# _lkvm_run_net: completes the value of run's -n/--network under the
+# cursor, which bash has split at each = and : into several words; false
+# if the cursor is not in such a value. What bash replaces is only the
+# last of those words, so each completion is cut to that part.
+_lkvm_run_net() {
+	local i=$COMP_CWORD tok cur=${COMP_WORDS[COMP_CWORD]} value c
+
+	_lkvm_is_break "$cur" && cur=
+	tok=${COMP_WORDS[i]}
+	while ((i > 1)) && { _lkvm_is_break "${COMP_WORDS[i]}" ||
+		_lkvm_is_break "${COMP_WORDS[i - 1]}"; }; do
+		i=$((i - 1))
+		tok=${COMP_WORDS[i]}$tok
+	done
+	if [[ $tok == --network=* ]]; then
+		value=${tok#--network=}
+	elif [[ ${COMP_WORDS[i - 1]} == -n || ${COMP_WORDS[i - 1]} == --network ]]; then
+		value=$tok
+	else
+		return 1
+	fi
+	compopt -o nospace 2>/dev/null || true
+	while read -r c; do
+		[[ $c && $c == "$value"* ]] || continue
+		c=${tok%"$value"}$c
+		c=${c:${#tok}-${#cur}}
+		[[ $c ]] && COMPREPLY+=("$c")
+	done < <(_lkvm_net "$value")
+	return 0
 }
 
 _lkvm() {
@@ -83,6 +167,9 @@ _lkvm() {
 			mapfile -t COMPREPLY < <(compgen -W "$(_lkvm_cmds "$lkvm")" -- "$cur")
 		return 0
 	fi
+
+	# run's -n takes mode=...,key=value,...
+	[[ $cmd == run ]] && _lkvm_run_net && return 0
 
 	# The value of the option before the cursor?
 	while read -r opt arg; do

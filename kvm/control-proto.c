@@ -99,6 +99,7 @@ static int req_args_size(u16 cmd)
 	case CONTROL_CMD_STOP:
 	case CONTROL_CMD_PAUSE:
 	case CONTROL_CMD_RESUME:
+	case CONTROL_CMD_NET_INFO:
 		return 0;
 	case CONTROL_CMD_DEBUG_REGS:
 	case CONTROL_CMD_DEBUG_NMI:
@@ -450,6 +451,7 @@ const char *control_cmd_name(u16 cmd)
 		[CONTROL_CMD_DEBUG_NMI] = "debug-nmi",
 		[CONTROL_CMD_DEBUG_SYSRQ] = "debug-sysrq",
 		[CONTROL_CMD_DEBUG_PGWALK] = "debug-pgwalk",
+		[CONTROL_CMD_NET_INFO] = "net-info",
 	};
 
 	cmd &= ~CONTROL_REPLY_BIT;

@@ -70,6 +70,12 @@ enum control_cmd {
 	CONTROL_CMD_DEBUG_NMI = 7,	/* s32 vcpu */
 	CONTROL_CMD_DEBUG_SYSRQ = 8,	/* u8 key */
 	CONTROL_CMD_DEBUG_PGWALK = 9,	/* s32 vcpu, u32 flags, u64 gva */
+	/*
+	 * No args; reply CONTROL_FMT_JSON, an array with one object per NIC
+	 * (its counters).  Registered by virtio-net's module, so a VM
+	 * without a NIC answers -EOPNOTSUPP.
+	 */
+	CONTROL_CMD_NET_INFO = 10,
 	CONTROL_CMD_NR,			/* first unknown command */
 };
 

@@ -19,7 +19,7 @@ KIT_BUILD := sh $(KIT_DIR)/build.sh
 BATS      ?= bats
 BATS_FLAGS ?=
 
-KIT_FILES := $(KIT_OUT)/kvm-probe $(KIT_OUT)/pty-signal \
+KIT_FILES := $(KIT_OUT)/kvm-probe $(KIT_OUT)/pty-signal $(KIT_OUT)/xfer \
 	     $(KIT_OUT)/l2-initrd.cpio $(KIT_OUT)/l1-base.cpio
 
 kit: $(KIT_FILES)
@@ -33,7 +33,7 @@ $(KIT_OUT)/.unpacked: $(KIT_CACHE)/.fetched $(KIT_DIR)/build.sh \
 	$(KIT_BUILD) unpack
 	touch $@
 
-$(KIT_OUT)/l2-initrd.cpio: $(KIT_OUT)/.unpacked $(KIT_DIR)/l2-init.sh \
+$(KIT_OUT)/l2-initrd.cpio: $(KIT_OUT)/.unpacked $(KIT_DIR)/l2-init.sh $(KIT_OUT)/xfer \
 		$(wildcard $(KIT_DIR)/l2-bin/* tests/e2e/guest/*.sh)
 	$(KIT_BUILD) l2-initrd
 
@@ -45,6 +45,11 @@ $(KIT_OUT)/l1-base.cpio: $(KIT_OUT)/l2-initrd.cpio tests/lib/l1-init.sh \
 $(KIT_OUT)/kvm-probe: $(KIT_DIR)/kvm-probe.c
 	@mkdir -p $(KIT_OUT)
 	$(CC) -O2 -Wall -Wextra -o $@ $<
+
+# The network tests' transfer tool, static: the same binary runs in L1 and L2.
+$(KIT_OUT)/xfer: $(KIT_DIR)/xfer.c
+	@mkdir -p $(KIT_OUT)
+	$(CC) -O2 -Wall -Wextra -static -o $@ $<
 
 # forkpty is in libc since glibc 2.34; -lutil keeps older ones working.
 $(KIT_OUT)/pty-signal: $(KIT_DIR)/pty-signal.c

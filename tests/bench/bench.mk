@@ -1,6 +1,6 @@
 # make bench: lkvm's virtio-blk against QEMU's virtio-blk-pci, guest dd
-# of a 256 MiB image, in one machine (tests/bench/README.md).  Not part of
-# make check.  Included by tests/tests.mk, which defines KIT_OUT and BATS.
+# of a 256 MiB image, then virtio-net against virtio-net-pci, iperf3 over
+# a tap, in one machine (tests/bench/README.md).  Not part of make check.  Included by tests/tests.mk, which defines KIT_OUT and BATS.
 #
 #   make bench                       3 boots per VMM and direction
 #   make bench BENCH_REPS=1          a quick look (about 2 minutes in L1)
@@ -9,11 +9,23 @@
 # runs stay in tests/kit/out/e2e/bench/.
 
 BENCH_RESULT := $(KIT_OUT)/bench/result.txt
+# The network half (tests/bench/net.bats): iperf3 over a tap, lkvm against
+# QEMU's virtio-net-pci; `make bench-net` runs it alone.
+NET_BENCH_RESULT := $(KIT_OUT)/bench/net-result.txt
 
 bench: lkvm lkvm-static kit
-	@rm -f $(BENCH_RESULT)
+	@rm -f $(BENCH_RESULT) $(NET_BENCH_RESULT)
 	@rc=0; $(BATS) tests/bench/bench.bats || rc=$$?; \
-	if [ -f $(BENCH_RESULT) ]; then echo; cat $(BENCH_RESULT); fi; \
+	$(BATS) tests/bench/net.bats || rc=$$?; \
+	for f in $(BENCH_RESULT) $(NET_BENCH_RESULT); do \
+		if [ -f $$f ]; then echo; cat $$f; fi; \
+	done; \
 	exit $$rc
 
-.PHONY: bench
+bench-net: lkvm lkvm-static kit
+	@rm -f $(NET_BENCH_RESULT)
+	@rc=0; $(BATS) tests/bench/net.bats || rc=$$?; \
+	if [ -f $(NET_BENCH_RESULT) ]; then echo; cat $(NET_BENCH_RESULT); fi; \
+	exit $$rc
+
+.PHONY: bench bench-net

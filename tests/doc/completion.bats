@@ -12,14 +12,15 @@ setup() {
 	}
 	source "$ROOT/builtin-cmds/lkvm-completion.bash"
 	cd "$BATS_TEST_TMPDIR"
-	# ./lkvm: the real one, except that list shows two VMs (LIST=json),
-	# or only a table because --json is refused (LIST=plain).
+	# ./lkvm: the real one, except that list shows two VMs, one with
+	# two NICs (LIST=json), or only a table because --json is refused
+	# (LIST=plain).
 	cat >lkvm <<-EOS
 	#!/bin/bash
 	if [[ \$1 == list ]]; then
 		if [[ \$2 == --json ]]; then
 			[[ \${LIST:-json} == json ]] || exit 2
-			printf '[\n  {"name": "web-1", "pid": 10, "state": "running"},\n  {"name": "db.2", "state": "unresponsive", "error": "x"}\n]\n'
+			printf '[\n  {"name": "web-1", "pid": 10, "state": "running", "net": [{"name": "eth0", "mode": "user"}, {"name": "eth1", "mode": "tap"}]},\n  {"name": "db.2", "state": "unresponsive", "error": "x"}\n]\n'
 		else
 			printf '%-24s %8s\n' NAME PID web-1 10 db.2 -
 		fi
@@ -79,6 +80,7 @@ complete() {
 }
 
 @test "completion: running VM names after -n and --name" {
+	# Not eth0 or eth1: those are web-1's NICs.
 	complete ./lkvm stop -n ''
 	[ "$(echo $output)" = "db.2 web-1" ]
 	complete ./lkvm pause --name w
@@ -96,4 +98,33 @@ complete() {
 @test "completion: VM names from the plain table when --json is refused" {
 	LIST=plain complete ./lkvm stop -n ''
 	[ "$(echo $output)" = "db.2 web-1" ]
+}
+
+# As bash splits a word at = and :, and replaces only the last part.
+@test "completion: run's -n: a mode, then the keys of that mode" {
+	complete ./lkvm run -n ''
+	[ "$(echo $output)" = "mode=tap mode=user none" ]
+	complete ./lkvm run --network mode = u
+	[ "$output" = user ]
+	complete ./lkvm run -n mode = tap,
+	[ "$(echo $output)" = "tap,guest_mac= tap,mtu= tap,script= tap,tapif=" ]
+	complete ./lkvm run -n mode = user,
+	[ "$(echo $output)" = "user,guest_mac= user,hostfwd=tcp: user,hostfwd=udp: user,mtu=" ]
+	# A key once, hostfwd again; after "::" only the last part is replaced.
+	complete ./lkvm run -c 2 -n mode = user,mtu = 1500,hostfwd = tcp :: 22- : 22,
+	[ "$(echo $output)" = "22,guest_mac= 22,hostfwd=tcp: 22,hostfwd=udp:" ]
+	complete ./lkvm run --network = mode = tap,g
+	[ "$output" = "tap,guest_mac=" ]
+	complete ./lkvm run -n none,
+	[ -z "$output" ]
+}
+
+@test "completion: run's -n: a file after script=; other options after -n's value" {
+	touch images/ifup.sh
+	complete ./lkvm run -n mode = tap,script = images/if
+	[ "$output" = images/ifup.sh ]
+	complete ./lkvm run -n mode = tap -k images/b
+	[ "$output" = images/bzImage ]
+	complete ./lkvm run -n mode = tap --st
+	[ "$output" = --stats ]
 }

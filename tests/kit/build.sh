@@ -150,6 +150,7 @@ cmd_l2_initrd() {
 		rm -f "$root/bin/$(basename "$f")"
 		cp "$f" "$root/bin/"
 	done
+	cp "$OUT/xfer" "$root/bin/"
 	mkdir -p "$root/scenarios"
 	for s in "$TESTS_DIR"/e2e/guest/*.sh; do
 		[ -f "$s" ] || continue
@@ -166,6 +167,7 @@ cmd_l1_base() {
 	root=$OUT/l1-root
 	make_root "$root" "$TESTS_DIR/lib/l1-init.sh" "$KIT_DIR/l1-modules.txt"
 	mkdir -p "$root/kit" "$root/e2e"
+	cp "$OUT/xfer" "$root/bin/"
 	cp "$OUT/vmlinuz" "$OUT/l2-initrd.cpio" "$root/kit/"
 	cp "$TESTS_DIR/lib/plan-exec.sh" "$TESTS_DIR/lib/disk.sh" "$root/e2e/"
 	make_cpio "$root" "$OUT/l1-base.cpio"
