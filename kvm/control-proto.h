@@ -70,6 +70,8 @@ enum control_cmd {
 	CONTROL_CMD_DEBUG_NMI = 7,	/* s32 vcpu */
 	CONTROL_CMD_DEBUG_SYSRQ = 8,	/* u8 key */
 	CONTROL_CMD_DEBUG_PGWALK = 9,	/* s32 vcpu, u32 flags, u64 gva */
+	CONTROL_CMD_VSOCK_PATH = 10,	/* no args; text: the vsock Unix socket */
+	CONTROL_CMD_POWER_BUTTON = 11,	/* no args: press the ACPI power button */
 	CONTROL_CMD_NR,			/* first unknown command */
 };
 
