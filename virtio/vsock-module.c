@@ -17,8 +17,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "kvm/control-proto.h"
+#include "kvm/control.h"
 #include "kvm/log.h"
+#include "kvm/vm-control.h"
 #include "kvm/vm.h"
 #include "virtio/transport.h"
 #include "virtio/vsock.h"
@@ -118,11 +119,25 @@ static void raise_fd_limit(void)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-/* For --stats: a device of its own that only reports. */
+/*
+ * Beside the device: its --stats lines, and the vsock-path control
+ * request, which tells lkvm exec and lkvm stop --graceful where to
+ * connect (a --vsock-uds path is nowhere else to be found).
+ */
 struct vsock_stats_dev {
 	struct vm_device vmdev;
 	struct vsock *vs;
+	char uds[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
+
+/* On the control thread: the path never changes. */
+static int vsock_path_request(void *opaque, const struct control_req *q,
+			      struct control_reply *r)
+{
+	struct vsock_stats_dev *d = opaque;
+
+	return control_reply_printf(r, "%s", d->uds) < 0 ? -EMSGSIZE : 0;
+}
 
 static void vsock_stats_print(struct vm_device *dev, FILE *f)
 {
@@ -147,7 +162,7 @@ static const struct vm_device_ops vsock_stats_ops = {
 	.destroy = vsock_stats_destroy,
 };
 
-static int add_stats(struct vm *vm, struct vsock *vs)
+static int add_stats(struct vm *vm, struct vsock *vs, const char *uds)
 {
 	struct vsock_stats_dev *d = calloc(1, sizeof(*d));
 	int r;
@@ -155,12 +170,16 @@ static int add_stats(struct vm *vm, struct vsock *vs)
 	if (!d)
 		return -ENOMEM;
 	d->vs = vs;
+	snprintf(d->uds, sizeof(d->uds), "%s", uds);
 	d->vmdev = (struct vm_device){ .ops = &vsock_stats_ops,
 				       .name = "vsock-stats", .priv = d };
 	r = vm_add_device(vm, &d->vmdev);
-	if (r)
+	if (r) {
 		free(d);
-	return r;
+		return r;
+	}
+	return vm_control_register(vm, CONTROL_CMD_VSOCK_PATH,
+				   vsock_path_request, d);
 }
 
 static const char *create_error(int r)
@@ -207,7 +226,7 @@ static int vsock_opt_create(struct vm *vm, void *state)
 	}
 	r = virtio_transport_add(vm, vsock_dev(vs), "vsock");
 	if (!r)
-		r = add_stats(vm, vs);
+		r = add_stats(vm, vs, uds);
 	if (r)
 		pr_err("cannot attach the vsock device: %s", strerror(-r));
 	return r;
