@@ -273,12 +273,21 @@ static void restore_stdio(struct run_agent *ra)
 static int listen_agent(struct run_agent *ra, const char *uds)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[sizeof(ra->listen_path)], *slash;
 	mode_t old;
 	int fd, r;
 
 	if (snprintf(ra->listen_path, sizeof(ra->listen_path), "%s_%u", uds,
 		     AGENT_PORT) >= (int)sizeof(ra->listen_path))
 		return -ENAMETOOLONG;
+	/* $HOME/.lkvm, 0700, as the control socket's; the VM is not up yet. */
+	strcpy(dir, ra->listen_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			return -errno;
+	}
 	strcpy(sun.sun_path, ra->listen_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

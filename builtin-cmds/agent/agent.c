@@ -149,10 +149,10 @@ static void mount_one(const char *src, const char *dir, const char *type,
 		say("mount %s on %s: %s", type, dir, strerror(errno));
 }
 
+/* main() has mounted /proc already, to read the command line. */
 static void early_mounts(void)
 {
 	mount_one("dev", "/dev", "devtmpfs", NULL);
-	mount_one("proc", "/proc", "proc", NULL);
 	mount_one("sys", "/sys", "sysfs", NULL);
 	mount_one("tmp", "/tmp", "tmpfs", "mode=1777");
 }

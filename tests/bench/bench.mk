@@ -9,11 +9,16 @@
 # runs stay in tests/kit/out/e2e/bench/.
 
 BENCH_RESULT := $(KIT_OUT)/bench/result.txt
+BENCH_VSOCK  := $(KIT_OUT)/bench/vsock.txt
 
+# Then vsock (tests/bench/vsock.bats): lkvm against QEMU's vhost-vsock-pci,
+# and the wall time of lkvm run -- true; one more L1 boot.
 bench: lkvm lkvm-static kit
-	@rm -f $(BENCH_RESULT)
+	@rm -f $(BENCH_RESULT) $(BENCH_VSOCK)
 	@rc=0; $(BATS) tests/bench/bench.bats || rc=$$?; \
+	$(BATS) tests/bench/vsock.bats || rc=$$?; \
 	if [ -f $(BENCH_RESULT) ]; then echo; cat $(BENCH_RESULT); fi; \
+	if [ -f $(BENCH_VSOCK) ]; then echo; cat $(BENCH_VSOCK); fi; \
 	exit $$rc
 
 .PHONY: bench

@@ -111,14 +111,17 @@ cmd_unpack() {
 
 # A /lib/modules/VERSION tree of the L2 modules (and the ACPI button's),
 # with the modules.dep that busybox's depmod writes: what `lkvm run --
-# CMD` finds in L1 by default (--modules), as on a distro host.
+# CMD` finds in L1 by default (--modules), as on a distro host.  vhost
+# and vhost_vsock too: make bench loads them in L1 for QEMU's
+# vhost-vsock-pci (the same kernel runs L1 and L2).
 module_tree() {
 	rel=$(cat "$OUT/kernel-release")
 	src=$OUT/deb/kernel/lib/modules/$rel
 	dst=$OUT/modtree/lib/modules/$rel
 	rm -rf "$OUT/modtree"
 	mkdir -p "$dst"
-	for m in $(module_names "$KIT_DIR/l2-modules.txt") button evdev; do
+	for m in $(module_names "$KIT_DIR/l2-modules.txt") button evdev \
+		vhost_iotlb vhost vhost_vsock; do
 		f=$(cd "$src" && find kernel -name "$m.ko" | head -n 1)
 		[ -n "$f" ] || continue
 		mkdir -p "$dst/$(dirname "$f")"
