@@ -160,6 +160,7 @@ void vsock_conns_drop(struct vsock *vs)
 			conn_release(c);
 	}
 	vs->rx_head = vs->rx_tail = NULL;
+	vs->rx_len = 0;
 	for (i = 0; i < VSOCK_HASH_SIZE; i++)
 		while (vs->hash[i])
 			conn_release(vs->hash[i]);
@@ -176,6 +177,7 @@ static void rx_list_add(struct vsock_conn *c)
 		return;
 	c->on_rx_list = true;
 	c->rx_next = NULL;
+	vs->rx_len++;
 	if (vs->rx_tail)
 		vs->rx_tail->rx_next = c;
 	else
@@ -193,6 +195,7 @@ static struct vsock_conn *rx_list_pop(struct vsock *vs)
 	if (!vs->rx_head)
 		vs->rx_tail = NULL;
 	c->on_rx_list = false;
+	vs->rx_len--;
 	return c;
 }
 
@@ -405,6 +408,7 @@ u32 vsock_conn_next_pkt(struct vsock *vs, const struct iovec *in,
 	struct virtio_vsock_hdr h;
 	struct vsock_rst r;
 	struct vsock_conn *c;
+	unsigned int turns = vs->rx_len;
 	u32 len;
 
 	if (vs->rst_len) {
@@ -415,8 +419,12 @@ u32 vsock_conn_next_pkt(struct vsock *vs, const struct iovec *in,
 		vs->stats.rst_sent++;
 		return put_hdr(in, nr, &h);
 	}
-	/* Round robin: a busy connection goes to the back after each packet. */
-	while ((c = rx_list_pop(vs))) {
+	/*
+	 * Round robin: a busy connection goes to the back after each packet.
+	 * One turn each at most: data that does not fit this buffer (one
+	 * with room for a header only) waits for the next.
+	 */
+	while (turns-- && (c = rx_list_pop(vs))) {
 		len = conn_pkt(c, in, nr, in_len);
 		if (c->state == VSOCK_CONN_DEAD && !c->pending)
 			conn_release(c);	/* closed while it waited */

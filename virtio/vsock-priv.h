@@ -158,6 +158,7 @@ struct vsock {
 	struct vsock_conn *hash[VSOCK_HASH_SIZE];
 	unsigned int nr_conns;
 	struct vsock_conn *rx_head, *rx_tail;
+	unsigned int rx_len;		/* connections on the rx list */
 	struct vsock_conn *dead;	/* freed at the end of each pass */
 	struct vsock_rst rst[VSOCK_RST_RING];
 	unsigned int rst_head, rst_len;

@@ -164,10 +164,17 @@ void vsock_rx_run(struct vsock *vs)
 			/* Readable descriptors in an rx chain are ignored. */
 			len = vsock_conn_next_pkt(vs, vs->iov + chain.nr_out,
 						  chain.nr_in, chain.in_len);
-			if (!len) {
+			if (!len && chain.in_len > VSOCK_HDR_SIZE) {
 				virtq_unpop(vq);
 				break;
 			}
+			/*
+			 * Room for a header only, and no control packet
+			 * owed: give it back empty rather than let it block
+			 * the queue (Linux drops such a packet).
+			 */
+			if (!len)
+				bad_packet(vs, "rx buffer with no room for data");
 		}
 		r = virtq_push(vq, chain.head, len);
 		if (r)

@@ -279,9 +279,12 @@ static void op_rx(void)
 	u8 n = in_u8() % 8;
 
 	while (n-- && room(0)) {
-		u16 len = in_u16() % (VSOCK_HDR_SIZE + 8192);
+		u8 sel = in_u8();
+		/* Small ones often: a header's worth, or less, is a case. */
+		u16 len = sel & 1 ? in_u8() % 64 :
+				    in_u16() % (VSOCK_HDR_SIZE + 8192);
 
-		post(0, len, true, len & 1);
+		post(0, len, true, sel & 2);
 	}
 	kick(0);
 }
