@@ -43,6 +43,16 @@ sh ship/vsock-driver.sh v.sock vsock-echo >driver.out 2>&1 &" \
 		'echo hello | "$LKVM" run -k kit/vmlinuz -- cat'
 	e2e_run cmd-panic --raw --limit 60 -- run -k kit/vmlinuz -p panic=-1 \
 		-- sh -c 'echo c >/proc/sysrq-trigger'
+	# With a root disk: the agent mounts root= and runs CMD there.
+	mkdir -p "$BATS_FILE_TMPDIR/rootfs/bin"
+	cp "$KIT_OUT/busybox" "$BATS_FILE_TMPDIR/rootfs/bin/"
+	ln -sf busybox "$BATS_FILE_TMPDIR/rootfs/bin/sh"
+	echo "greetings from the root disk" >"$BATS_FILE_TMPDIR/rootfs/greeting"
+	printf '#!/bin/sh\ncat /greeting\nexit 42\n' >"$BATS_FILE_TMPDIR/rootfs/selftest.sh"
+	chmod 755 "$BATS_FILE_TMPDIR/rootfs/selftest.sh"
+	e2e_ship_ext4 rootfs.img 16 "$BATS_FILE_TMPDIR/rootfs"
+	e2e_run cmd-root --raw --limit 60 -- run -k kit/vmlinuz -d ship/rootfs.img,ro \
+		-p "root=/dev/vda ro" -- /selftest.sh
 
 	e2e_ship "$BATS_TEST_DIRNAME/agent-driver.sh"
 	e2e_run agent-exec --scenario vsock-idle --limit 120 \
@@ -169,6 +179,12 @@ found() {
 	e2e_result cmd-stdin
 	e2e_assert_status 0
 	[[ $output == hello ]] || { echo "stdout: '$output'"; return 1; }
+}
+
+@test "run -- CMD with -d and root=: the command runs on the root disk" {
+	e2e_result cmd-root
+	e2e_assert_status 42
+	[[ $output == "greetings from the root disk" ]] || { echo "stdout: '$output'"; return 1; }
 }
 
 @test "run -- CMD: a command that panics the guest exits 3" {
