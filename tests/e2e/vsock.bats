@@ -214,8 +214,9 @@ agent() {
 	e2e_result agent-exec
 	[[ $e2e_post =~ agent:\ env\ rc\ 0\ out\ \'hi\ /tmp\ [0-9]+\|\' ]]
 	agent "pid1 rc 0 out 'init|'"
-	agent "missing rc 127"
-	agent "no-such-command"
+	# Not found: 127, with the name on its stderr (here from busybox,
+	# which the agent tries for a bare name the PATH lacks).
+	[[ $e2e_post == *"agent: missing rc 127 out '' err '"*"no-such-command"* ]]
 }
 
 @test "stop --graceful: the guest agent powers the guest off; lkvm exits 0" {
