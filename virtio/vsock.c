@@ -256,12 +256,17 @@ static int vsock_activate(struct virtio_dev *dev)
 	return 0;
 }
 
-/* dev->lock held and nobody inside: the host sockets go now. */
+/*
+ * dev->lock held and nobody inside: the host sockets go now, and the
+ * connections with them (the I/O thread follows no connection pointer
+ * while it is outside the device).
+ */
 static void vsock_vreset(struct virtio_dev *dev)
 {
 	struct vsock *vs = dev->priv;
 
 	vsock_conns_drop(vs);
+	vsock_conns_reap(vs);
 	vs->event_pending = false;
 }
 
