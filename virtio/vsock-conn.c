@@ -57,6 +57,29 @@
 static void conn_flush(struct vsock_conn *c);
 static void conn_reset(struct vsock_conn *c);
 
+/* Each connection's buffer for its host peer, counted for --stats. */
+static bool buf_alloc(struct vsock_conn *c)
+{
+	struct vsock_stats *st = &c->vs->stats;
+
+	if (c->out.data)
+		return true;
+	c->out.data = malloc(VSOCK_BUF_ALLOC);
+	if (!c->out.data)
+		return false;
+	st->buffers += VSOCK_BUF_ALLOC;
+	st->max_buffers = MAX(st->max_buffers, st->buffers);
+	return true;
+}
+
+static void buf_free(struct vsock_conn *c)
+{
+	if (c->out.data)
+		c->vs->stats.buffers -= VSOCK_BUF_ALLOC;
+	free(c->out.data);
+	c->out = (struct vsock_buf){ 0 };
+}
+
 /* ---- the table ---- */
 
 static unsigned int conn_hash(u32 guest_port, u32 host_port)
@@ -142,7 +165,7 @@ void vsock_conns_reap(struct vsock *vs)
 
 	while ((c = vs->dead)) {
 		vs->dead = c->dead_next;
-		free(c->out.data);
+		buf_free(c);
 		free(c);
 	}
 }
@@ -446,8 +469,7 @@ static void conn_reset(struct vsock_conn *c)
 	c->fd = -1;
 	c->state = VSOCK_CONN_DEAD;
 	c->pending = VSOCK_P_RST;
-	free(c->out.data);
-	c->out = (struct vsock_buf){ 0 };
+	buf_free(c);
 	rx_list_add(c);
 }
 
@@ -537,8 +559,7 @@ static void conn_flush(struct vsock_conn *c)
 		b->len -= n;
 		c->fwd_cnt += n;
 	}
-	free(b->data);
-	*b = (struct vsock_buf){ 0 };
+	buf_free(c);
 	if ((c->guest_shut & VIRTIO_VSOCK_SHUTDOWN_SEND) && !c->wr_shut) {
 		shutdown(c->fd, SHUT_WR);
 		c->wr_shut = true;
@@ -589,7 +610,7 @@ static void conn_guest_data(struct vsock_conn *c, const struct iovec *payload,
 		c->fwd_cnt += n;
 	}
 	if ((u32)n < len) {
-		if (!c->out.data && !(c->out.data = malloc(VSOCK_BUF_ALLOC))) {
+		if (!buf_alloc(c)) {
 			pr_warn_ratelimited("virtio-vsock: out of memory; reset a connection");
 			conn_reset(c);
 			return;

@@ -150,6 +150,8 @@ static void vsock_stats_print(struct vm_device *dev, FILE *f)
 		s.bytes_from_guest);
 	fprintf(f, "  vsock: %llu resets sent, %llu bad packets, at most %llu bytes held for one host peer\n",
 		s.rst_sent, s.bad_packets, s.max_buffered);
+	fprintf(f, "  vsock: at most %llu KiB of buffers for host peers at once\n",
+		s.max_buffers >> 10);
 }
 
 static void vsock_stats_destroy(struct vm_device *dev)

@@ -67,6 +67,8 @@ struct vsock_stats {
 	unsigned long long rst_sent;
 	unsigned long long bad_packets;
 	unsigned long long max_buffered;	/* most bytes held for one host peer */
+	unsigned long long buffers;		/* bytes of buffers allocated now */
+	unsigned long long max_buffers;		/* ... at most, all peers together */
 };
 void vsock_get_stats(struct vsock *vs, struct vsock_stats *s);
 
