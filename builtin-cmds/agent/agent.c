@@ -14,6 +14,7 @@
  *                      connects to the host (CID 2, AGENT_PORT), runs the
  *                      one command lkvm sends, streams its stdio, reports
  *                      its status, and powers the guest off when asked.
+ *                      A listener beside it serves lkvm exec meanwhile.
  *   lkvm.agent=daemon  (lkvm run --agent) it loads the modules, forks the
  *                      agent proper, which listens on AGENT_PORT for
  *                      `lkvm exec` and `lkvm stop --graceful`, and execs
@@ -284,9 +285,10 @@ static int switch_root(void)
 
 /*
  * Power off.  As init (lkvm run -- CMD): sync and do it.  Beside a real
- * init, ask it: systemd powers off on SIGRTMIN+4, busybox init on
- * SIGUSR2; an init that does neither (a shell script) has had 3 s when
- * we do it ourselves, after a sync.  A real init kills us on its way.
+ * init, ask it: systemd powers off on SIGRTMIN+4, busybox init (and the
+ * agent as init) on SIGUSR2; an init that does neither (a shell script)
+ * has had 3 s when we do it ourselves, after a sync.  A real init kills
+ * us on its way.
  */
 static void power_off(void)
 {
@@ -518,7 +520,9 @@ static void reap(struct session *s)
 	int st;
 
 	while (read(s->sigfd, &si, sizeof(si)) > 0)
-		;
+		/* As init: `lkvm stop --graceful` through the listener. */
+		if (si.ssi_signo == SIGUSR2)
+			s->poweroff = true;
 	/* As init we also reap orphans: nobody else will. */
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		if (pid == s->pid) {
@@ -622,6 +626,8 @@ static bool serve(int conn, bool chroot_init)
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	if (is_init)
+		sigaddset(&chld, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	s.sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 	s.in = malloc(INBUF_MAX);
@@ -692,6 +698,8 @@ out:
 
 /* ---- the two roles ---- */
 
+static void daemon_role(void);
+
 static int vsock_socket(void)
 {
 	return socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -707,6 +715,20 @@ static void run_role(void)
 				 .svm_cid = VMADDR_CID_HOST,
 				 .svm_port = AGENT_PORT };
 	int fd = -1, ms, last = 0;
+	pid_t pid;
+
+	/*
+	 * lkvm exec and lkvm stop --graceful reach this guest too, through
+	 * a listener beside us; its power-off is SIGUSR2 to us (serve()).
+	 */
+	pid = fork();
+	if (!pid) {
+		is_init = false;
+		setsid();
+		daemon_role();
+	}
+	if (pid < 0)
+		say("no listener for lkvm exec: %s", strerror(errno));
 
 	for (ms = 0; ms < CONNECT_WAIT_MS; ms += 20) {
 		fd = vsock_socket();

@@ -43,6 +43,13 @@ sh ship/vsock-driver.sh v.sock vsock-echo >driver.out 2>&1 &" \
 		'echo hello | "$LKVM" run -k kit/vmlinuz -- cat'
 	e2e_run cmd-panic --raw --limit 60 -- run -k kit/vmlinuz -p panic=-1 \
 		-- sh -c 'echo c >/proc/sysrq-trigger'
+	# lkvm exec into a -- CMD guest, and stop --graceful in the middle.
+	e2e_ship "$BATS_TEST_DIRNAME/cmd-driver.sh"
+	e2e_run cmd-exec --raw --limit 90 \
+		--pre 'sh ship/cmd-driver.sh cmdx >/dev/null 2>&1 &' \
+		--post 'n=0; while ! grep -q "^stop rc" stop.out 2>/dev/null && [ $n -lt 100 ]; do
+				sleep 0.2; n=$((n + 1)); done; cat exec.out stop.out' \
+		-- run -k kit/vmlinuz --name cmdx -- sh -c 'echo started; sleep 60; echo late'
 	# With a root disk: the agent mounts root= and runs CMD there.
 	mkdir -p "$BATS_FILE_TMPDIR/rootfs/bin"
 	cp "$KIT_OUT/busybox" "$BATS_FILE_TMPDIR/rootfs/bin/"
@@ -184,6 +191,16 @@ found() {
 	e2e_result cmd-stdin
 	e2e_assert_status 0
 	[[ $output == hello ]] || { echo "stdout: '$output'"; return 1; }
+}
+
+@test "run -- CMD: lkvm exec reaches it meanwhile (the agent is PID 1), and stop --graceful ends it" {
+	e2e_result cmd-exec
+	[[ $e2e_post == *"lkvm-agent"*"exec rc 0"* ]] || { printf '%s\n' "$e2e_post"; return 1; }
+	[[ $e2e_post == *"VM 'cmdx' powered off (asked through its agent)"*"stop rc 0"* ]]
+	# Ended before its command did: lkvm says so, with status 1.
+	e2e_assert_status 1
+	[[ $output == started ]]
+	e2e_assert_stderr "the guest ended before sh did"
 }
 
 @test "run -- CMD with -d and root=: the command runs on the root disk" {
