@@ -373,6 +373,7 @@ static void *runner_main(void *arg)
 		ra->error = -errno;
 		return NULL;
 	}
+	ra->connected = true;
 	r = agent_run(fd, &cmd, ra->saved_in, ra->saved_out, STDERR_FILENO,
 		      -1, ra->stop_fd);
 	if (r >= 0) {
@@ -438,8 +439,9 @@ int run_agent_finish(struct run_agent *ra, int fate, int vm_status)
 			status = ra->status;
 		else if (vm_status == LKVM_EXIT_OK) {
 			pr_err("the guest ended before %s did%s%s", ra->argv[0],
-			       ra->error ? ": " : " (the agent never connected)",
-			       ra->error ? strerror(-ra->error) : "");
+			       !ra->connected ? " (the agent never connected)" :
+			       ra->error ? ": " : "",
+			       ra->connected && ra->error ? strerror(-ra->error) : "");
 			status = LKVM_EXIT_ERROR;
 		}
 	}

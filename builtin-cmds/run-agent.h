@@ -38,6 +38,7 @@ struct run_agent {
 	pthread_t thread;
 	bool started;
 	struct vm *vm;
+	bool connected;		/* the agent called */
 	int status;		/* the command's, -1 until it has one */
 	int error;		/* why there is none (-errno), or 0 */
 };
