@@ -79,6 +79,12 @@ static int add_modules(struct run_agent *ra, const struct vm_config *cfg)
 			return 0;
 	}
 	r = cpio_add_modules(&ra->cpio, dir, names, &n);
+	if (r == -ENOENT && !ra->modules) {
+		/* A directory without modules.dep: the user said nothing. */
+		pr_warn("%s (run depmod); assuming the kernel needs no modules",
+			ra->cpio.err);
+		return 0;
+	}
 	if (r == -ESRCH) {
 		/* A kernel built with them in need not list them as builtin. */
 		pr_warn("%s; assuming the kernel has it built in", ra->cpio.err);
