@@ -18,8 +18,9 @@
  * socket.  The guest may have at most buf_alloc bytes in flight; what the
  * host socket does not take at once waits in conn->out, which therefore
  * never holds more than buf_alloc.  A guest that sends beyond its credit
- * gets a reset.  When the guest's idea of its credit runs low and we have
- * forwarded more since, a CREDIT_UPDATE tells it.
+ * gets a reset.  A CREDIT_UPDATE tells the guest every VSOCK_CREDIT_STEP
+ * bytes forwarded (Linux itself only when less than a packet's worth is
+ * left, which stalls the sender for a round trip).
  *
  * Credit, host to guest: we read from the host socket only as much as the
  * guest's buf_alloc less what it has not consumed yet (tx_cnt -
@@ -498,7 +499,8 @@ static void conn_credit_check(struct vsock_conn *c)
 	if (c->state != VSOCK_CONN_ESTABLISHED ||
 	    (c->guest_shut & VIRTIO_VSOCK_SHUTDOWN_SEND))
 		return;
-	if (c->fwd_cnt != c->fwd_cnt_sent && guest_view < VSOCK_CREDIT_LOW) {
+	if (c->fwd_cnt - c->fwd_cnt_sent >= VSOCK_CREDIT_STEP ||
+	    (c->fwd_cnt != c->fwd_cnt_sent && guest_view < VSOCK_CREDIT_LOW)) {
 		c->pending |= VSOCK_P_CREDIT_UPDATE;
 		rx_list_add(c);
 	}

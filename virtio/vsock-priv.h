@@ -45,8 +45,13 @@
 #ifndef VSOCK_BUF_ALLOC
 #define VSOCK_BUF_ALLOC (256 * 1024)
 #endif
-/* Tell the guest about forwarded bytes once its credit falls below this. */
-#define VSOCK_CREDIT_LOW (VSOCK_BUF_ALLOC / 2)
+/*
+ * Tell the guest about forwarded bytes every this many (one update per
+ * packet's worth keeps its window open across a round trip, which in a
+ * nested setup takes milliseconds), or at once when its credit runs low.
+ */
+#define VSOCK_CREDIT_STEP VSOCK_MAX_PKT
+#define VSOCK_CREDIT_LOW VSOCK_MAX_PKT
 
 /* Connections at once; each holds a host fd (lkvm raises RLIMIT_NOFILE). */
 #define VSOCK_MAX_CONNS 4096

@@ -8,7 +8,9 @@ if ! command -v socat >/dev/null; then
 fi
 socat VSOCK-LISTEN:5002,fork,reuseaddr PIPE &
 socat -u VSOCK-LISTEN:5003,fork,reuseaddr OPEN:/dev/null &
-socat -u EXEC:'dd if=/dev/zero bs=1048576 count=256' VSOCK-LISTEN:5004,fork,reuseaddr &
+# lkvm.vsock.mib=N on the command line: a smaller source (debugging).
+mib=$(sed -n 's/.*lkvm\.vsock\.mib=\([0-9]*\).*/\1/p' /proc/cmdline)
+socat -b 65536 -u EXEC:"dd if=/dev/zero bs=1048576 count=${mib:-256}" VSOCK-LISTEN:5004,fork,reuseaddr &
 sleep 1
 echo "lkvm-bench: vsock ready"
 socat -u VSOCK-LISTEN:5009 - >/dev/null

@@ -10,11 +10,11 @@ if ! command -v socat >/dev/null; then
 	echo "lkvm-guest: vsock: no socat in the initramfs"
 	poweroff -f
 fi
-socat VSOCK-LISTEN:5000,fork,reuseaddr,backlog=64 EXEC:"sh /scenarios/vsock-sum.sh" &
+socat -b 65536 VSOCK-LISTEN:5000,fork,reuseaddr,backlog=64 EXEC:"sh /scenarios/vsock-sum.sh" &
 socat VSOCK-LISTEN:5001,fork,reuseaddr SYSTEM:'wc -c; echo done' &
 socat VSOCK-LISTEN:5002,fork,reuseaddr PIPE &
 socat -u VSOCK-LISTEN:5003,fork,reuseaddr OPEN:/dev/null &
-socat -u EXEC:'dd if=/dev/zero bs=1048576 count=256' VSOCK-LISTEN:5004,fork,reuseaddr &
+socat -b 65536 -u EXEC:"dd if=/dev/zero bs=1048576 count=256" VSOCK-LISTEN:5004,fork,reuseaddr &
 
 # Guest to host: a host program listens on <uds>_6000, none on 6001.
 echo "hello from the guest" | socat - VSOCK-CONNECT:2:6000 >/tmp/reply 2>&1
