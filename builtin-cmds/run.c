@@ -137,6 +137,8 @@ static void run_usage(void)
 		}
 		print_option(opts[i].o);
 	}
+	printf("\n  -- CMD [ARGS...]      after lkvm's options: run CMD in the guest and\n"
+	       "                        exit with CMD's status\n");
 	printf("\nConsole: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	       "Exit status: 0 poweroff/reboot, 1 lkvm error, 2 usage error,\n"
 	       "3 guest panic, 4 KVM internal error, 5 timeout,\n"

@@ -39,8 +39,10 @@ static void stop_usage(void)
 	       "  -a, --all         every VM of this user\n"
 	       "  -g, --graceful    let the guest power itself off: through lkvm's\n"
 	       "                    agent (lkvm run --agent), else the ACPI power\n"
-	       "                    button; stop it if it is still running after\n"
-	       "                    --wait SECONDS (default %d)\n"
+	       "                    button\n"
+	       "  -w, --wait SECONDS\n"
+	       "                    with --graceful: stop the VM as without it if\n"
+	       "                    it still runs after SECONDS (default %d)\n"
 	       "  -h, --help        this text\n",
 	       GRACEFUL_WAIT_S);
 }

@@ -236,8 +236,8 @@ static int vsock_opt_create(struct vm *vm, void *state)
 
 static const struct dev_option vsock_options[] = {
 	[OPT_CID] = { "vsock", 0, "CID",
-		      "virtio-vsock with this guest CID (3 if only\n"
-		      "--vsock-uds, -- CMD or --agent ask for vsock)" },
+		      "virtio-vsock with this guest CID (default 3, when\n"
+		      "only --vsock-uds, -- CMD or --agent ask for it)" },
 	[OPT_UDS] = { "vsock-uds", 0, "PATH",
 		      "host side of vsock: \"CONNECT PORT\\n\" on PATH reaches\n"
 		      "guest PORT; guest connects to CID 2 port P reach\n"
