@@ -14,6 +14,8 @@
 
 E2E_L1_SLACK=${E2E_L1_SLACK:-60}
 load ../lib/e2e
+# Not e2e/vsock/, which is tests/e2e/vsock.bats's.
+E2E_STATE=$KIT_OUT/e2e/bench-vsock
 
 BENCH_DIR=$E2E_ROOT/tests/bench
 VSOCK_LIMIT=${VSOCK_LIMIT:-150}
@@ -112,6 +114,9 @@ per_mib() { awk -v e="$1" 'BEGIN { if (e != "") printf "%.0f", e / 256; else pri
 		echo "(ratios: lkvm/QEMU; a ratio below 1 is better for lkvm in time rows, worse in MiB/s rows)"
 	} >"$out"
 	cat "$out"
-	# Every number came: a run that failed shows a '-'.
-	! grep -q ' - ' <(sed -n '3,5p' "$out")
+	# Every number came, in every row up to the blank line: a run that
+	# failed shows a '-' (the port I/O rows have no ratio column).
+	[[ $(sed -n '3,/^$/p' "$out" | grep -c .) == 8 ]]
+	! sed -n '3,/^$/p' "$out" | grep -E ' -( |$)'
+	[[ ${#times[@]} == 3 && ${times[*]} =~ ^[0-9.]+\ [0-9.]+\ [0-9.]+$ ]]
 }
