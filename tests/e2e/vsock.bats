@@ -169,8 +169,10 @@ found() {
 	# uname -r of the guest's kernel: the packed busybox ran there.
 	[[ $output == "6."*"-cloud-amd64" ]] || { echo "stdout: '$output'"; return 1; }
 	[[ ${#lines[@]} == 1 ]]
-	# The console went to stderr, and lkvm said nothing about a normal end.
+	# The console went to stderr, and lkvm said nothing about a normal end:
+	# the status is the command's, so no error of lkvm's explains it.
 	[[ $e2e_stderr != *"guest powered off"* ]]
+	[[ $e2e_stderr != *"lkvm: error:"* ]]
 	[[ $e2e_time ]] && e2e_note "lkvm run -k vmlinuz -- sh -c ...: ${e2e_time}s in L1"
 }
 
@@ -185,6 +187,7 @@ found() {
 @test "run -- CMD: a command killed by SIGKILL exits 137" {
 	e2e_result cmd-kill
 	e2e_assert_status 137
+	[[ $e2e_stderr != *"lkvm: error:"* ]]
 }
 
 @test "run -- CMD: lkvm's stdin is the command's: echo hello | lkvm run -- cat" {
@@ -200,7 +203,7 @@ found() {
 	# Ended before its command did: lkvm says so, with status 1.
 	e2e_assert_status 1
 	[[ $output == started ]]
-	e2e_assert_stderr "the guest ended before sh did"
+	e2e_assert_stderr "lkvm: error: the guest ended before sh did"
 }
 
 @test "run -- CMD with -d and root=: the command runs on the root disk" {
@@ -213,6 +216,8 @@ found() {
 	e2e_result cmd-panic
 	e2e_assert_status 3
 	e2e_assert_stderr "Kernel panic - not syncing"
+	# lkvm's own 3, told from a command's 3 by lkvm's line (lkvm.1).
+	e2e_assert_stderr "lkvm: error: guest kernel panicked"
 }
 
 # ---- lkvm exec and stop --graceful ----
