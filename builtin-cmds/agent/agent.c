@@ -274,6 +274,9 @@ static int switch_root(void)
 		snprintf(path, sizeof(path), NEWROOT "%s", keep[i]);
 		if (!stat(path, &st) && S_ISDIR(st.st_mode))
 			mount(keep[i], path, NULL, MS_MOVE, NULL);
+		else
+			say("the root file system has no %s: the command runs without it",
+			    keep[i]);
 	}
 	if (chdir(NEWROOT) || mount(".", "/", NULL, MS_MOVE, NULL) ||
 	    chroot(".") || chdir("/")) {

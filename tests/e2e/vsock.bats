@@ -51,7 +51,8 @@ sh ship/vsock-driver.sh v.sock vsock-echo >driver.out 2>&1 &" \
 				sleep 0.2; n=$((n + 1)); done; cat exec.out stop.out' \
 		-- run -k kit/vmlinuz --name cmdx -- sh -c 'echo started; sleep 60; echo late'
 	# With a root disk: the agent mounts root= and runs CMD there.
-	mkdir -p "$BATS_FILE_TMPDIR/rootfs/bin"
+	# Its mount points too: busybox runs its applets through /proc/self/exe.
+	mkdir -p "$BATS_FILE_TMPDIR"/rootfs/{bin,dev,proc,sys,tmp}
 	cp "$KIT_OUT/busybox" "$BATS_FILE_TMPDIR/rootfs/bin/"
 	ln -sf busybox "$BATS_FILE_TMPDIR/rootfs/bin/sh"
 	echo "greetings from the root disk" >"$BATS_FILE_TMPDIR/rootfs/greeting"
