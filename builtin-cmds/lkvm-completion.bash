@@ -3,8 +3,9 @@
 # names after -k, -i, -d, --console-log and --vsock-uds, directories after
 # --modules, the running VMs' names after -n/--name of stop, pause,
 # resume, debug and exec, and after run's "--" the host's commands (lkvm
-# packs the command from the host), then file names. `make install` puts it in
-# share/bash-completion/completions/lkvm; or source it from ~/.bashrc.
+# packs the command from the host), then file names. `make install` puts
+# it in share/bash-completion/completions/lkvm; or source it from
+# ~/.bashrc.
 #
 # Commands and options are read from the lkvm being completed (`lkvm help`,
 # `lkvm help COMMAND`), so ./lkvm in a work tree completes its own options,
@@ -64,17 +65,17 @@ _lkvm_takes() {
 # _lkvm_after_opts LKVM CMD FROM: true if, between word FROM and the
 # cursor, a word ends CMD's options: "--", or for exec (getopt's '+') its
 # first word that is neither an option nor an option's value. Then
-# COMP_ARGN is how many words come after that end before the cursor's.
+# _lkvm_argn is how many words come after that end before the cursor's.
 _lkvm_after_opts() {
 	local j
 
 	for ((j = $3; j < COMP_CWORD; j++)); do
 		if [[ ${COMP_WORDS[j]} == -- ]]; then
-			COMP_ARGN=$((COMP_CWORD - j - 1))
+			_lkvm_argn=$((COMP_CWORD - j - 1))
 			return 0
 		fi
 		if [[ $2 == exec && ${COMP_WORDS[j]} != -* ]]; then
-			COMP_ARGN=$((COMP_CWORD - j))
+			_lkvm_argn=$((COMP_CWORD - j))
 			return 0
 		fi
 		if [[ ${COMP_WORDS[j]} == -* ]] &&
@@ -93,7 +94,7 @@ _lkvm_after_opts() {
 
 _lkvm() {
 	local lkvm=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev= cmd=
-	local i takes=0 COMP_ARGN=0
+	local i _lkvm_argn=0
 
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	# "--name=web": bash splits words at '=' (COMP_WORDBREAKS).
@@ -130,7 +131,7 @@ _lkvm() {
 	# or exec's, which is the guest's: nothing to offer.
 	if _lkvm_after_opts "$lkvm" "$cmd" $((i + 1)); then
 		[[ $cmd == run ]] || return 0
-		if ((COMP_ARGN == 0)); then
+		if ((_lkvm_argn == 0)); then
 			mapfile -t COMPREPLY < <(compgen -c -- "$cur" | sort -u)
 		else
 			compopt -o filenames 2>/dev/null || true
@@ -140,8 +141,7 @@ _lkvm() {
 	fi
 
 	# The value of the option before the cursor?
-	_lkvm_takes "$lkvm" "$cmd" "$prev" && takes=1
-	if ((takes)); then
+	if _lkvm_takes "$lkvm" "$cmd" "$prev"; then
 		case $cmd/$prev in
 		run/-k | run/--kernel | run/-i | run/--initrd | run/-d | run/--disk | \
 			run/--console-log | run/--vsock-uds)
