@@ -10,7 +10,10 @@ if ! command -v socat >/dev/null; then
 	echo "lkvm-guest: vsock: no socat in the initramfs"
 	poweroff -f
 fi
-socat -b 65536 VSOCK-LISTEN:5000,fork,reuseaddr,backlog=64 EXEC:"sh /scenarios/vsock-sum.sh" &
+# -t 30: after the host's EOF, socat waits for the script to end (it
+# prints the md5 last) instead of the default 0.5 s, after which it would
+# kill a script that a slow guest had not yet let print.
+socat -t 30 -b 65536 VSOCK-LISTEN:5000,fork,reuseaddr,backlog=64 EXEC:"sh /scenarios/vsock-sum.sh" &
 socat VSOCK-LISTEN:5001,fork,reuseaddr SYSTEM:'wc -c; echo done' &
 socat VSOCK-LISTEN:5002,fork,reuseaddr PIPE &
 socat -u VSOCK-LISTEN:5003,fork,reuseaddr OPEN:/dev/null &
