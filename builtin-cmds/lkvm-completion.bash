@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Bash completion for lkvm(1): the commands, each command's options, file
-# names after -k, -i and -d, run's -n (modes, then each mode's keys), and
-# the running VMs' names after -n/--name of stop, pause, resume and debug. `make install` puts it in
+# names after -k, -i, -d, --console-log and --vsock-uds, directories after
+# --modules, run's -n (modes, then each mode's keys), the running VMs'
+# names after -n/--name of stop, pause, resume, debug and exec, and after
+# run's "--" the host's commands (lkvm packs the command from the host),
+# then file names. `make install` puts it in
 # share/bash-completion/completions/lkvm; or source it from ~/.bashrc.
 #
 # Commands and options are read from the lkvm being completed (`lkvm help`,
@@ -133,9 +136,49 @@ _lkvm_run_net() {
 	return 0
 }
 
+# _lkvm_takes LKVM CMD OPTION: true if OPTION of CMD takes a value.
+_lkvm_takes() {
+	local opt arg
+
+	while read -r opt arg; do
+		[[ $opt == "$3" ]] && return $((!arg))
+	done < <(_lkvm_opts "$1" "$2")
+	return 1
+}
+
+# _lkvm_after_opts LKVM CMD FROM: true if, between word FROM and the
+# cursor, a word ends CMD's options: "--", or for exec (getopt's '+') its
+# first word that is neither an option nor an option's value. Then
+# _lkvm_argn is how many words come after that end before the cursor's.
+_lkvm_after_opts() {
+	local j
+
+	for ((j = $3; j < COMP_CWORD; j++)); do
+		if [[ ${COMP_WORDS[j]} == -- ]]; then
+			_lkvm_argn=$((COMP_CWORD - j - 1))
+			return 0
+		fi
+		if [[ $2 == exec && ${COMP_WORDS[j]} != -* ]]; then
+			_lkvm_argn=$((COMP_CWORD - j))
+			return 0
+		fi
+		if [[ ${COMP_WORDS[j]} == -* ]] &&
+			_lkvm_takes "$1" "$2" "${COMP_WORDS[j]}"; then
+			# The value; bash splits at '=': "--name = web",
+			# "-e FOO = bar".
+			((j++))
+			[[ ${COMP_WORDS[j]} != = ]] || ((j++))
+			while [[ ${COMP_WORDS[j + 1]:-} == = ]]; do
+				((j += 2))
+			done
+		fi
+	done
+	return 1
+}
+
 _lkvm() {
 	local lkvm=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev= cmd=
-	local i opt arg takes=0
+	local i _lkvm_argn=0
 
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	# "--name=web": bash splits words at '=' (COMP_WORDBREAKS).
@@ -168,18 +211,33 @@ _lkvm() {
 		return 0
 	fi
 
+	# The command run -- CMD runs (from the host: its name, then files),
+	# or exec's, which is the guest's: nothing to offer.
+	if _lkvm_after_opts "$lkvm" "$cmd" $((i + 1)); then
+		[[ $cmd == run ]] || return 0
+		if ((_lkvm_argn == 0)); then
+			mapfile -t COMPREPLY < <(compgen -c -- "$cur" | sort -u)
+		else
+			compopt -o filenames 2>/dev/null || true
+			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		fi
+		return 0
+	fi
+
 	# run's -n takes mode=...,key=value,...
 	[[ $cmd == run ]] && _lkvm_run_net && return 0
 
 	# The value of the option before the cursor?
-	while read -r opt arg; do
-		[[ $opt == "$prev" ]] && takes=$arg
-	done < <(_lkvm_opts "$lkvm" "$cmd")
-	if ((takes)); then
+	if _lkvm_takes "$lkvm" "$cmd" "$prev"; then
 		case $cmd/$prev in
-		run/-k | run/--kernel | run/-i | run/--initrd | run/-d | run/--disk)
+		run/-k | run/--kernel | run/-i | run/--initrd | run/-d | run/--disk | \
+			run/--console-log | run/--vsock-uds)
 			compopt -o filenames 2>/dev/null || true
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+			;;
+		run/--modules)
+			compopt -o filenames 2>/dev/null || true
+			mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 			;;
 		run/*) ;;
 		*/-n | */--name)

@@ -100,6 +100,8 @@ static int req_args_size(u16 cmd)
 	case CONTROL_CMD_PAUSE:
 	case CONTROL_CMD_RESUME:
 	case CONTROL_CMD_NET_INFO:
+	case CONTROL_CMD_VSOCK_PATH:
+	case CONTROL_CMD_POWER_BUTTON:
 		return 0;
 	case CONTROL_CMD_DEBUG_REGS:
 	case CONTROL_CMD_DEBUG_NMI:
@@ -452,6 +454,8 @@ const char *control_cmd_name(u16 cmd)
 		[CONTROL_CMD_DEBUG_SYSRQ] = "debug-sysrq",
 		[CONTROL_CMD_DEBUG_PGWALK] = "debug-pgwalk",
 		[CONTROL_CMD_NET_INFO] = "net-info",
+		[CONTROL_CMD_VSOCK_PATH] = "vsock-path",
+		[CONTROL_CMD_POWER_BUTTON] = "power-button",
 	};
 
 	cmd &= ~CONTROL_REPLY_BIT;

@@ -76,6 +76,8 @@ enum control_cmd {
 	 * without a NIC answers -EOPNOTSUPP.
 	 */
 	CONTROL_CMD_NET_INFO = 10,
+	CONTROL_CMD_VSOCK_PATH = 11,	/* no args; text: the vsock Unix socket */
+	CONTROL_CMD_POWER_BUTTON = 12,	/* no args: press the ACPI power button */
 	CONTROL_CMD_NR,			/* first unknown command */
 };
 

@@ -20,7 +20,8 @@ BATS      ?= bats
 BATS_FLAGS ?=
 
 KIT_FILES := $(KIT_OUT)/kvm-probe $(KIT_OUT)/pty-signal $(KIT_OUT)/xfer \
-	     $(KIT_OUT)/l2-initrd.cpio $(KIT_OUT)/l1-base.cpio
+	     $(KIT_OUT)/l2-initrd.cpio $(KIT_OUT)/l1-base.cpio \
+	     $(KIT_OUT)/l2-vsock.cpio $(KIT_OUT)/vsock-peer
 
 kit: $(KIT_FILES)
 
@@ -37,6 +38,10 @@ $(KIT_OUT)/l2-initrd.cpio: $(KIT_OUT)/.unpacked $(KIT_DIR)/l2-init.sh $(KIT_OUT)
 		$(wildcard $(KIT_DIR)/l2-bin/* tests/e2e/guest/*.sh)
 	$(KIT_BUILD) l2-initrd
 
+# The vsock tests' extras for L2 (socat, the hostile driver).
+$(KIT_OUT)/l2-vsock.cpio: $(KIT_OUT)/.unpacked $(KIT_OUT)/vsock-hostile
+	$(KIT_BUILD) l2-vsock
+
 $(KIT_OUT)/l1-base.cpio: $(KIT_OUT)/l2-initrd.cpio tests/lib/l1-init.sh \
 		tests/lib/plan-exec.sh tests/lib/disk.sh
 	$(KIT_BUILD) l1-base
@@ -50,6 +55,12 @@ $(KIT_OUT)/kvm-probe: $(KIT_DIR)/kvm-probe.c
 $(KIT_OUT)/xfer: $(KIT_DIR)/xfer.c
 	@mkdir -p $(KIT_OUT)
 	$(CC) -O2 -Wall -Wextra -static -o $@ $<
+
+# Static: they run in the emulated L1 (vsock-peer) and in L2 (the
+# hostile driver), which have no glibc.
+$(KIT_OUT)/vsock-peer $(KIT_OUT)/vsock-hostile: $(KIT_OUT)/%: $(KIT_DIR)/%.c
+	@mkdir -p $(KIT_OUT)
+	$(CC) -static -O2 -Wall -Wextra -o $@ $<
 
 # forkpty is in libc since glibc 2.34; -lutil keeps older ones working.
 $(KIT_OUT)/pty-signal: $(KIT_DIR)/pty-signal.c

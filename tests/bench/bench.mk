@@ -12,12 +12,17 @@ BENCH_RESULT := $(KIT_OUT)/bench/result.txt
 # The network half (tests/bench/net.bats): iperf3 over a tap, lkvm against
 # QEMU's virtio-net-pci; `make bench-net` runs it alone.
 NET_BENCH_RESULT := $(KIT_OUT)/bench/net-result.txt
+BENCH_VSOCK  := $(KIT_OUT)/bench/vsock.txt
 
+# blk, net, then vsock (tests/bench/vsock.bats: lkvm against QEMU's
+# vhost-vsock-pci, and the wall time of lkvm run -- true), each in its own
+# L1 boot.
 bench: lkvm lkvm-static kit
-	@rm -f $(BENCH_RESULT) $(NET_BENCH_RESULT)
+	@rm -f $(BENCH_RESULT) $(NET_BENCH_RESULT) $(BENCH_VSOCK)
 	@rc=0; $(BATS) tests/bench/bench.bats || rc=$$?; \
 	$(BATS) tests/bench/net.bats || rc=$$?; \
-	for f in $(BENCH_RESULT) $(NET_BENCH_RESULT); do \
+	$(BATS) tests/bench/vsock.bats || rc=$$?; \
+	for f in $(BENCH_RESULT) $(NET_BENCH_RESULT) $(BENCH_VSOCK); do \
 		if [ -f $$f ]; then echo; cat $$f; fi; \
 	done; \
 	exit $$rc

@@ -45,7 +45,7 @@ complete() {
 
 @test "completion: the commands, and help's argument" {
 	complete ./lkvm ''
-	[ "$(echo $output)" = "--help --version debug help list pause resume run stop version" ]
+	[ "$(echo $output)" = "--help --version debug exec help list pause resume run stop version" ]
 	complete ./lkvm r
 	[ "$(echo $output)" = "resume run" ]
 	complete ./lkvm help p
@@ -55,7 +55,8 @@ complete() {
 @test "completion: each command's options come from lkvm help" {
 	complete ./lkvm run --
 	for opt in --cpus --debug --disk --initrd --kernel --mem --name \
-		--params --stats --timeout; do
+		--params --stats --timeout --agent --modules --console-log \
+		--vsock --vsock-uds; do
 		grep -qx -- "$opt" <<<"$output"
 	done
 	! grep -qv -- '^--' <<<"$output"
@@ -64,10 +65,12 @@ complete() {
 	complete ./lkvm debug --w
 	[ "$output" = --walk ]
 	complete ./lkvm stop --
-	[ "$(echo $output)" = "--all --help --name" ]
+	[ "$(echo $output)" = "--all --graceful --help --name --wait" ]
+	complete ./lkvm exec -
+	[ "$(echo $output)" = "--env --help --name --workdir -e -h -n -w" ]
 }
 
-@test "completion: file names after -k, -i and -d" {
+@test "completion: file names after -k, -i, -d, --console-log and --vsock-uds, directories after --modules" {
 	complete ./lkvm run -k images/b
 	[ "$output" = images/bzImage ]
 	complete ./lkvm run -c 2 --initrd images/i
@@ -76,6 +79,49 @@ complete() {
 	echo "$output" | grep -qx images
 	# A value that is not a file gets nothing, not options.
 	complete ./lkvm run -m ''
+	[ -z "$output" ]
+	complete ./lkvm run --console-log images/i
+	[ "$output" = images/initrd.img ]
+	complete ./lkvm run --vsock-uds images/b
+	[ "$output" = images/bzImage ]
+	complete ./lkvm run --vsock ''
+	[ -z "$output" ]
+	# --modules takes a directory.
+	mkdir -p images/modules
+	complete ./lkvm run --modules images/
+	[ "$output" = images/modules ]
+}
+
+@test "completion: after run's --, the host's commands, then file names" {
+	local PATH=$BATS_TEST_TMPDIR/bin:$PATH
+
+	mkdir -p bin
+	printf '#!/bin/sh\n' >bin/lkvm-test-selftest
+	chmod +x bin/lkvm-test-selftest
+	complete ./lkvm run -k images/bzImage -- lkvm-test-sel
+	[ "$output" = lkvm-test-selftest ]
+	# Options of lkvm are not offered there, nor after the command.
+	complete ./lkvm run -m 64 -- --
+	! grep -qx -- --mem <<<"$output"
+	complete ./lkvm run -- cat images/b
+	[ "$output" = images/bzImage ]
+	complete ./lkvm run -- cat --k
+	[ -z "$output" ]
+}
+
+@test "completion: exec: VM names after -n, nothing for the guest's command" {
+	complete ./lkvm exec -n ''
+	[ "$(echo $output)" = "db.2 web-1" ]
+	complete ./lkvm exec --name = w
+	[ "$output" = web-1 ]
+	# Options before the command; its own words are the guest's.
+	complete ./lkvm exec -n web-1 -e FOO = bar --w
+	[ "$output" = --workdir ]
+	complete ./lkvm exec -n web-1 uname -
+	[ -z "$output" ]
+	complete ./lkvm exec -n web-1 -w /tmp -- ls --
+	[ -z "$output" ]
+	complete ./lkvm exec --name = web-1 ls images/
 	[ -z "$output" ]
 }
 

@@ -31,13 +31,15 @@ L1_PKGS=(qemu-system-x86)
 # ext4 images, util-linux has unshare, setsid and setpriv, procps has ps
 # (host.bats checks who a VM's parent is), groff-base checks the man page,
 # valgrind looks for leaks at a normal exit (host.bats skips without it).
+# socat goes with its libraries into the vsock tests' guest
+# (VSOCK-LISTEN, VSOCK-CONNECT; without it vsock.bats skips those tests).
 # net.bats ships the host's passt into L1 for its `-n mode=user` runs
 # (they fail without it) and runs the host's passt cases; iproute2's ip
 # brings up lo in the network namespaces of those host cases. make
 # bench's network half runs iperf3 in L1 and in its guest (listed here:
 # bench has no list of its own).
 CHECK_PKGS=(bats jq e2fsprogs util-linux procps groff-base valgrind
-	passt iproute2 iperf3)
+	passt iproute2 iperf3 socat)
 # make kdev (tests/kit/kernel.sh): Linux's own build needs bc, bison and
 # flex; objtool needs libelf, the certificate tools libssl; the source
 # package is a tar.xz.
