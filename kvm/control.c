@@ -27,6 +27,7 @@
 
 #include "kvm/control.h"
 #include "kvm/log.h"
+#include "kvm/uds.h"
 
 static u64 now_ms(void)
 {
@@ -372,16 +373,6 @@ static int client_event(struct control *c, struct control_client *cl,
 }
 
 /* Only our own user (or root) may drive the VM. */
-static bool peer_allowed(int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		return false;
-	return cred.uid == geteuid() || cred.uid == 0;
-}
-
 /* Tell a client why we hang up, without waiting for it to read. */
 static void send_refusal(int fd, int err)
 {
@@ -446,18 +437,8 @@ static void accept_clients(struct control *c)
 	struct control_client *cl;
 	int fd;
 
-	for (;;) {
-		fd = accept4(c->listen_fd, NULL, NULL,
-			     SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN)
-				pr_warn_ratelimited("control: accept: %s\n",
-						    strerror(errno));
-			return;
-		}
-		if (!peer_allowed(fd)) {
+	while ((fd = uds_accept(c->listen_fd, "control")) >= 0) {
+		if (!uds_peer_allowed(fd)) {
 			reject(fd, -EPERM);
 			continue;
 		}

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "kvm/log.h"
+#include "kvm/uds.h"
 #include "virtio/vsock-priv.h"
 
 enum { TAG_LISTEN, TAG_KICK, TAG_HS, TAG_CONN, TAG_MASK = 3 };
@@ -92,16 +93,6 @@ static struct vsock_handshake *hs_slot(struct vsock *vs)
 }
 
 /* Only our own user (or root), as on the control socket. */
-static bool peer_allowed(int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		return false;
-	return cred.uid == geteuid() || cred.uid == 0;
-}
-
 static void mux_handshake(struct vsock *vs, struct vsock_handshake *hs,
 			  bool entered);
 
@@ -111,18 +102,8 @@ static void mux_accept(struct vsock *vs, bool entered)
 	struct vsock_handshake *hs;
 	int fd;
 
-	for (;;) {
-		fd = accept4(vs->listen_fd, NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN)
-				pr_warn_ratelimited("virtio-vsock: accept: %s",
-						    strerror(errno));
-			return;
-		}
-		if (!peer_allowed(fd)) {
+	while ((fd = uds_accept(vs->listen_fd, "virtio-vsock")) >= 0) {
+		if (!uds_peer_allowed(fd)) {
 			close(fd);
 			continue;
 		}

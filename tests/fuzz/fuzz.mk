@@ -25,7 +25,7 @@ fuzz-blk-cflags := -DBLK_IO_CHUNK=4096
 fuzz-net-srcs := tests/fuzz/fuzz-net.c virtio/net.c virtio/virtio.c virtio/virtq.c virtio/iov.c kvm/mem.c kvm/ioloop.c
 # virtio-vsock's packets and connections, real Unix sockets on the host side.
 fuzz-vsock-srcs := tests/fuzz/fuzz-vsock.c virtio/vsock.c virtio/vsock-conn.c \
-	virtio/vsock-mux.c virtio/virtio.c virtio/virtq.c virtio/iov.c \
+	virtio/vsock-mux.c kvm/uds.c virtio/virtio.c virtio/virtq.c virtio/iov.c \
 	kvm/ioloop.c kvm/mem.c
 fuzz-vsock-deps := virtio/vsock-priv.h virtio/vsock.h virtio/virtio.h
 # Seeds a target starts from besides its corpus, if it has a writer.

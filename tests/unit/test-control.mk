@@ -1,1 +1,1 @@
-test-control-objs := kvm/control.o kvm/control-proto.o kvm/log.o builtin-cmds/ctl-client.o
+test-control-objs := kvm/control.o kvm/uds.o kvm/control-proto.o kvm/log.o builtin-cmds/ctl-client.o
