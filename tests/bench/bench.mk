@@ -17,3 +17,5 @@ bench: lkvm lkvm-static kit
 	exit $$rc
 
 .PHONY: bench
+
+-include tests/bench/boot.mk
