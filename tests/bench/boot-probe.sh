@@ -36,7 +36,9 @@ dbg=/sys/kernel/debug/kvm
 trace=/sys/kernel/tracing
 stats="exits io_exits mmio_exits halt_exits halt_wakeup irq_exits
 	insn_emulation irq_injections pf_fixed signal_exits irq_window_exits
-	request_irq_exits host_state_reload"
+	request_irq_exits host_state_reload halt_successful_poll
+	halt_attempted_poll halt_poll_success_ns halt_poll_fail_ns halt_wait_ns
+	nested_run preemption_reported l1d_flush"
 
 events="kvm_userspace_exit kvm_pio kvm_mmio"
 
