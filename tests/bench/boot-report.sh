@@ -165,6 +165,14 @@ for vmm in $vmms; do
 done
 
 echo
+echo "L1 KVM's counters at the boot line (probe runs; all exits, also those KVM handled itself):"
+for vmm in $vmms; do
+	f=$res/probe-$vmm/post.out
+	[[ -f $f ]] || continue
+	echo "  $vmm: $(sed -n 's/^kvm //p' "$f" | head -n 1)"
+done
+
+echo
 echo "Port and MMIO accesses up to the boot line (probe runs; also those KVM served itself), the most frequent:"
 for vmm in $vmms; do
 	f=$res/probe-$vmm/post.out
