@@ -69,7 +69,7 @@ vmm_pid() {
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$here" ] || continue
 		case "$(readlink "$p/exe" 2>/dev/null)" in
-		*/lkvm | */ld-linux-x86-64.so.2 | */qemu-system-x86_64)
+		*/lkvm | */lkvm-base | */ld-linux-x86-64.so.2 | */qemu-system-x86_64)
 			echo "${p#/proc/}"
 			return 0
 			;;
