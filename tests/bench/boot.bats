@@ -114,7 +114,7 @@ SH
 # boot_run KIND VMM NAME [e2e_run options]: one run of the Debian kernel
 # (KIND boot) or of the developer's kernel (KIND loop) under VMM.
 boot_run() {
-	local kind=$1 vmm=$2 name=$3 params
+	local kind=$1 vmm=$2 name=$3 params machine
 	local -a qemu
 
 	shift 3
@@ -145,7 +145,11 @@ boot_run() {
 	fi
 	case $vmm in
 	# microvm has no PCI unless asked; the loop's disk needs it.
-	microvm) qemu=(-M "microvm,rtc=on$([[ $kind == loop ]] && echo ,pcie=on)" "${qemu[@]}") ;;
+	microvm)
+		machine=microvm,rtc=on
+		[[ $kind != loop ]] || machine+=,pcie=on
+		qemu=(-M "$machine" "${qemu[@]}")
+		;;
 	pc) qemu=(-M pc "${qemu[@]}") ;;
 	esac
 	# shellcheck disable=SC2086 # the common options are words
