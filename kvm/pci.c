@@ -154,19 +154,6 @@ int pci_bus_init(struct pci_bus *bus, struct vm *vm, u64 mmio_base, u64 mmio_siz
 	return pci_register(bus, &bus->host_bridge);
 }
 
-bool pci_bus_empty(struct pci_bus *bus)
-{
-	unsigned int slot;
-	bool empty = true;
-
-	pthread_mutex_lock(&bus->lock);
-	for (slot = 0; slot < PCI_MAX_DEVICES && empty; slot++)
-		if (bus->dev[slot] && bus->dev[slot] != &bus->host_bridge)
-			empty = false;
-	pthread_mutex_unlock(&bus->lock);
-	return empty;
-}
-
 static struct pci_dev *find_dev(struct pci_bus *bus, u8 busnr, u8 devfn)
 {
 	/* Single-function devices on bus 0 only. */

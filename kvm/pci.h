@@ -69,12 +69,6 @@ struct pci_bus {
 
 int pci_bus_init(struct pci_bus *bus, struct vm *vm, u64 mmio_base, u64 mmio_size);
 
-/*
- * True while nothing but the host bridge is on the bus.  Devices register
- * before the guest starts, so from then on the answer stays.
- */
-bool pci_bus_empty(struct pci_bus *bus);
-
 /* IDs and class, then BARs and capabilities, then pci_register(). */
 void pci_dev_init(struct pci_dev *d, u16 vendor, u16 device, u32 class_code,
 		  u16 subsys_vendor, u16 subsys_id);

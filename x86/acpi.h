@@ -70,11 +70,6 @@ struct acpi_config {
 	u8 ioapic_id;		/* any ID no CPU uses, e.g. nr_cpus */
 	/* 32-bit PCI MMIO window for \_SB.PCI0; size 0 means none */
 	u64 pci_mmio_base, pci_mmio_size;
-	/*
-	 * No PCI device but the host bridge: no \_SB.PCI0 at all, so the
-	 * guest spends no time on a root bridge with nothing behind it.
-	 */
-	bool no_pci;
 	u16 pvpanic_port;	/* ACPI_PVPANIC_PORT, or 0 for no device */
 };
 

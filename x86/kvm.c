@@ -291,7 +291,6 @@ static int load_acpi(struct vm *vm, struct boot_layout *l)
 		.pci_mmio_base = PCI_MMIO_BASE,
 		.pci_mmio_size = PCI_MMIO_SIZE,
 		.pvpanic_port = PVPANIC_PORT,
-		.no_pci = x86_pci_hide_if_empty(vm),
 	};
 	void *hva = gpa_to_hva(&vm->mem, BIOS_AREA_GPA, BIOS_AREA_SIZE);
 	int r;

@@ -4,13 +4,6 @@
  * 0xcf8 and moves data through 0xcfc-0xcff (PCI Local Bus 3.0, 3.2.2.3.2).
  * Port 0xcf9, inside the same range, is the PIIX/ICH reset control register
  * when accessed as a single byte; it goes to the power device.
- *
- * A bus with nothing but the host bridge on it is not worth the guest's
- * time: then conf1 answers as if there were none (the address register
- * does not hold what was written, so Linux's pci_check_type1() and
- * pci_check_type2() find no PCI), and the DSDT has no PCI0 (x86/kvm.c).
- * Linux then says "PCI: Fatal: No config space access function found",
- * as it does on QEMU's microvm, and skips PCI altogether.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +25,6 @@ struct conf1 {
 	struct pci_bus bus;
 	struct io_range range;
 	u32 addr; /* the address register; atomic */
-	bool absent; /* no device but the host bridge: no PCI for the guest */
 };
 
 static void conf1_access(struct io_range *r, u64 offset, void *data,
@@ -41,11 +33,6 @@ static void conf1_access(struct io_range *r, u64 offset, void *data,
 	struct conf1 *c = r->opaque;
 	u32 port = CONF1_ADDR_PORT + offset, a;
 
-	if (c->absent && !(port == ACPI_RESET_PORT && len == 1)) {
-		if (!is_write)
-			memset(data, 0xff, len);
-		return;
-	}
 	if (port < CONF1_DATA_PORT) {
 		if (port == CONF1_ADDR_PORT && len == 4) {
 			if (is_write)
@@ -119,15 +106,4 @@ int x86_pci_init(struct vm *vm)
 	if (!r)
 		vm->pci = &c->bus;
 	return r;
-}
-
-bool x86_pci_hide_if_empty(struct vm *vm)
-{
-	struct conf1 *c;
-
-	if (!vm->pci || !pci_bus_empty(vm->pci))
-		return false;
-	c = container_of(vm->pci, struct conf1, bus);
-	c->absent = true;
-	return true;
 }

@@ -617,19 +617,6 @@ static void test_dsdt_no_pvpanic(void)
 	CHECK(aml_find("\\_SB_.PEVT._HID") == NULL);
 }
 
-/* No PCI device: no root bridge for the guest to set up. */
-static void test_dsdt_no_pci(void)
-{
-	struct acpi_config cfg = default_cfg;
-
-	cfg.no_pci = true;
-	if (!dsdt_walk(&cfg))
-		return;
-	CHECK(aml_find("\\_SB_.COM1") != NULL);
-	CHECK(aml_find("\\_SB_.PCI0") == NULL);
-	CHECK(aml_find("\\_SB_.PCI0._CRS") == NULL);
-}
-
 /*
  * The resource descriptors of a _CRS buffer, after checking that they end
  * with an End Tag whose checksum makes the whole template sum to zero.
@@ -1126,7 +1113,6 @@ UNIT_MAIN("test-acpi",
 	  UNIT_TEST(test_fadt),
 	  UNIT_TEST(test_dsdt_names),
 	  UNIT_TEST(test_dsdt_no_pvpanic),
-	  UNIT_TEST(test_dsdt_no_pci),
 	  UNIT_TEST(test_dsdt_crs),
 	  UNIT_TEST(test_dsdt_no_mmio_window),
 	  UNIT_TEST(test_dsdt_255_cpus),
