@@ -13,9 +13,12 @@ set -u
 state=$1
 reps=$2
 res=$state/results
-vmms="lkvm microvm pc"
-# A second lkvm (BOOT_BASE in boot.bats), for a lever's before and after.
-[[ ! -d $res/boot-base-1 ]] || vmms="lkvm base microvm pc"
+# The VMMs that ran: lkvm, a second lkvm (BOOT_BASE in boot.bats) for a
+# lever's before and after, the QEMU machines (BOOT_PEERS).
+vmms=
+for v in lkvm base microvm pc; do
+	[[ ! -d $res/boot-$v-1 && ! -d $res/probe-$v ]] || vmms+="${vmms:+ }$v"
+done
 rc=0
 
 # median min max spread of the numbers on stdin, or "- - - -"

@@ -13,10 +13,11 @@
 #   /init powers off at once (tests/bench/loop-init.sh); the wall time
 #   from starting the VMM to its exit.
 #
-# BOOT_REPS (5) rounds of lkvm, microvm and pc, interleaved so that a slow
-# patch of the host hits all three; then one probe run of each, which
-# counts exits to userspace and per-thread CPU time (tests/bench/boot-probe.sh:
-# its tracing and polling would slow a timed run).  All in one boot of L1.
+# First one probe run of each VMM, which counts exits to userspace and
+# per-thread CPU time (tests/bench/boot-probe.sh: its tracing and polling
+# would slow a timed run); then BOOT_REPS (5) rounds of lkvm, microvm and
+# pc, interleaved so that a slow patch of the host hits all three, each
+# round starting with another VMM.  All in one boot of L1.
 
 E2E_L1_SLACK=${E2E_L1_SLACK:-60}
 load ../lib/e2e
@@ -38,11 +39,14 @@ BOOT_APPEND=${BOOT_APPEND:-}
 # their kernel logs on the console (lkvm-dmesg: lines), for diffing.
 BOOT_DIAG=${BOOT_DIAG:-0}
 BOOT_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin bios-microvm.bin"
-BOOT_VMMS="lkvm microvm pc"
+# BOOT_PEERS: the QEMU machines to compare with (microvm, pc).
+BOOT_PEERS=${BOOT_PEERS:-microvm pc}
 # BOOT_BASE=path/to/lkvm-static: a second lkvm (say, main's) run beside
 # this one as VMM "base", for a lever's before and after in one machine.
 BOOT_BASE=${BOOT_BASE:-}
-[[ -z $BOOT_BASE ]] || BOOT_VMMS="lkvm base microvm pc"
+BOOT_VMMS="lkvm ${BOOT_BASE:+base }$BOOT_PEERS"
+# BOOT_LOOP=0 leaves the loop out (a quicker look at a boot lever).
+BOOT_LOOP=${BOOT_LOOP:-1}
 BOOT_QEMU_COMMON="-accel kvm -cpu host -smp $BOOT_CPUS -m $BOOT_MIB -nodefaults -no-user-config -display none -serial stdio -no-reboot"
 
 boot_fail() {
@@ -157,6 +161,18 @@ boot_run() {
 		ship/qemu.sh $BOOT_QEMU_COMMON "${qemu[@]}"
 }
 
+# boot_rotate N WORDS...: the words, starting from the ((N - 1) % count)-th.
+boot_rotate() {
+	local n=$1
+	shift
+	local -a w=("$@")
+	local i k=$(((n - 1) % ${#w[@]}))
+
+	for ((i = 0; i < ${#w[@]}; i++)); do
+		echo "${w[(k + i) % ${#w[@]}]}"
+	done
+}
+
 setup_file() {
 	local i vmm kdev last= append=$BOOT_APPEND
 
@@ -173,37 +189,42 @@ setup_file() {
 		e2e_ship "$kdev" kdev-bzImage
 		boot_ship_loop_root
 	fi
-	for ((i = 1; i <= BOOT_REPS; i++)); do
-		for vmm in $BOOT_VMMS; do
-			boot_run boot "$vmm" "boot-$vmm-$i"
-		done
+	[[ -f $kdev ]] || BOOT_LOOP=0
+	# The probe runs first: one of each is worth more than a fifth timed
+	# run should L1 be lost late in the plan.  The last one disables the
+	# trace events again.
+	BOOT_APPEND="$append lkvm.bench.hold=1"
+	for vmm in $BOOT_VMMS; do
+		[[ $vmm != "${BOOT_VMMS##* }" ]] || ((BOOT_LOOP)) || last=last
+		boot_run boot "$vmm" "probe-$vmm" --pre "$(boot_probe_pre)" \
+			--post "$(boot_probe_post $last)"
 	done
-	if [[ -f $kdev ]]; then
-		for ((i = 1; i <= BOOT_REPS; i++)); do
-			for vmm in $BOOT_VMMS; do
-				boot_run loop "$vmm" "loop-$vmm-$i"
-			done
+	BOOT_APPEND=$append
+	if ((BOOT_LOOP)); then
+		for vmm in $BOOT_VMMS; do
+			[[ $vmm != "${BOOT_VMMS##* }" ]] || last=last
+			boot_run loop "$vmm" "probe-loop-$vmm" --pre "$(boot_probe_pre)" \
+				--post "$(boot_probe_post $last)"
 		done
 	fi
 	if ((BOOT_DIAG)); then
 		BOOT_APPEND="$append initcall_debug log_buf_len=4M lkvm.bench.dmesg=1"
 		boot_run boot lkvm diag-lkvm
 		boot_run boot microvm diag-microvm
+		BOOT_APPEND=$append
 	fi
-	BOOT_APPEND="$append lkvm.bench.hold=1"
-	for vmm in $BOOT_VMMS; do
-		[[ $vmm != pc || -f $kdev ]] || last=last
-		boot_run boot "$vmm" "probe-$vmm" --pre "$(boot_probe_pre)" \
-			--post "$(boot_probe_post $last)"
-	done
-	BOOT_APPEND=$append
-	if [[ -f $kdev ]]; then
-		for vmm in $BOOT_VMMS; do
-			[[ $vmm != pc ]] || last=last
-			boot_run loop "$vmm" "probe-loop-$vmm" --pre "$(boot_probe_pre)" \
-				--post "$(boot_probe_post $last)"
+	# Round i starts with the i-th VMM, so that none always goes first
+	# (right after another VMM freed its memory, say).
+	for ((i = 1; i <= BOOT_REPS; i++)); do
+		for vmm in $(boot_rotate "$i" $BOOT_VMMS); do
+			boot_run boot "$vmm" "boot-$vmm-$i"
 		done
-	fi
+	done
+	for ((i = 1; i <= BOOT_REPS && BOOT_LOOP; i++)); do
+		for vmm in $(boot_rotate "$i" $BOOT_VMMS); do
+			boot_run loop "$vmm" "loop-$vmm-$i"
+		done
+	done
 	e2e_execute
 }
 
