@@ -152,7 +152,7 @@ if [[ -d $res/loop-lkvm-1 || -d $res/loop-microvm-1 ]]; then
 	echo
 else
 	echo
-	echo "Loop: not run (the developer's kernel is not cached: make kdev)"
+	echo "Loop: not run (BOOT_LOOP=0, or the developer's kernel is not cached: make kdev)"
 fi
 
 echo
