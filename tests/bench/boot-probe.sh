@@ -21,6 +21,8 @@
 #                           involuntary context switches, schedstat's time
 #                           on a CPU and waiting for one
 #   thp KIB                 the VMM's AnonHugePages
+#   l1vm before ... at-line ...   L1's THP faults, fallbacks and
+#                           compaction stalls (/proc/vmstat)
 #   l1cpu user nice system idle iowait irq softirq steal   (jiffies, from
 #                           --setup to the line: was L1 short of CPU?)
 # then "probe: done".  If the line never comes (a loop run powers off at
@@ -44,6 +46,13 @@ events="kvm_userspace_exit kvm_pio kvm_mmio"
 
 cpu_line() { sed -n 's/^cpu  *//p' /proc/stat; }
 
+# L1's THP and compaction counters: a VMM whose huge pages need L1 to
+# compact memory first waits for it in its page faults.
+vm_line() {
+	awk '/^(thp_fault_alloc|thp_fault_fallback|compact_stall|compact_fail|compact_success) / {
+		printf "%s%s=%s", sep, $1, $2; sep = " " }' /proc/vmstat
+}
+
 setup() {
 	out=$1
 	: >"$out"
@@ -61,6 +70,7 @@ setup() {
 		echo "probe: no kvm trace events in $trace" >>"$out"
 	fi
 	cpu_line >"$out.cpu0"
+	vm_line >"$out.vm0"
 }
 
 # The VMM: lkvm, or QEMU run through its shipped loader, started in this
@@ -162,6 +172,7 @@ done
 		threads "$pid"
 		echo "thp $(sed -n 's/^AnonHugePages: *\([0-9]*\).*/\1/p' "/proc/$pid/smaps_rollup" 2>/dev/null)"
 	fi
+	echo "l1vm before $(cat "$out.vm0" 2>/dev/null) at-line $(vm_line)"
 	echo "l1cpu $(cpu_line | awk -v f="$out.cpu0" 'BEGIN { getline b <f; split(b, a) }
 		{ for (i = 1; i <= 8; i++) printf "%s%d", i > 1 ? " " : "", $i - a[i] }')"
 } >>"$out"

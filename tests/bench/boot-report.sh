@@ -164,6 +164,7 @@ for vmm in $vmms; do
 	/^thread / { comm = $10; for (i = 11; i <= NF; i++) comm = comm " " $i
 		printf "  %-8s %-16s cpu %5d+%-5d cs %5d/%-5d run %6d wait %6d\n", vmm, comm, $3, $4, $5, $6, $7, $8 }
 	/^thp / { printf "  %-8s AnonHugePages %s KiB\n", vmm, $2 }
+	/^l1vm / { sub(/^l1vm /, ""); printf "  %-8s L1 vmstat %s\n", vmm, $0 }
 	/^l1cpu / { printf "  %-8s L1 jiffies user %d sys %d idle %d (both CPUs)\n", vmm, $2, $4, $5 }' "$f"
 done
 
