@@ -10,16 +10,19 @@
 #define ARM64_MAGIC 0x644d5241 /* "ARM\x64" */
 #define MIN_PROTOCOL 0x0206    /* 2.06: cmdline_size, 64-bit entry needs 2.12 below */
 
+_Static_assert(SETUP_HDR_OFFSET + sizeof(struct setup_header) <= BZIMAGE_HEAD_SIZE,
+	       "the setup header lies within BZIMAGE_HEAD_SIZE");
+
 static int fail(const char **why, const char *msg)
 {
 	*why = msg;
 	return -ENOEXEC;
 }
 
-int bzimage_parse(const void *buf, size_t size, struct bzimage *bz,
-		  const char **why)
+int bzimage_parse(const void *head, size_t head_len, u64 size,
+		  struct bzimage *bz, const char **why)
 {
-	const u8 *img = buf;
+	const u8 *img = head;
 	size_t hdr_len = sizeof(struct setup_header);
 	u32 magic;
 	u64 setup_sects, pm_off;
@@ -27,6 +30,8 @@ int bzimage_parse(const void *buf, size_t size, struct bzimage *bz,
 	memset(bz, 0, sizeof(*bz));
 	if (size == 0)
 		return fail(why, "the kernel image is empty");
+	if (head_len < MIN(size, (u64)BZIMAGE_HEAD_SIZE))
+		return fail(why, "the kernel image could not be read");
 	if (size >= ARM64_MAGIC_OFFSET + 4) {
 		memcpy(&magic, img + ARM64_MAGIC_OFFSET, 4);
 		if (magic == ARM64_MAGIC)
@@ -54,7 +59,7 @@ int bzimage_parse(const void *buf, size_t size, struct bzimage *bz,
 	if (pm_off >= size)
 		return fail(why, "corrupt bzImage: setup_sects points past the end");
 
-	bz->pm = img + pm_off;
+	bz->pm_offset = pm_off;
 	bz->pm_size = size - pm_off;
 	if (bz->hdr.syssize && (u64)bz->hdr.syssize * 16 > bz->pm_size)
 		return fail(why, "corrupt bzImage: truncated (syssize exceeds the file)");

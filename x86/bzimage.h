@@ -12,19 +12,25 @@
 
 struct bzimage {
 	struct setup_header hdr;   /* copied from the image */
-	const u8 *pm;		   /* protected-mode kernel inside the image */
+	u64 pm_offset;		   /* the protected-mode kernel's file offset */
 	u64 pm_size;
 	u64 init_size;		   /* memory the kernel needs from its load address */
 	u32 cmdline_max;	   /* without the NUL */
 	u64 initrd_addr_max;	   /* last byte an initrd may occupy */
 };
 
+/* How much of the image's start bzimage_parse() reads: the setup header. */
+#define BZIMAGE_HEAD_SIZE 1024
+
 /*
- * Fill @bz from the image in @buf.  On failure returns -ENOEXEC and points
- * *why at a one-line reason ("not a bzImage: no HdrS signature", ...).
+ * Fill @bz from the start of an image of @size bytes: @head holds its
+ * first @head_len bytes, at least MIN(@size, BZIMAGE_HEAD_SIZE), so the
+ * caller reads the protected-mode kernel straight from the file to where
+ * it belongs.  On failure returns -ENOEXEC and points *why at a one-line
+ * reason ("not a bzImage: no HdrS signature", ...).
  */
-int bzimage_parse(const void *buf, size_t size, struct bzimage *bz,
-		  const char **why);
+int bzimage_parse(const void *head, size_t head_len, u64 size,
+		  struct bzimage *bz, const char **why);
 
 /*
  * The kernel's release ("6.1.0-57-cloud-amd64", what uname -r says) from

@@ -34,3 +34,5 @@ bench-net: lkvm lkvm-static kit
 	exit $$rc
 
 .PHONY: bench bench-net
+
+-include tests/bench/boot.mk

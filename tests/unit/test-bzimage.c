@@ -66,7 +66,7 @@ static const char *expect_fail(const void *buf, size_t size)
 	const char *why = NULL;
 	int r;
 
-	r = bzimage_parse(buf, size, &bz, &why);
+	r = bzimage_parse(buf, size, size, &bz, &why);
 	CHECK_EQ(r, -ENOEXEC);
 	CHECK(why != NULL);
 	if (!why)
@@ -82,8 +82,8 @@ static void test_good(void)
 	const char *why = NULL;
 
 	make_good(img, sizeof(img));
-	CHECK_EQ(bzimage_parse(img, sizeof(img), &bz, &why), 0);
-	CHECK(bz.pm == img + PM_OFF);
+	CHECK_EQ(bzimage_parse(img, sizeof(img), sizeof(img), &bz, &why), 0);
+	CHECK_EQ(bz.pm_offset, PM_OFF);
 	CHECK_EQ(bz.pm_size, sizeof(img) - PM_OFF);
 	/* init_size = max(header, pm size): here the header's 4 MiB wins. */
 	CHECK_EQ(bz.init_size, 0x400000);
@@ -108,7 +108,7 @@ static void test_init_size_below_pm(void)
 	/* A header init_size smaller than the payload: the payload wins. */
 	make_good(img, sizeof(img));
 	wr32(img, 0x260, 0x1000);
-	CHECK_EQ(bzimage_parse(img, sizeof(img), &bz, &why), 0);
+	CHECK_EQ(bzimage_parse(img, sizeof(img), sizeof(img), &bz, &why), 0);
 	CHECK_EQ(bz.init_size, sizeof(img) - PM_OFF);
 	CHECK_EQ(bz.init_size, bz.pm_size);
 }
@@ -122,16 +122,16 @@ static void test_setup_sects_zero(void)
 	make_good(img, sizeof(img));
 	wr8(img, 0x1f1, 0);
 	wr32(img, 0x1f4, (sizeof(img) - 5 * 512) / 16);
-	CHECK_EQ(bzimage_parse(img, sizeof(img), &bz, &why), 0);
-	CHECK(bz.pm == img + 5 * 512);
+	CHECK_EQ(bzimage_parse(img, sizeof(img), sizeof(img), &bz, &why), 0);
+	CHECK_EQ(bz.pm_offset, 5 * 512);
 	CHECK_EQ(bz.pm_size, sizeof(img) - 5 * 512);
 
 	/* And a non-default count is honoured: 27 sectors of setup. */
 	make_good(img, sizeof(img));
 	wr8(img, 0x1f1, 27);
 	wr32(img, 0x1f4, (sizeof(img) - 28 * 512) / 16);
-	CHECK_EQ(bzimage_parse(img, sizeof(img), &bz, &why), 0);
-	CHECK(bz.pm == img + 28 * 512);
+	CHECK_EQ(bzimage_parse(img, sizeof(img), sizeof(img), &bz, &why), 0);
+	CHECK_EQ(bz.pm_offset, 28 * 512);
 	CHECK_EQ(bz.pm_size, sizeof(img) - 28 * 512);
 }
 
@@ -143,12 +143,12 @@ static void test_syssize_slack(void)
 	/* Signed kernels carry a signature after syssize * 16: allowed. */
 	make_good(img, sizeof(img));
 	wr32(img, 0x1f4, (sizeof(img) - PM_OFF) / 16 - 100);
-	CHECK_EQ(bzimage_parse(img, sizeof(img), &bz, &why), 0);
+	CHECK_EQ(bzimage_parse(img, sizeof(img), sizeof(img), &bz, &why), 0);
 	CHECK_EQ(bz.pm_size, sizeof(img) - PM_OFF);
 
 	/* syssize exactly the file: allowed. */
 	make_good(img, sizeof(img));
-	CHECK_EQ(bzimage_parse(img, sizeof(img), &bz, &why), 0);
+	CHECK_EQ(bzimage_parse(img, sizeof(img), sizeof(img), &bz, &why), 0);
 }
 
 /*
@@ -251,7 +251,7 @@ static void test_protocol(void)
 	for (size_t i = 0; i < ARRAY_SIZE(fine); i++) {
 		make_good(img, sizeof(img));
 		wr16(img, 0x206, fine[i]);
-		CHECK_EQ(bzimage_parse(img, sizeof(img), &bz, &why), 0);
+		CHECK_EQ(bzimage_parse(img, sizeof(img), sizeof(img), &bz, &why), 0);
 	}
 }
 
@@ -353,17 +353,18 @@ static void test_kit_vmlinuz(void)
 	CHECK_EQ(fread(buf, 1, st.st_size, f), st.st_size);
 	fclose(f);
 
-	CHECK_EQ(bzimage_parse(buf, st.st_size, &bz, &why), 0);
-	if (why && bz.pm == NULL)
+	/* As lkvm reads it: the head, then the payload straight from the file. */
+	CHECK_EQ(bzimage_parse(buf, BZIMAGE_HEAD_SIZE, st.st_size, &bz, &why), 0);
+	if (why && !bz.pm_offset)
 		fprintf(stderr, "  %s: %s\n", KIT_VMLINUZ, why);
 	CHECK(bz.hdr.version >= 0x020c);
 	CHECK(bz.hdr.xloadflags & XLF_KERNEL_64);
 	CHECK(bz.hdr.loadflags & LOADED_HIGH);
 	CHECK(bz.hdr.relocatable_kernel);
-	CHECK(bz.pm > buf && bz.pm < buf + st.st_size);
-	CHECK_EQ((u64)(bz.pm - buf),
+	CHECK(bz.pm_offset > 0 && bz.pm_offset < (u64)st.st_size);
+	CHECK_EQ(bz.pm_offset,
 		 ((bz.hdr.setup_sects ? bz.hdr.setup_sects : 4) + 1) * 512);
-	CHECK_EQ(bz.pm_size, st.st_size - (bz.pm - buf));
+	CHECK_EQ(bz.pm_size, st.st_size - bz.pm_offset);
 	CHECK((u64)bz.hdr.syssize * 16 <= bz.pm_size);
 	/* Decompressed, a kernel is bigger than its compressed self. */
 	CHECK(bz.init_size > bz.pm_size);

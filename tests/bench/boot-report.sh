@@ -1,0 +1,193 @@
+#!/bin/bash
+# The boot benchmark's table (tests/bench/boot.bats), from one plan's
+# results:
+#
+#   boot-report.sh STATE_DIR REPS
+#
+# Reads STATE_DIR/results/{boot,loop}-VMM-N/ (console, status, time,
+# stderr) and probe-VMM/, probe-loop-VMM/ (post.out: tests/bench/boot-probe.sh).
+# A run counts if its VMM exited 0 and the guest printed its line; the
+# others are named.  Fails only if a VMM has no good boot run at all.
+set -u
+
+state=$1
+reps=$2
+res=$state/results
+# The VMMs that ran: lkvm, a second lkvm (BOOT_BASE in boot.bats) for a
+# lever's before and after, the QEMU machines (BOOT_PEERS).
+vmms=
+for v in lkvm base microvm pc; do
+	[[ ! -d $res/boot-$v-1 && ! -d $res/probe-$v ]] || vmms+="${vmms:+ }$v"
+done
+rc=0
+
+# median min max spread of the numbers on stdin, or "- - - -"
+stats() {
+	sort -g | awk '{ v[NR] = $1 }
+	END {
+		if (!NR) { print "- - - -"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.2f %.2f %.2f %.2f\n", m, v[1], v[NR], v[NR] - v[1]
+	}'
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f\n", a / b }'
+}
+
+# The guest's number on its line (field F of "lkvm-bench: KIND userspace ...").
+guest_field() {
+	tr -d '\r' <"$1/console" 2>/dev/null |
+		awk -v f="$2" '/^lkvm-bench: (boot|loop) userspace / { print $f; exit }'
+}
+
+good() {
+	local d=$res/$1
+
+	[[ -f $d/done && $(cat "$d/status" 2>/dev/null) == 0 &&
+		-n $(guest_field "$d" 4) ]]
+}
+
+bad_runs=()
+# values KIND VMM WHAT: one number per good run (uptime, kinit or wall).
+values() {
+	local kind=$1 vmm=$2 what=$3 i d
+
+	for ((i = 1; i <= reps; i++)); do
+		d=$res/$kind-$vmm-$i
+		good "$kind-$vmm-$i" || continue
+		case $what in
+		uptime) guest_field "$d" 4 ;;
+		kinit) guest_field "$d" 6 | grep -E '^[0-9.]+$' ;;
+		wall) cat "$d/time" ;;
+		esac
+	done
+}
+
+note_bad() {
+	local kind=$1 vmm i d why
+
+	for vmm in $vmms; do
+		for ((i = 1; i <= reps; i++)); do
+			d=$res/$kind-$vmm-$i
+			good "$kind-$vmm-$i" && continue
+			if [[ ! -f $d/done ]]; then
+				why="did not finish (L1 lost?)"
+			elif [[ $(cat "$d/status") != 0 ]]; then
+				why="exit $(cat "$d/status")"
+			else
+				why="no userspace line"
+			fi
+			bad_runs+=("$kind-$vmm-$i: $why")
+		done
+	done
+}
+
+# exits_of PROBE_RUN: "TOTAL (REASON N, ...)" from the probe's trace.
+exits_of() {
+	awk '/^exits / { t += $3; s = s sep $2 " " $3; sep = ", " }
+	END { if (t) printf "%d (%s)\n", t, s; else print "-" }' \
+		"$res/$1/post.out" 2>/dev/null || echo -
+}
+
+total_exits() {
+	awk '/^exits / { t += $3 } END { print t ? t : "-" }' "$res/$1/post.out" 2>/dev/null || echo -
+}
+
+lkvm_stats_total() {
+	sed -n 's/^ *total *\([0-9][0-9]*\).*/\1/p' "$res/$1/stderr" 2>/dev/null | head -n 1
+}
+
+declare -A med spread
+echo "Boot: the Debian cloud kernel and the kit's initramfs (modules loaded by init), $reps runs per VMM, interleaved;"
+echo "2 vCPUs, 512 MiB.  Guest uptime (s) at its first userspace line; kernel->init is the kernel's time stamp of"
+echo "\"Run /init\"; wall is VMM start to exit (s).  $(head -n 1 "$state/notes" 2>/dev/null)"
+echo
+printf '%-9s %8s %6s %6s %7s  %12s  %8s\n' VMM median min max spread kernel-init wall
+for vmm in $vmms; do
+	read -r m lo hi sp < <(values boot "$vmm" uptime | stats)
+	read -r km _ < <(values boot "$vmm" kinit | stats)
+	read -r wm _ < <(values boot "$vmm" wall | stats)
+	med[$vmm]=$m spread[$vmm]=$sp
+	printf '%-9s %8s %6s %6s %7s  %12s  %8s\n' "$vmm" "$m" "$lo" "$hi" "$sp" "$km" "$wm"
+	[[ $m != - ]] || rc=1
+done
+note_bad boot
+echo
+r=$(ratio "${med[lkvm]}" "${med[microvm]}")
+echo "boot ratio lkvm/microvm: $r (goal <= 0.80); lkvm/pc: $(ratio "${med[lkvm]}" "${med[pc]}")"
+[[ $vmms != *base* ]] || echo "lever: lkvm/base (this lkvm against BOOT_BASE): $(ratio "${med[lkvm]}" "${med[base]}")"
+echo "spread lkvm ${spread[lkvm]} s, microvm ${spread[microvm]} s (goal: lkvm's no larger)"
+
+echo
+echo "Exits to userspace up to that line (KVM_RUN returns, L1's kvm_userspace_exit trace, one probe run each):"
+for vmm in $vmms; do
+	printf '  %-8s %s\n' "$vmm" "$(exits_of "probe-$vmm")"
+done
+echo "  exits ratio lkvm/microvm: $(ratio "$(total_exits probe-lkvm)" "$(total_exits probe-microvm)") (goal <= 1); lkvm --stats, whole run: $(lkvm_stats_total probe-lkvm)"
+
+if [[ -d $res/loop-lkvm-1 || -d $res/loop-microvm-1 ]]; then
+	declare -A lmed lsp
+	echo
+	echo "Loop: defconfig + kvm_guest.config (tests/kit/kernel.sh), no initramfs, root on virtio-blk, /init powers off;"
+	echo "wall s from VMM start to exit (microvm with pcie=on for the disk); guest uptime at init."
+	echo
+	printf '%-9s %8s %6s %6s %7s  %12s\n' VMM median min max spread guest-uptime
+	for vmm in $vmms; do
+		read -r m lo hi sp < <(values loop "$vmm" wall | stats)
+		read -r um _ < <(values loop "$vmm" uptime | stats)
+		lmed[$vmm]=$m lsp[$vmm]=$sp
+		printf '%-9s %8s %6s %6s %7s  %12s\n' "$vmm" "$m" "$lo" "$hi" "$sp" "$um"
+	done
+	note_bad loop
+	best=$(printf '%s\n' "${lmed[microvm]}" "${lmed[pc]}" | grep -v '^-$' | sort -g | head -n 1)
+	echo
+	echo "loop ratio lkvm/min(microvm, pc): $(ratio "${lmed[lkvm]}" "${best:--}") (goal <= 0.80)"
+	[[ $vmms != *base* ]] || echo "lever: lkvm/base: $(ratio "${lmed[lkvm]}" "${lmed[base]}")"
+	echo -n "exits to userspace, whole loop run:"
+	for vmm in $vmms; do
+		echo -n " $vmm $(total_exits "probe-loop-$vmm")"
+	done
+	echo
+else
+	echo
+	echo "Loop: not run (BOOT_LOOP=0, or the developer's kernel is not cached: make kdev)"
+fi
+
+echo
+echo "VMM threads at the boot line (probe runs): cpu ms user+sys, voluntary/involuntary context switches, ms on CPU / waiting"
+for vmm in $vmms; do
+	f=$res/probe-$vmm/post.out
+	[[ -f $f ]] || continue
+	awk -v vmm="$vmm" '
+	/^thread / { comm = $10; for (i = 11; i <= NF; i++) comm = comm " " $i
+		printf "  %-8s %-16s cpu %5d+%-5d cs %5d/%-5d run %6d wait %6d\n", vmm, comm, $3, $4, $5, $6, $7, $8 }
+	/^thp / { printf "  %-8s AnonHugePages %s KiB\n", vmm, $2 }
+	/^l1vm / { sub(/^l1vm /, ""); printf "  %-8s L1 vmstat %s\n", vmm, $0 }
+	/^l1cpu / { printf "  %-8s L1 jiffies user %d sys %d idle %d (both CPUs)\n", vmm, $2, $4, $5 }' "$f"
+done
+
+echo
+echo "L1 KVM's counters at the boot line (probe runs; all exits, also those KVM handled itself):"
+for vmm in $vmms; do
+	f=$res/probe-$vmm/post.out
+	[[ -f $f ]] || continue
+	echo "  $vmm: $(sed -n 's/^kvm //p' "$f" | head -n 1)"
+done
+
+echo
+echo "Port and MMIO accesses up to the boot line (probe runs; also those KVM served itself), the most frequent:"
+for vmm in $vmms; do
+	f=$res/probe-$vmm/post.out
+	[[ -f $f ]] || continue
+	echo "  $vmm: $(awk '/^(pio|mmio) / { print $NF, $1 "-" $2 "@" $3 }' "$f" |
+		sort -rn | head -n 12 | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')"
+done
+
+if ((${#bad_runs[@]})); then
+	echo
+	echo "Runs left out:"
+	printf '  %s\n' "${bad_runs[@]}"
+fi
+exit "$rc"

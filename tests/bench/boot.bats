@@ -1,0 +1,241 @@
+#!/usr/bin/env bats
+# make bench, the boot half (issue 14): how fast lkvm boots a kernel
+# against QEMU's microvm and pc machines, in the same machine (the
+# emulated L1 here, or the host when its KVM is fast), with the same
+# kernel, initramfs, command line, vCPUs and memory.  See
+# tests/bench/README.md, "Boot".
+#
+# - boot: the Debian cloud kernel and the kit's busybox initramfs (which
+#   loads the virtio modules); the guest's uptime at its first userspace
+#   line (scenario tests/e2e/guest/boot.sh).
+# - loop: the kernel a kernel developer builds (tests/kit/kernel.sh:
+#   defconfig + kvm_guest.config), root on a virtio-blk ext4 disk whose
+#   /init powers off at once (tests/bench/loop-init.sh); the wall time
+#   from starting the VMM to its exit.
+#
+# First one probe run of each VMM, which counts exits to userspace and
+# per-thread CPU time (tests/bench/boot-probe.sh: its tracing and polling
+# would slow a timed run); then BOOT_REPS (5) rounds of lkvm, microvm and
+# pc, interleaved so that a slow patch of the host hits all three, each
+# round starting with another VMM.  All in one boot of L1.
+
+E2E_L1_SLACK=${E2E_L1_SLACK:-60}
+load ../lib/e2e
+
+# Not tests/e2e/boot.bats' state directory, whose file has the same name.
+E2E_STATE=$KIT_OUT/e2e/bench-boot
+BENCH_DIR=$E2E_ROOT/tests/bench
+BOOT_OUT=$KIT_OUT/bench
+BOOT_REPS=${BOOT_REPS:-5}
+# Seconds per run: a boot takes 5 to 15 s of wall time in L1.
+BOOT_LIMIT=${BOOT_LIMIT:-60}
+# What every VMM gets; BOOT_LKVM_ARGS and BOOT_APPEND measure a lever
+# (more lkvm options; more kernel command line for every VMM).
+BOOT_CPUS=2
+BOOT_MIB=512
+BOOT_LKVM_ARGS=${BOOT_LKVM_ARGS:-}
+BOOT_APPEND=${BOOT_APPEND:-}
+# BOOT_DIAG=1: one more boot each of lkvm and microvm with initcall_debug,
+# their kernel logs on the console (lkvm-dmesg: lines), for diffing.
+BOOT_DIAG=${BOOT_DIAG:-0}
+BOOT_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin bios-microvm.bin"
+# BOOT_PEERS: the QEMU machines to compare with (microvm, pc).
+BOOT_PEERS=${BOOT_PEERS:-microvm pc}
+# BOOT_BASE=path/to/lkvm-static: a second lkvm (say, main's) run beside
+# this one as VMM "base", for a lever's before and after in one machine.
+BOOT_BASE=${BOOT_BASE:-}
+BOOT_VMMS="lkvm ${BOOT_BASE:+base }$BOOT_PEERS"
+# BOOT_LOOP=0 leaves the loop out (a quicker look at a boot lever).
+BOOT_LOOP=${BOOT_LOOP:-1}
+BOOT_QEMU_COMMON="-accel kvm -cpu host -smp $BOOT_CPUS -m $BOOT_MIB -nodefaults -no-user-config -display none -serial stdio -no-reboot"
+
+boot_fail() {
+	echo "bench: $*" >&2
+	return 1
+}
+
+# qemu-system-x86_64 with every shared library ldd lists, their loader,
+# glibc's on-demand libgcc_s and the firmware, flat in ship/ (as
+# bench.bats does; tests/bench/qemu.sh runs them from there).
+boot_ship_qemu() {
+	local qemu lib fw dir found
+
+	qemu=$(command -v "$QEMU") || boot_fail "$QEMU is not installed (apt-get install qemu-system-x86)" || return
+	e2e_ship "$qemu" qemu-system-x86_64
+	for lib in $(ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
+		e2e_ship "$(readlink -f "$lib")" "$(basename "$lib")"
+	done
+	[[ -f $E2E_STATE/ship/ld-linux-x86-64.so.2 ]] || boot_fail "ldd $qemu names no ld-linux-x86-64.so.2" || return
+	for lib in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
+		[[ -f $lib ]] && { e2e_ship "$lib"; break; }
+	done
+	for fw in $BOOT_FIRMWARE; do
+		found=
+		for dir in /usr/share/qemu /usr/share/seabios; do
+			if [[ -f $dir/$fw ]]; then
+				e2e_ship "$(readlink -f "$dir/$fw")" "$fw"
+				found=1
+				break
+			fi
+		done
+		[[ $found ]] || boot_fail "QEMU firmware $fw not found in /usr/share/qemu or /usr/share/seabios" || return
+	done
+	e2e_ship "$BENCH_DIR/qemu.sh"
+}
+
+# The loop's root disk: busybox and loop-init.sh as /init.
+boot_ship_loop_root() {
+	local root=$BATS_FILE_TMPDIR/loop-root
+
+	rm -rf "$root"
+	mkdir -p "$root/bin" "$root/proc"
+	cp "$KIT_OUT/busybox" "$root/bin/busybox"
+	cp "$BENCH_DIR/loop-init.sh" "$root/init"
+	chmod 0755 "$root/init"
+	e2e_ship_ext4 loop-root.img 8 "$root"
+}
+
+boot_probe_pre() {
+	echo 'sh ship/boot-probe.sh --setup probe.txt'
+	echo "sh ship/boot-probe.sh \"\$E2E_OUT/console\" probe.txt $((BOOT_LIMIT + 10)) >probe.log 2>&1 &"
+	echo 'echo $! >probe.pid'
+}
+
+boot_probe_post() {
+	cat <<'SH'
+n=0
+while kill -0 "$(cat probe.pid)" 2>/dev/null && [ $n -lt 50 ]; do
+	sleep 0.2
+	n=$((n + 1))
+done
+kill "$(cat probe.pid)" 2>/dev/null || true
+sh ship/boot-probe.sh --finish probe.txt
+cat probe.txt probe.log
+SH
+	[[ ${1:-} != last ]] || echo 'sh ship/boot-probe.sh --teardown'
+}
+
+# boot_run KIND VMM NAME [e2e_run options]: one run of the Debian kernel
+# (KIND boot) or of the developer's kernel (KIND loop) under VMM.
+boot_run() {
+	local kind=$1 vmm=$2 name=$3 params machine
+	local -a qemu
+
+	shift 3
+	[[ $vmm != base ]] || set -- --exec ship/lkvm-base "$@"
+	if [[ $kind == boot ]]; then
+		if [[ $vmm == lkvm || $vmm == base ]]; then
+			# shellcheck disable=SC2086 # lkvm's extra options are words
+			e2e_run "$name" --scenario boot --append "$BOOT_APPEND" \
+				--limit "$BOOT_LIMIT" "$@" -- \
+				-c "$BOOT_CPUS" -m "$BOOT_MIB" --stats $BOOT_LKVM_ARGS
+			return
+		fi
+		# What e2e_run gives lkvm, word for word.
+		params="console=ttyS0 panic=-1 quiet lkvm.scenario=boot $BOOT_APPEND"
+		qemu=(-kernel kit/vmlinuz -initrd kit/l2-initrd.cpio -append "${params% }")
+	else
+		params="console=ttyS0 panic=-1 quiet root=/dev/vda ro init=/init $BOOT_APPEND"
+		if [[ $vmm == lkvm || $vmm == base ]]; then
+			# shellcheck disable=SC2086
+			e2e_run "$name" --raw --limit "$BOOT_LIMIT" "$@" -- \
+				run -k ship/kdev-bzImage -c "$BOOT_CPUS" -m "$BOOT_MIB" \
+				--stats -d ship/loop-root.img,ro -p "${params% }" $BOOT_LKVM_ARGS
+			return
+		fi
+		qemu=(-kernel ship/kdev-bzImage -append "${params% }"
+			-drive file=ship/loop-root.img,if=none,id=d0,format=raw,readonly=on
+			-device virtio-blk-pci,drive=d0)
+	fi
+	case $vmm in
+	# microvm has no PCI unless asked; the loop's disk needs it.
+	microvm)
+		machine=microvm,rtc=on
+		[[ $kind != loop ]] || machine+=,pcie=on
+		qemu=(-M "$machine" "${qemu[@]}")
+		;;
+	pc) qemu=(-M pc "${qemu[@]}") ;;
+	esac
+	# shellcheck disable=SC2086 # the common options are words
+	e2e_run "$name" --exec sh --raw --limit "$BOOT_LIMIT" "$@" -- \
+		ship/qemu.sh $BOOT_QEMU_COMMON "${qemu[@]}"
+}
+
+# boot_rotate N WORDS...: the words, starting from the ((N - 1) % count)-th.
+boot_rotate() {
+	local n=$1
+	shift
+	local -a w=("$@")
+	local i k=$(((n - 1) % ${#w[@]}))
+
+	for ((i = 0; i < ${#w[@]}; i++)); do
+		echo "${w[(k + i) % ${#w[@]}]}"
+	done
+}
+
+setup_file() {
+	local i vmm kdev last= append=$BOOT_APPEND
+
+	[[ $BOOT_REPS =~ ^[1-9][0-9]*$ ]] || boot_fail "BOOT_REPS must be a positive number, not '$BOOT_REPS'" || return
+	E2E_NRUNS=
+	boot_ship_qemu || return
+	e2e_ship "$BENCH_DIR/boot-probe.sh"
+	if [[ $BOOT_BASE ]]; then
+		[[ -x $BOOT_BASE ]] || boot_fail "BOOT_BASE: $BOOT_BASE is not an executable" || return
+		e2e_ship "$BOOT_BASE" lkvm-base
+	fi
+	kdev=$(sh "$E2E_ROOT/tests/kit/kernel.sh" path)
+	if [[ -f $kdev ]]; then
+		e2e_ship "$kdev" kdev-bzImage
+		boot_ship_loop_root
+	fi
+	[[ -f $kdev ]] || BOOT_LOOP=0
+	# The probe runs first: one of each is worth more than a fifth timed
+	# run should L1 be lost late in the plan.  The last one disables the
+	# trace events again.
+	BOOT_APPEND="$append lkvm.bench.hold=1"
+	for vmm in $BOOT_VMMS; do
+		[[ $vmm != "${BOOT_VMMS##* }" ]] || ((BOOT_LOOP)) || last=last
+		boot_run boot "$vmm" "probe-$vmm" --pre "$(boot_probe_pre)" \
+			--post "$(boot_probe_post $last)"
+	done
+	BOOT_APPEND=$append
+	if ((BOOT_LOOP)); then
+		for vmm in $BOOT_VMMS; do
+			[[ $vmm != "${BOOT_VMMS##* }" ]] || last=last
+			boot_run loop "$vmm" "probe-loop-$vmm" --pre "$(boot_probe_pre)" \
+				--post "$(boot_probe_post $last)"
+		done
+	fi
+	if ((BOOT_DIAG)); then
+		BOOT_APPEND="$append initcall_debug log_buf_len=4M lkvm.bench.dmesg=1"
+		boot_run boot lkvm diag-lkvm
+		boot_run boot microvm diag-microvm
+		BOOT_APPEND=$append
+	fi
+	# Round i starts with the i-th VMM, so that none always goes first
+	# (right after another VMM freed its memory, say).
+	for ((i = 1; i <= BOOT_REPS; i++)); do
+		for vmm in $(boot_rotate "$i" $BOOT_VMMS); do
+			boot_run boot "$vmm" "boot-$vmm-$i"
+		done
+	done
+	for ((i = 1; i <= BOOT_REPS && BOOT_LOOP; i++)); do
+		for vmm in $(boot_rotate "$i" $BOOT_VMMS); do
+			boot_run loop "$vmm" "loop-$vmm-$i"
+		done
+	done
+	e2e_execute
+}
+
+@test "bench boot: every VMM booted; the table is in tests/kit/out/bench/boot.txt" {
+	local rc=0
+
+	[[ ! -f $E2E_STATE/skip ]] || skip "$(cat "$E2E_STATE/skip")"
+	[[ ! -f $E2E_STATE/error ]] || boot_fail "$(cat "$E2E_STATE/error")" || return
+	mkdir -p "$BOOT_OUT"
+	bash "$BENCH_DIR/boot-report.sh" "$E2E_STATE" "$BOOT_REPS" \
+		>"$BOOT_OUT/boot.txt" 2>"$BOOT_OUT/boot-report.err" || rc=$?
+	cat "$BOOT_OUT/boot.txt" "$BOOT_OUT/boot-report.err"
+	return "$rc"
+}
