@@ -276,6 +276,21 @@ out:
 	return r;
 }
 
+int arch_kernel_release(const char *path, char *buf, size_t len)
+{
+	u8 head[64 * 1024];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return bzimage_release(head, n, buf, len);
+}
+
 /* "console=ttyS0" unless the user chose a console, then the user's params. */
 static int load_cmdline(struct vm *vm, const struct bzimage *bz,
 			struct boot_layout *l)

@@ -206,9 +206,13 @@ else
 fi
 lkvm=$!
 echo $lkvm >lkvm.pid
-trap 'kill $lkvm 2>/dev/null' TERM INT
+# The run's limit sends SIGTERM, then SIGKILL 5 s later: stop the VMM
+# and report at once, so what the helpers saw survives a hung run.
+stopped=
+trap 'stopped=1; kill $lkvm 2>/dev/null' TERM INT
 wait $lkvm
 rc=$?
+[ -z "$stopped" ] || log "stopped by the run's limit; the helpers' output so far:"
 
 # The helpers end with the guest's connections; give them a moment.
 running() {
@@ -218,7 +222,7 @@ running() {
 	return 1
 }
 n=0
-while running && [ $n -lt 50 ]; do
+while [ -z "$stopped" ] && running && [ $n -lt 50 ]; do
 	sleep 0.2
 	n=$((n + 1))
 done
