@@ -179,15 +179,25 @@ int virtio_config_changed(struct virtio_dev *dev)
 	return notify ? virtio_notify_guest(dev, VIRTIO_NOTIFY_CONFIG) : 0;
 }
 
+/*
+ * Inside, a device may write guest memory, so it is also inside the
+ * guest-memory write gate (kvm/mem.h), which migration closes to copy
+ * memory that no device is writing.  Taken before dev->lock: migration
+ * saves devices, under their locks, while it holds the gate.
+ */
 bool virtio_enter(struct virtio_dev *dev)
 {
 	bool ok;
 
+	if (!guest_mem_write_begin(dev->mem))
+		return false;
 	pthread_mutex_lock(&dev->lock);
 	ok = dev->live && !dev->dma_off;
 	if (ok)
 		dev->busy++;
 	pthread_mutex_unlock(&dev->lock);
+	if (!ok)
+		guest_mem_write_end(dev->mem);
 	return ok;
 }
 
@@ -200,6 +210,7 @@ void virtio_leave(struct virtio_dev *dev)
 	if (!--dev->busy && dev->reset_pending)
 		virtio_do_reset(dev);
 	pthread_mutex_unlock(&dev->lock);
+	guest_mem_write_end(dev->mem);
 }
 
 /* ---- features (§2.2) ---- */
