@@ -32,7 +32,7 @@ struct lkvm_cmd {
 extern const struct lkvm_cmd cmd_run, cmd_help, cmd_version;
 /* The control-channel clients (builtin-cmds/ctl-client.h). */
 extern const struct lkvm_cmd cmd_list, cmd_stop, cmd_pause, cmd_resume,
-	cmd_debug;
+	cmd_debug, cmd_migrate;
 
 /* Print "lkvm: error: ..." style usage errors and return LKVM_EXIT_USAGE. */
 int cmd_usage_error(const struct lkvm_cmd *cmd, const char *fmt, ...)

@@ -126,10 +126,18 @@ static void manual_protect(struct mig_ram *r, bool on)
 		kvm_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap);
 }
 
+void mig_ram_mark_all(struct mig_ram *r)
+{
+	u64 i;
+
+	memset(r->pending, 0, bm_words(r->nr_pages) * sizeof(long));
+	for (i = 0; i < r->nr_pages; i++)
+		bm_set(r->pending, i);
+}
+
 int mig_ram_log_start(struct mig_ram *r)
 {
 	struct vm *vm = r->vm;
-	u64 i;
 	int ret;
 
 	manual_protect(r, true);
@@ -144,9 +152,7 @@ int mig_ram_log_start(struct mig_ram *r)
 	}
 	r->logging = true;
 	/* The first pass sends everything. */
-	memset(r->pending, 0, bm_words(r->nr_pages) * sizeof(long));
-	for (i = 0; i < r->nr_pages; i++)
-		bm_set(r->pending, i);
+	mig_ram_mark_all(r);
 	return 0;
 }
 

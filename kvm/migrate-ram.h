@@ -54,6 +54,8 @@ void mig_ram_fini(struct mig_ram *r);
 /* Log dirty pages from now on; every page is pending (the first pass). */
 int mig_ram_log_start(struct mig_ram *r);
 void mig_ram_log_stop(struct mig_ram *r);
+/* Every page pending, without logging (a save to a pipe). */
+void mig_ram_mark_all(struct mig_ram *r);
 /* Merge both logs into pending; *nr the pages pending now. */
 int mig_ram_harvest(struct mig_ram *r, u64 *nr);
 /*

@@ -19,6 +19,7 @@
 #define LKVM_MIGRATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "kvm/types.h"
 
@@ -52,11 +53,23 @@ void migrate_free(struct vm *vm);
 int migrate_list_state(struct vm *vm);
 
 /*
- * Destination: the stream at vm->cfg.incoming, up to the point where the
- * guest can run here.  Says why on error.  Then, once the vCPUs run,
- * migrate_incoming_done() tells the source (and says how long it took).
+ * Destination.  migrate_incoming_control() starts the control server,
+ * under a temporary name while the source on this host still has ours.
+ * migrate_incoming() reads the stream at vm->cfg.incoming, up to the
+ * point where the guest can run here; it says why on error.  Before the
+ * vCPUs start, migrate_incoming_resume() lets the devices announce the
+ * move; once they run, migrate_incoming_done() tells the source (and
+ * says how long it all took).
  */
+int migrate_incoming_control(struct vm *vm);
 int migrate_incoming(struct vm *vm);
+void migrate_incoming_resume(struct vm *vm);
 void migrate_incoming_done(struct vm *vm);
+bool migrate_incoming_loading(struct vm *vm);
+void migrate_incoming_free(struct vm *vm);
+
+/* The loader alone, over a stream in memory: for the fuzz target. */
+int migrate_load_stream(struct vm *vm, const void *data, size_t len,
+			char *why, size_t wlen);
 
 #endif

@@ -45,6 +45,7 @@
 #include "kvm/kvm.h"
 #include "kvm/migrate-stream.h"
 #include "kvm/vm.h"
+#include "x86/cpuid.h"
 
 #define MSR_IA32_TSC 0x10
 #define MSR_IA32_TSC_DEADLINE 0x6e0
@@ -131,13 +132,35 @@ static int msr_list(struct vm *vm)
 
 /* ---- the header: the CPU model ---- */
 
+/*
+ * vCPU 0's CPUID, as x86/cpu.c gives it: what KVM supports, with our
+ * topology.  Raw, KVM_GET_SUPPORTED_CPUID names the host CPU that ran
+ * the ioctl in leaf 1, so it differs between two calls on one host.
+ */
+static struct kvm_cpuid2 *cpuid_of_vcpu0(struct vm *vm)
+{
+	const struct kvm_cpuid2 *sup = vm->arch.cpuid;
+	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
+	struct kvm_cpuid2 *c = malloc(sz);
+
+	if (c) {
+		memcpy(c, sup, sz);
+		cpuid_fixup(c->entries, c->nent, 0, vm->cfg.nr_vcpus);
+	}
+	return c;
+}
+
 void arch_mig_header_put(struct vm *vm, struct state_out *o)
 {
-	const struct kvm_cpuid2 *c = vm->arch.cpuid;
+	struct kvm_cpuid2 *c = cpuid_of_vcpu0(vm);
 	const struct kvm_cpuid_entry2 *e;
 	u32 i;
 	int khz = kvm_ioctl_val(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 
+	if (!c) {
+		o->err = -ENOMEM;
+		return;
+	}
 	state_put_u32(o, EM_X86_64);
 	state_put_u32(o, khz > 0 ? khz : 0);
 	state_put_u32(o, xsave_size(vm));
@@ -152,6 +175,7 @@ void arch_mig_header_put(struct vm *vm, struct state_out *o)
 		state_put_u32(o, e->ecx);
 		state_put_u32(o, e->edx);
 	}
+	free(c);
 }
 
 static void check_cpuid_entry(struct state_in *in,
@@ -201,7 +225,7 @@ static void check_tsc(struct vm *vm, struct state_in *in, u32 khz)
 
 int arch_mig_header_check(struct vm *vm, struct state_in *in)
 {
-	const struct kvm_cpuid2 *c = vm->arch.cpuid;
+	struct kvm_cpuid2 *c;
 	u32 machine, khz, xs, nent, i;
 
 	machine = state_get_u32(in);
@@ -215,11 +239,15 @@ int arch_mig_header_check(struct vm *vm, struct state_in *in)
 	if (xs != (u32)xsave_size(vm))
 		return state_fail(in, "XSAVE area: %d bytes here, %u at the source",
 				  xsave_size(vm), xs);
+	c = cpuid_of_vcpu0(vm);
+	if (!c)
+		return -ENOMEM;
 	if (nent != c->nent)
-		return state_fail(in, "CPUID: %u leaves here, %u at the source (another CPU or KVM)",
-				  c->nent, nent);
+		state_fail(in, "CPUID: %u leaves here, %u at the source (another CPU or KVM)",
+			   c->nent, nent);
 	for (i = 0; i < nent && !in->err; i++)
 		check_cpuid_entry(in, &c->entries[i]);
+	free(c);
 	if (!in->err)
 		check_tsc(vm, in, khz);
 	return in->err;
