@@ -138,8 +138,8 @@ static int follow(const char *name)
 	struct control_reply rep = {}, scratch = {};
 	struct timespec ts = { 0, POLL_MS * 1000000L };
 	bool tty = isatty(STDOUT_FILENO), cancelled = false, done = false;
-	char last[64] = "";
-	int r;
+	const char *pass;
+	int r, last = -1;
 
 	for (;;) {
 		if (interrupted && !cancelled) {
@@ -162,9 +162,9 @@ static int follow(const char *name)
 		if (tty) {
 			printf("\r\033[Klkvm migrate: %.*s", 200, words(&rep));
 			fflush(stdout);
-		} else if (strncmp(last, words(&rep), 12)) {
-			/* "to URI: pass N," changes once per pass. */
-			snprintf(last, sizeof(last), "%s", words(&rep));
+		} else if ((pass = strstr(rep.buf, ": pass ")) &&
+			   atoi(pass + 7) != last) {
+			last = atoi(pass + 7);
 			printf("lkvm migrate: %s\n", words(&rep));
 			fflush(stdout);
 		}

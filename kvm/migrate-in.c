@@ -80,7 +80,7 @@ static int expect(u32 id, u32 want, const char *what, char *why, size_t wlen)
 {
 	if (id == want)
 		return 0;
-	snprintf(why, wlen, "a %s section where %s was expected",
+	snprintf(why, wlen, "unexpected %s section (%s was expected)",
 		 mig_section_name(id), what);
 	return -EPROTO;
 }
@@ -140,7 +140,7 @@ static int load_one(struct vm *vm, struct mig_chan *c, u32 id, const u8 *p,
 		*step = IN_DONE;
 		return 0;
 	default:
-		snprintf(why, wlen, "a %s section after the end",
+		snprintf(why, wlen, "unexpected %s section after the end",
 			 mig_section_name(id));
 		return -EPROTO;
 	}

@@ -250,7 +250,10 @@ void mig_chan_init_mem(struct mig_chan *c, const void *buf, size_t len)
 
 static int chan_fail(struct mig_chan *c, int err, const char *what)
 {
-	snprintf(c->why, sizeof(c->why), "%s: %s", what, strerror(-err));
+	snprintf(c->why, sizeof(c->why), "%s: %s%s", what, strerror(-err),
+		 err == -EPIPE || err == -ECONNRESET ?
+			 " (the other side went away)" :
+		 err == -ETIMEDOUT ? " (the other side stopped reading)" : "");
 	return err;
 }
 
@@ -545,7 +548,7 @@ int mig_read_reply(struct mig_chan *c, int *status, char *msg, size_t size)
 	r = mig_read_section(c, &id, &buf, &cap, &len);
 	if (!r && id != MIG_SEC_REPLY) {
 		snprintf(c->why, sizeof(c->why),
-			 "a %s section where a reply was expected",
+			 "unexpected %s section (a reply was expected)",
 			 mig_section_name(id));
 		r = -EPROTO;
 	}

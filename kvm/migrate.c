@@ -532,7 +532,7 @@ static void *migration_main(void *arg)
 		set_state(m, MS_SETUP);
 		r = mig_uri_live(&m->uri) ? migrate_live(m, &c, why) :
 					    migrate_save(m, &c, &e, why);
-		if (r == -ECANCELED && !strstr(why, "cancel"))
+		if (r == -ECANCELED)
 			snprintf(why, sizeof(why), "%s", vm_exiting(m->vm) ?
 				 "the guest ended" : "cancelled");
 		mig_uri_finish(&e, false, why + strlen(why), 0);
