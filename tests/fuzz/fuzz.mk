@@ -14,7 +14,7 @@ FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer
 FUZZ_CFLAGS += -std=gnu11 -I. -D_GNU_SOURCE -pthread
 FUZZ_CFLAGS += -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-FUZZ_TARGETS := virtq control blk
+FUZZ_TARGETS := virtq control blk migrate
 fuzz-virtq-srcs := tests/fuzz/fuzz-virtq.c virtio/virtq.c kvm/mem.c kvm/log.c
 fuzz-control-srcs := tests/fuzz/fuzz-control.c kvm/control-proto.c
 # No kvm/log.c: the target has a quiet one.  Small I/O pieces (virtio/blk.c).
@@ -22,6 +22,13 @@ fuzz-blk-srcs := tests/fuzz/fuzz-blk.c virtio/blk.c virtio/virtio.c \
 	virtio/virtq.c virtio/iov.c disk/disk.c disk/raw.c kvm/mem.c
 fuzz-blk-deps := tests/fuzz/fuzz-blk.h virtio/blk.h virtio/virtio.h
 fuzz-blk-cflags := -DBLK_IO_CHUNK=4096
+# The migration loader, with a real UART and virtio core behind it.
+fuzz-migrate-srcs := tests/fuzz/fuzz-migrate.c kvm/migrate-in.c \
+	kvm/migrate-state.c kvm/migrate-ram.c kvm/migrate-stream.c \
+	kvm/migrate-uri.c kvm/mem.c term/serial8250.c virtio/virtio.c \
+	virtio/virtq.c
+fuzz-migrate-deps := kvm/migrate-priv.h kvm/migrate-stream.h
+fuzz-migrate-cflags := -I$(ARCH_DIR)
 # Seeds a target starts from besides its corpus, if it has a writer.
 FUZZ_SEEDS := tests/fuzz/out/seeds
 
@@ -33,6 +40,16 @@ $(FUZZ_SEEDS)/blk/.done: tests/fuzz/seed-blk
 	./tests/fuzz/seed-blk $(@D)
 	touch $@
 
+# The migration seed: a valid stream, from the target's own fake VM.
+tests/fuzz/seed-migrate: $(fuzz-migrate-srcs) $(fuzz-migrate-deps)
+	$(FUZZ_CC) -g -std=gnu11 -I. -I$(ARCH_DIR) -D_GNU_SOURCE -pthread -DFUZZ_SEED_MAIN \
+		-o $@ $(fuzz-migrate-srcs)
+
+$(FUZZ_SEEDS)/migrate/.done: tests/fuzz/seed-migrate
+	mkdir -p $(@D)
+	./tests/fuzz/seed-migrate $(@D)/valid-stream
+	touch $@
+
 FUZZ_BINS := $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
 
 .SECONDEXPANSION:
@@ -41,7 +58,7 @@ tests/fuzz/fuzz-%: $$(fuzz-%-srcs) $$(fuzz-%-deps)
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)/blk/.done
+fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)/blk/.done $(FUZZ_SEEDS)/migrate/.done
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p tests/fuzz/corpus/$$t || exit 1; \
 		seeds=$(FUZZ_SEEDS)/$$t; [ -d $$seeds ] || seeds=; \
