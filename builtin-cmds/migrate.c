@@ -91,6 +91,19 @@ static int call(const char *name, struct control_req *req,
 	return r ? r : rep->status;
 }
 
+/*
+ * An error: the VM's own words if it said any (a bad URI, a device that
+ * cannot migrate), else what the channel says (no such VM...).
+ */
+static void report(const char *name, int r, const struct control_reply *rep)
+{
+	if (rep->status && rep->len)
+		fprintf(stderr, "lkvm migrate: VM '%s': %.*s\n", name,
+			(int)rep->len, rep->buf);
+	else
+		ctl_report(&cmd_migrate, name, r, NULL);
+}
+
 /* The state is the reply's first word; the rest is for the user. */
 static bool state_is(const struct control_reply *rep, const char *state)
 {
@@ -120,7 +133,9 @@ static int simple(const char *name, u16 cmd)
 	int r = call(name, &req, &rep);
 
 	if (r && r != -EALREADY)
-		ctl_report(&cmd_migrate, name, r, &rep);
+		report(name, r, &rep);
+	else if (state_is(&rep, "none"))
+		printf("lkvm migrate: %s\n", words(&rep));
 	else if (rep.len)
 		printf("lkvm migrate: %s\n", rep.buf);
 	control_reply_free(&rep);
@@ -255,7 +270,7 @@ static int migrate_run(int argc, char **argv)
 
 	r = call(name, &req, &rep);
 	if (r) {
-		ctl_report(&cmd_migrate, name, r, &rep);
+		report(name, r, &rep);
 		control_reply_free(&rep);
 		return LKVM_EXIT_ERROR;
 	}

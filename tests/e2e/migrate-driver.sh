@@ -1,0 +1,181 @@
+# Drives migrations of a guest (tests/e2e/guest/migrate-guest.sh) between
+# lkvm processes in one machine, for migrate.bats.  Started in the
+# background by a run's pre step, beside the run's own `lkvm run`, which
+# is the first source:
+#
+#   sh migrate-driver.sh MODE NAME LKVM-RUN-ARGS...
+#
+# Destinations are the same command line plus --incoming URI.  The last
+# one reads a FIFO as its console input; "check" there makes the guest
+# verify its memory and disk and power off.  Every step is reported as a
+# "mig: ..." line, for the test to read; the driver ends with "mig: done",
+# and never leaves an lkvm behind (each is killed at the end, if alive).
+#
+# MODE idle:  A -tcp-> B -unix-> A' (A->B->A), then check.
+# MODE fail:  to D1, killed mid-migration; to D2, cancelled; then a save
+#             to a file (A ends) and a restore from it, then check.
+# MODE load:  A -tcp-> B while the guest dirties memory, then check.
+mode=$1
+name=$2
+shift 2
+console=$E2E_OUT/console
+pids=
+
+say() { echo "mig: $*"; }
+now() { cut -d ' ' -f 1 /proc/uptime; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# wait_for SECS CMD...: poll CMD every 0.1 s for up to SECS seconds.
+wait_for() {
+	n=$(($1 * 10))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+has() { grep -q "$2" "$1" 2>/dev/null; }
+last_tick() { grep 'lkvm-guest: tick' "$1" | tail -n 1 | tr -d '\r'; }
+first_tick() { grep 'lkvm-guest: tick' "$1" | head -n 1 | tr -d '\r'; }
+ticks() { grep -c 'lkvm-guest: tick' "$1" 2>/dev/null || true; }
+ticking() { [ "$(ticks "$1")" -ge "$2" ]; }
+# A VM NAME listed as running, with pid PID if given.
+running() {
+	"$LKVM" list 2>/dev/null | grep -q "^$1 *${2:-[0-9]*} *running"
+}
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# dest TAG URI [STDIN]: start a destination; its pid in $dpid.
+dest() {
+	eval "\"\$LKVM\" $vm_args --incoming \"\$2\"" <"${3:-/dev/null}" \
+		>"$E2E_OUT/$1.console" 2>"$E2E_OUT/$1.stderr" &
+	dpid=$!
+	pids="$pids $dpid"
+	wait_for 20 has "$E2E_OUT/$1.stderr" "waiting for the guest" ||
+		say "$1: never waited for a guest"
+}
+
+# migrate TAG ARGS...: lkvm migrate -n NAME ARGS, in the foreground.
+migrate() {
+	tag=$1
+	shift
+	t0=$(now)
+	"$LKVM" migrate -n "$name" "$@" >"$E2E_OUT/$tag.migrate" 2>&1
+	rc=$?
+	say "$tag: migrate rc $rc in $(secs "$t0" "$(now)") s"
+	sed "s/^/mig: $tag: /" "$E2E_OUT/$tag.migrate" | tail -n 3
+}
+
+# finish TAG: send "check" to the last destination, report how it ended.
+finish() {
+	echo check >&7
+	wait_for 120 gone "$dpid" || say "$1: still running after check"
+	wait "$dpid"
+	say "$1: exit $?"
+	sed -n "s/^lkvm-guest: \(area\|disk\|done\)/mig: $1: guest: \1/p" \
+		"$E2E_OUT/$1.console" | tr -d '\r'
+	sed "s/^/mig: $1: stderr: /" "$E2E_OUT/$1.stderr"
+}
+
+# report TAG: how the guest went on in TAG after the move.
+report() {
+	say "$1: first $(first_tick "$E2E_OUT/$1.console")"
+	grep -q 'init up' "$E2E_OUT/$1.console" && say "$1: the guest booted again"
+}
+
+end() {
+	for p in $pids; do
+		kill -9 "$p" 2>/dev/null
+	done
+	say done
+	exit 0
+}
+
+# The source's own arguments, quoted for eval (-p has spaces).
+quote() { printf "'%s'" "$(printf %s "$1" | sed "s/'/'\\\\''/g")"; }
+vm_args=
+for a in "$@"; do
+	vm_args="$vm_args $(quote "$a")"
+done
+# The last destination's console input: held open here, so that its
+# lkvm never sees end-of-file before "check".
+mkfifo "$E2E_OUT/in.fifo"
+exec 7<>"$E2E_OUT/in.fifo"
+
+wait_for 120 has "$console" "migrate-ready" || { say "guest never ready"; end; }
+wait_for 30 running "$name" || { say "source never listed"; end; }
+say "source: $(grep 'area md5' "$console" | tr -d '\r')"
+
+case $mode in
+idle)
+	wait_for 20 ticking "$console" 10
+	dest b tcp:127.0.0.1:4441
+	migrate b tcp:127.0.0.1:4441
+	say "a: last $(last_tick "$console")"
+	wait_for 30 ticking "$E2E_OUT/b.console" 10 || say "b: not ticking"
+	report b
+	"$LKVM" list | sed 's/^/mig: list: /'
+	# Back: B (named $name once A has gone) to a new process A'.
+	wait_for 20 running "$name" "$dpid" || say "b never took the name"
+	dest a2 unix:"$E2E_OUT/a2.sock" "$E2E_OUT/in.fifo"
+	migrate a2 unix:"$E2E_OUT/a2.sock"
+	say "b: last $(last_tick "$E2E_OUT/b.console")"
+	wait_for 30 ticking "$E2E_OUT/a2.console" 10 || say "a2: not ticking"
+	report a2
+	finish a2
+	;;
+fail)
+	wait_for 20 ticking "$console" 10
+	dest d1 tcp:127.0.0.1:4442
+	d1=$dpid
+	"$LKVM" migrate -n "$name" --speed 1M tcp:127.0.0.1:4442 \
+		>"$E2E_OUT/d1.migrate" 2>&1 &
+	mpid=$!
+	wait_for 30 has "$E2E_OUT/d1.migrate" "pass 1" || say "d1: never active"
+	sleep 1
+	kill -9 "$d1"
+	say "d1: killed"
+	wait "$mpid"
+	say "d1: migrate rc $?"
+	tail -n 1 "$E2E_OUT/d1.migrate" | sed 's/^/mig: d1: /'
+	t=$(ticks "$console")
+	wait_for 10 ticking "$console" $((t + 10)) && say "a: ticks on after d1"
+
+	dest d2 tcp:127.0.0.1:4443
+	"$LKVM" migrate -n "$name" --speed 1M -d tcp:127.0.0.1:4443 |
+		sed 's/^/mig: d2: /'
+	sleep 2
+	"$LKVM" migrate -n "$name" --cancel | sed 's/^/mig: d2: cancel: /'
+	wait_for 20 gone "$dpid"
+	wait "$dpid"
+	say "d2: exit $?"
+	"$LKVM" migrate -n "$name" --status | sed 's/^/mig: d2: status: /'
+	t=$(ticks "$console")
+	wait_for 10 ticking "$console" $((t + 10)) && say "a: ticks on after d2"
+
+	# Save, then restore in a new lkvm.
+	migrate save file:"$E2E_OUT/state.bin"
+	say "a: last $(last_tick "$console")"
+	say "save: $(ls -l "$E2E_OUT/state.bin" | awk '{print $5}') bytes, $(du -k "$E2E_OUT/state.bin" | cut -f 1) KiB on disk"
+	t0=$(now)
+	dest restore file:"$E2E_OUT/state.bin" "$E2E_OUT/in.fifo"
+	wait_for 30 ticking "$E2E_OUT/restore.console" 1
+	say "restore: first tick $(secs "$t0" "$(now)") s after starting lkvm"
+	wait_for 30 ticking "$E2E_OUT/restore.console" 10
+	report restore
+	finish restore
+	;;
+load)
+	wait_for 20 ticking "$console" 20
+	dest b tcp:127.0.0.1:4444 "$E2E_OUT/in.fifo"
+	migrate b tcp:127.0.0.1:4444
+	grep 'pass' "$E2E_OUT/b.migrate" | sed 's/^/mig: b: progress: /'
+	say "a: last $(last_tick "$console")"
+	wait_for 30 ticking "$E2E_OUT/b.console" 10 || say "b: not ticking"
+	report b
+	finish b
+	;;
+esac
+end
