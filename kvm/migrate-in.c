@@ -327,7 +327,8 @@ bool migrate_incoming_loading(struct vm *vm)
 	return vm->incoming && vm->incoming->loading;
 }
 
-void migrate_incoming_free(struct vm *vm)
+/* Before the control server stops: the name claimer uses it. */
+void migrate_incoming_stop(struct vm *vm)
 {
 	struct mig_incoming *in = vm->incoming;
 
@@ -336,6 +337,16 @@ void migrate_incoming_free(struct vm *vm)
 	__atomic_store_n(&in->stop, true, __ATOMIC_RELAXED);
 	if (in->claiming)
 		pthread_join(in->claimer, NULL);
+	in->claiming = false;
+}
+
+void migrate_incoming_free(struct vm *vm)
+{
+	struct mig_incoming *in = vm->incoming;
+
+	if (!in)
+		return;
+	migrate_incoming_stop(vm);
 	if (in->e.fd >= 0)
 		mig_uri_finish(&in->e, false, (char[8]){ 0 }, 0);
 	free(in);

@@ -635,6 +635,9 @@ static void status_text(struct migration *m, struct control_reply *r)
 				     m->p.uri, (unsigned long long)m->total_ms,
 				     (unsigned long long)m->downtime_ms,
 				     MIB(m->transferred), m->pass ? m->pass : 1);
+		if (m->throttle)
+			control_reply_printf(r, ", vCPUs throttled up to %u%%",
+					     m->throttle);
 		break;
 	default:
 		control_reply_printf(r, " to %s: %s", m->p.uri, m->error);
@@ -721,6 +724,7 @@ void migrate_stop(struct vm *vm)
 {
 	struct migration *m = vm->migration;
 
+	migrate_incoming_stop(vm);
 	if (!m)
 		return;
 	__atomic_store_n(&m->cancel, true, __ATOMIC_RELAXED);

@@ -66,6 +66,7 @@ int migrate_incoming(struct vm *vm);
 void migrate_incoming_resume(struct vm *vm);
 void migrate_incoming_done(struct vm *vm);
 bool migrate_incoming_loading(struct vm *vm);
+void migrate_incoming_stop(struct vm *vm);
 void migrate_incoming_free(struct vm *vm);
 
 /* The loader alone, over a stream in memory: for the fuzz target. */

@@ -17,11 +17,19 @@ setup() {
 }
 
 teardown() {
-	local pid
+	local pid f
 
 	for pid in "${BG_PIDS[@]}"; do
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
+	done
+	# Under make tsan, a race in any lkvm of the case fails it.
+	for f in "$BATS_TEST_TMPDIR"/*.err "$BATS_TEST_TMPDIR"/*.out; do
+		if [[ -f $f ]] && grep -q ThreadSanitizer "$f"; then
+			echo "ThreadSanitizer report in $f:"
+			cat "$f"
+			return 1
+		fi
 	done
 }
 
@@ -73,6 +81,7 @@ exit_of() {
 	}
 	rc=0
 	wait "$1" || rc=$?
+	echo "pid $1 exited $rc"
 }
 
 mig() {

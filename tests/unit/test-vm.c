@@ -81,6 +81,7 @@ int migrate_incoming(struct vm *v) { return -ENOSYS; }
 void migrate_incoming_resume(struct vm *v) {}
 void migrate_incoming_done(struct vm *v) {}
 void migrate_incoming_free(struct vm *v) {}
+void migrate_incoming_stop(struct vm *v) {}
 
 /* ---- fake devices ---- */
 
