@@ -8,8 +8,12 @@
 # Destinations are the same command line plus --incoming URI.  The last
 # one reads a FIFO as its console input; "check" there makes the guest
 # verify its memory and disk and power off.  Every step is reported as a
-# "mig: ..." line, for the test to read; the driver ends with "mig: done",
-# and never leaves an lkvm behind (each is killed at the end, if alive).
+# "mig: ..." line, for the test to read (and on /dev/console too, where
+# the emulated L1's log shows it live); the driver ends with "mig: done"
+# within DEADLINE seconds, and never leaves an lkvm behind: at the end,
+# or at the deadline, every one still alive is stopped or killed.
+# Its files (consoles, the state file) stay in the run's directory; only
+# the source's console is in $E2E_OUT, which goes back to the host.
 #
 # MODE idle:  A -tcp-> B -unix-> A' (A->B->A), then check.
 # MODE fail:  to D1, killed mid-migration; to D2, cancelled; then a save
@@ -20,8 +24,12 @@ name=$2
 shift 2
 console=$E2E_OUT/console
 pids=
+DEADLINE=${DEADLINE:-240}
 
-say() { echo "mig: $*"; }
+say() {
+	echo "mig: $*"
+	echo "mig: $mode: $*" >/dev/console 2>/dev/null
+}
 now() { cut -d ' ' -f 1 /proc/uptime; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
@@ -50,10 +58,10 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 # dest TAG URI [STDIN]: start a destination; its pid in $dpid.
 dest() {
 	eval "\"\$LKVM\" $vm_args --incoming \"\$2\"" <"${3:-/dev/null}" \
-		>"$E2E_OUT/$1.console" 2>"$E2E_OUT/$1.stderr" &
+		>"$1.console" 2>"$1.stderr" &
 	dpid=$!
 	pids="$pids $dpid"
-	wait_for 20 has "$E2E_OUT/$1.stderr" "waiting for the guest" ||
+	wait_for 20 has "$1.stderr" "waiting for the guest" ||
 		say "$1: never waited for a guest"
 }
 
@@ -62,10 +70,10 @@ migrate() {
 	tag=$1
 	shift
 	t0=$(now)
-	"$LKVM" migrate -n "$name" "$@" >"$E2E_OUT/$tag.migrate" 2>&1
+	"$LKVM" migrate -n "$name" "$@" >"$tag.migrate" 2>&1
 	rc=$?
 	say "$tag: migrate rc $rc in $(secs "$t0" "$(now)") s"
-	sed "s/^/mig: $tag: /" "$E2E_OUT/$tag.migrate" | tail -n 3
+	sed "s/^/mig: $tag: /" "$tag.migrate" | tail -n 3
 }
 
 # finish TAG: send "check" to the last destination, report how it ended.
@@ -75,23 +83,30 @@ finish() {
 	wait "$dpid"
 	say "$1: exit $?"
 	sed -n "s/^lkvm-guest: \(area\|disk\|done\)/mig: $1: guest: \1/p" \
-		"$E2E_OUT/$1.console" | tr -d '\r'
-	sed "s/^/mig: $1: stderr: /" "$E2E_OUT/$1.stderr"
+		"$1.console" | tr -d '\r'
+	sed "s/^/mig: $1: stderr: /" "$1.stderr"
 }
 
 # report TAG: how the guest went on in TAG after the move.
 report() {
-	say "$1: first $(first_tick "$E2E_OUT/$1.console")"
-	grep -q 'init up' "$E2E_OUT/$1.console" && say "$1: the guest booted again"
+	say "$1: first $(first_tick "$1.console")"
+	grep -q 'init up' "$1.console" && say "$1: the guest booted again"
 }
 
 end() {
+	"$LKVM" stop -n "$name" >/dev/null 2>&1
 	for p in $pids; do
 		kill -9 "$p" 2>/dev/null
 	done
+	[ -z "${watchdog:-}" ] || kill "$watchdog" 2>/dev/null
 	say done
 	exit 0
 }
+
+# Past the deadline, the driver itself is stopped (TERM runs end).
+trap end TERM
+(sleep "$DEADLINE" && say "deadline of $DEADLINE s" && kill $$) &
+watchdog=$!
 
 # The source's own arguments, quoted for eval (-p has spaces).
 quote() { printf "'%s'" "$(printf %s "$1" | sed "s/'/'\\\\''/g")"; }
@@ -101,8 +116,8 @@ for a in "$@"; do
 done
 # The last destination's console input: held open here, so that its
 # lkvm never sees end-of-file before "check".
-mkfifo "$E2E_OUT/in.fifo"
-exec 7<>"$E2E_OUT/in.fifo"
+mkfifo "in.fifo"
+exec 7<>"in.fifo"
 
 wait_for 120 has "$console" "migrate-ready" || { say "guest never ready"; end; }
 wait_for 30 running "$name" || { say "source never listed"; end; }
@@ -114,15 +129,15 @@ idle)
 	dest b tcp:127.0.0.1:4441
 	migrate b tcp:127.0.0.1:4441
 	say "a: last $(last_tick "$console")"
-	wait_for 30 ticking "$E2E_OUT/b.console" 10 || say "b: not ticking"
+	wait_for 30 ticking b.console 10 || say "b: not ticking"
 	report b
 	"$LKVM" list | sed 's/^/mig: list: /'
 	# Back: B (named $name once A has gone) to a new process A'.
 	wait_for 20 running "$name" "$dpid" || say "b never took the name"
-	dest a2 unix:"$E2E_OUT/a2.sock" "$E2E_OUT/in.fifo"
-	migrate a2 unix:"$E2E_OUT/a2.sock"
-	say "b: last $(last_tick "$E2E_OUT/b.console")"
-	wait_for 30 ticking "$E2E_OUT/a2.console" 10 || say "a2: not ticking"
+	dest a2 unix:a2.sock "in.fifo"
+	migrate a2 unix:a2.sock
+	say "b: last $(last_tick b.console)"
+	wait_for 30 ticking a2.console 10 || say "a2: not ticking"
 	report a2
 	finish a2
 	;;
@@ -131,15 +146,15 @@ fail)
 	dest d1 tcp:127.0.0.1:4442
 	d1=$dpid
 	"$LKVM" migrate -n "$name" --speed 1M tcp:127.0.0.1:4442 \
-		>"$E2E_OUT/d1.migrate" 2>&1 &
+		>d1.migrate 2>&1 &
 	mpid=$!
-	wait_for 30 has "$E2E_OUT/d1.migrate" "pass 1" || say "d1: never active"
+	wait_for 30 has d1.migrate "pass 1" || say "d1: never active"
 	sleep 1
 	kill -9 "$d1"
 	say "d1: killed"
 	wait "$mpid"
 	say "d1: migrate rc $?"
-	tail -n 1 "$E2E_OUT/d1.migrate" | sed 's/^/mig: d1: /'
+	tail -n 1 d1.migrate | sed 's/^/mig: d1: /'
 	t=$(ticks "$console")
 	wait_for 10 ticking "$console" $((t + 10)) && say "a: ticks on after d1"
 
@@ -156,24 +171,24 @@ fail)
 	wait_for 10 ticking "$console" $((t + 10)) && say "a: ticks on after d2"
 
 	# Save, then restore in a new lkvm.
-	migrate save file:"$E2E_OUT/state.bin"
+	migrate save file:"state.bin"
 	say "a: last $(last_tick "$console")"
-	say "save: $(ls -l "$E2E_OUT/state.bin" | awk '{print $5}') bytes, $(du -k "$E2E_OUT/state.bin" | cut -f 1) KiB on disk"
+	say "save: $(ls -l "state.bin" | awk '{print $5}') bytes, $(du -k "state.bin" | cut -f 1) KiB on disk"
 	t0=$(now)
-	dest restore file:"$E2E_OUT/state.bin" "$E2E_OUT/in.fifo"
-	wait_for 30 ticking "$E2E_OUT/restore.console" 1
+	dest restore file:"state.bin" "in.fifo"
+	wait_for 30 ticking restore.console 1
 	say "restore: first tick $(secs "$t0" "$(now)") s after starting lkvm"
-	wait_for 30 ticking "$E2E_OUT/restore.console" 10
+	wait_for 30 ticking restore.console 10
 	report restore
 	finish restore
 	;;
 load)
 	wait_for 20 ticking "$console" 20
-	dest b tcp:127.0.0.1:4444 "$E2E_OUT/in.fifo"
+	dest b tcp:127.0.0.1:4444 "in.fifo"
 	migrate b tcp:127.0.0.1:4444
-	grep 'pass' "$E2E_OUT/b.migrate" | sed 's/^/mig: b: progress: /'
+	grep 'pass' b.migrate | sed 's/^/mig: b: progress: /'
 	say "a: last $(last_tick "$console")"
-	wait_for 30 ticking "$E2E_OUT/b.console" 10 || say "b: not ticking"
+	wait_for 30 ticking b.console 10 || say "b: not ticking"
 	report b
 	finish b
 	;;
