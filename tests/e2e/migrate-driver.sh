@@ -55,14 +55,18 @@ running() {
 }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 
-# dest TAG URI [STDIN]: start a destination; its pid in $dpid.
+# dest TAG URI [STDIN]: start a destination; its pid in $dpid.  No eval
+# in the background command itself: then $! would be a shell, not lkvm.
 dest() {
-	eval "\"\$LKVM\" $vm_args --incoming \"\$2\"" <"${3:-/dev/null}" \
-		>"$1.console" 2>"$1.stderr" &
+	tag=$1
+	uri=$2
+	eval "set -- $vm_args"
+	"$LKVM" "$@" --incoming "$uri" <"${3:-/dev/null}" \
+		>"$tag.console" 2>"$tag.stderr" &
 	dpid=$!
 	pids="$pids $dpid"
-	wait_for 20 has "$1.stderr" "waiting for the guest" ||
-		say "$1: never waited for a guest"
+	wait_for 20 has "$tag.stderr" "waiting for the guest" ||
+		say "$tag: never waited for a guest"
 }
 
 # migrate TAG ARGS...: lkvm migrate -n NAME ARGS, in the foreground.
