@@ -312,10 +312,11 @@ void migrate_incoming_done(struct vm *vm)
 			in->c.why);
 	mig_uri_finish(&in->e, true, (char[MIG_WHY_MAX]){ 0 }, MIG_WHY_MAX);
 	in->loading = false;
-	pr_info("incoming: guest running, %llu ms after the stream opened (%llu ms to load, %llu MiB read)",
+	pr_info("incoming: guest running, %llu ms after the stream opened (%llu ms to load; %llu MiB read, %llu MiB mapped)",
 		(unsigned long long)((now - in->t_open) / 1000000),
 		(unsigned long long)((in->t_loaded - in->t_open) / 1000000),
-		(unsigned long long)(in->c.received >> 20));
+		(unsigned long long)((in->c.received - in->c.mapped) >> 20),
+		(unsigned long long)(in->c.mapped >> 20));
 	if (in->tmp_name[0]) {
 		in->claiming = !pthread_create(&in->claimer, NULL, claim_name,
 					       in);

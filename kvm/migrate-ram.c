@@ -418,6 +418,7 @@ static int map_image(struct vm *vm, struct mig_chan *c, u64 off, u64 size)
 	if (lseek(c->fd, off + size, SEEK_SET) < 0)
 		return -errno;
 	c->received = off + size;
+	c->mapped += size;
 	return 0;
 }
 

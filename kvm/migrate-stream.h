@@ -127,7 +127,8 @@ int state_in_end(struct state_in *in);
 struct mig_chan {
 	int fd;			/* non-blocking; -1 for a memory channel */
 	u64 sent;		/* bytes written */
-	u64 received;		/* bytes read */
+	u64 received;		/* bytes read, or skipped by mapping them */
+	u64 mapped;		/* of those, mapped (a file's RAM image) */
 	/* Optional: stop waiting when this returns true (cancel, lkvm stop). */
 	bool (*abort)(void *arg);
 	void *abort_arg;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include "kvm/migrate-priv.h"
 #include "kvm/types.h"
@@ -137,16 +138,71 @@ static int connect_abort(int fd, const struct sockaddr *sa, socklen_t len,
 	return -err;
 }
 
+/*
+ * A numeric address needs no resolver: a static lkvm (the one in the
+ * tests' emulated L1) has no NSS modules to load.  An empty host is the
+ * loopback for a client, any address for a server.
+ */
+static struct addrinfo *numeric_addr(const struct mig_uri *u, bool passive)
+{
+	static struct sockaddr_in6 a6;
+	static struct sockaddr_in a4;
+	static struct addrinfo ai;
+	unsigned long port = strtoul(u->port, NULL, 10);
+
+	memset(&ai, 0, sizeof(ai));
+	ai.ai_socktype = SOCK_STREAM;
+	if (port > 65535)
+		return NULL;
+	a4 = (struct sockaddr_in){ .sin_family = AF_INET,
+				   .sin_port = htons(port) };
+	a6 = (struct sockaddr_in6){ .sin6_family = AF_INET6,
+				    .sin6_port = htons(port) };
+	if (!u->host[0]) {
+		a4.sin_addr.s_addr = htonl(passive ? INADDR_ANY :
+						     INADDR_LOOPBACK);
+	} else if (inet_pton(AF_INET6, u->host, &a6.sin6_addr) == 1) {
+		ai.ai_family = AF_INET6;
+		ai.ai_addr = (struct sockaddr *)&a6;
+		ai.ai_addrlen = sizeof(a6);
+		return &ai;
+	} else if (inet_pton(AF_INET, u->host, &a4.sin_addr) != 1) {
+		return NULL;
+	}
+	ai.ai_family = AF_INET;
+	ai.ai_addr = (struct sockaddr *)&a4;
+	ai.ai_addrlen = sizeof(a4);
+	return &ai;
+}
+
+/* getaddrinfo(), or the numeric address; free with free_addr(). */
+static int resolve(const struct mig_uri *u, bool passive,
+		   struct addrinfo **ai)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = passive ? AI_PASSIVE : 0 };
+
+	*ai = numeric_addr(u, passive);
+	if (*ai)
+		return 0;
+	return getaddrinfo(u->host, u->port, &hints, ai) ? -EHOSTUNREACH : 1;
+}
+
+static void free_addr(struct addrinfo *ai, int how)
+{
+	if (how == 1)
+		freeaddrinfo(ai);
+}
+
 static int tcp_connect(struct mig_endpoint *e, bool (*abort)(void *),
 		       void *arg)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
-	int fd = -1, r, one = 1;
+	struct addrinfo *ai, *a;
+	int fd = -1, r, one = 1, how;
 
-	r = getaddrinfo(e->uri.host[0] ? e->uri.host : NULL, e->uri.port,
-			&hints, &ai);
-	if (r)
-		return -EHOSTUNREACH;
+	how = resolve(&e->uri, false, &ai);
+	if (how < 0)
+		return how;
 	r = -ECONNREFUSED;
 	for (a = ai; a; a = a->ai_next) {
 		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
@@ -159,7 +215,7 @@ static int tcp_connect(struct mig_endpoint *e, bool (*abort)(void *),
 		close(fd);
 		fd = -1;
 	}
-	freeaddrinfo(ai);
+	free_addr(ai, how);
 	if (fd < 0)
 		return r;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -288,13 +344,11 @@ int mig_uri_connect(struct mig_endpoint *e, bool (*abort)(void *), void *arg,
 
 static int listen_tcp(struct mig_endpoint *e)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE }, *ai;
-	int fd, r, one = 1;
+	struct addrinfo *ai;
+	int fd, r, one = 1, how;
 
-	r = getaddrinfo(e->uri.host[0] ? e->uri.host : NULL, e->uri.port,
-			&hints, &ai);
-	if (r)
+	how = resolve(&e->uri, true, &ai);
+	if (how < 0)
 		return -EADDRNOTAVAIL;
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		    ai->ai_protocol);
@@ -310,7 +364,7 @@ static int listen_tcp(struct mig_endpoint *e)
 	}
 	r = fd;
 out:
-	freeaddrinfo(ai);
+	free_addr(ai, how);
 	return r;
 }
 

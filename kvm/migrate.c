@@ -631,10 +631,11 @@ static void status_text(struct migration *m, struct control_reply *r)
 					     m->throttle);
 		break;
 	case MS_DONE:
-		control_reply_printf(r, " to %s in %llu ms, downtime %llu ms, %llu MiB sent in %u passes",
+		control_reply_printf(r, " to %s in %llu ms, downtime %llu ms, %llu MiB sent in %u pass%s",
 				     m->p.uri, (unsigned long long)m->total_ms,
 				     (unsigned long long)m->downtime_ms,
-				     MIB(m->transferred), m->pass ? m->pass : 1);
+				     MIB(m->transferred), m->pass ? m->pass : 1,
+				     m->pass > 1 ? "es" : "");
 		if (m->throttle)
 			control_reply_printf(r, ", vCPUs throttled up to %u%%",
 					     m->throttle);

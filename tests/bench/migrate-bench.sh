@@ -123,7 +123,7 @@ if [ "$vmm" = lkvm ]; then
 	say "live total_ms $(echo "$line" | sed -n 's/.* in \([0-9]*\) ms,.*/\1/p')"
 	say "live downtime_ms $(echo "$line" | sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p')"
 	say "live mib $(echo "$line" | sed -n 's/.* \([0-9]*\) MiB sent.*/\1/p')"
-	say "live passes $(echo "$line" | sed -n 's/.* in \([0-9]*\) passes.*/\1/p')"
+	say "live passes $(echo "$line" | sed -n 's/.* in \([0-9]*\) pass.*/\1/p')"
 	grep -o 'dirtied [0-9]* MiB/s' mig.out | tail -n 1 | sed 's/^/bench: live /'
 else
 	qemu_start dst $((mon + 1)) -incoming "tcp:127.0.0.1:$port"

@@ -151,7 +151,7 @@ continues() {
 	continues a b
 	mig "b: guest: area intact"
 	mig "b: exit 0"
-	[[ $e2e_post =~ completed\ to\ tcp:127.0.0.1:4444\ in\ ([0-9]+)\ ms,\ downtime\ ([0-9]+)\ ms,\ ([0-9]+)\ MiB\ sent\ in\ ([0-9]+)\ passes ]]
+	[[ $e2e_post =~ completed\ to\ tcp:127.0.0.1:4444\ in\ ([0-9]+)\ ms,\ downtime\ ([0-9]+)\ ms,\ ([0-9]+)\ MiB\ sent\ in\ ([0-9]+)\ pass ]]
 	e2e_note "dirtying 256 MiB over tcp: ${BASH_REMATCH[1]} ms, downtime ${BASH_REMATCH[2]} ms, ${BASH_REMATCH[3]} MiB in ${BASH_REMATCH[4]} passes"
 }
 
