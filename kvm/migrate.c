@@ -327,7 +327,7 @@ static int stop_and_copy(struct migration *m, struct mig_ram *ram,
 			 struct mig_chan *c, char *why)
 {
 	struct vm *vm = m->vm;
-	bool released = false, answered = false;
+	bool released = false, end_sent = false, answered = false;
 	u64 t_stop, dirty;
 	int r;
 
@@ -353,6 +353,7 @@ static int stop_and_copy(struct migration *m, struct mig_ram *ram,
 		if (r)
 			snprintf(why, MIG_WHY_MAX, "sending the end: %s",
 				 c->why);
+		end_sent = !r;
 	}
 	if (!r)
 		r = await_reply(c, "waiting for the destination to run the guest",
@@ -370,8 +371,11 @@ static int stop_and_copy(struct migration *m, struct mig_ram *ram,
 	if (r == -ECANCELED && !*why)
 		snprintf(why, MIG_WHY_MAX, "%s", vm_exiting(vm) ?
 			 "the guest ended" : "cancelled");
-	/* After END, silence may mean the guest runs there: stay paused. */
-	if (released && !answered) {
+	/*
+	 * Without END the destination cannot run the guest; after it,
+	 * silence may mean that it does: then stay paused.
+	 */
+	if (end_sent && !answered) {
 		snprintf(why + strlen(why), MIG_WHY_MAX - strlen(why),
 			 "; the destination may be running the guest, so it stays paused here ('lkvm migrate --cancel' runs it here)");
 		return -EHOSTDOWN;
