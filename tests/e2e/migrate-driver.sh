@@ -15,10 +15,10 @@
 # Its files (consoles, the state file) stay in the run's directory; only
 # the source's console is in $E2E_OUT, which goes back to the host.
 #
-# MODE idle:  A -tcp-> B -unix-> A' (A->B->A), then check.
+# MODE live:  A -tcp-> B idle; then the guest dirties memory, and
+#             B -unix-> A' (A->B->A, under load); then check.
 # MODE fail:  to D1, killed mid-migration; to D2, cancelled; then a save
 #             to a file (A ends) and a restore from it, then check.
-# MODE load:  A -tcp-> B while the guest dirties memory, then check.
 mode=$1
 name=$2
 shift 2
@@ -128,18 +128,22 @@ wait_for 30 running "$name" || { say "source never listed"; end; }
 say "source: $(grep 'area md5' "$console" | tr -d '\r')"
 
 case $mode in
-idle)
+live)
 	wait_for 20 ticking "$console" 10
-	dest b tcp:127.0.0.1:4441
+	dest b tcp:127.0.0.1:4441 in.fifo
 	migrate b tcp:127.0.0.1:4441
 	say "a: last $(last_tick "$console")"
 	wait_for 30 ticking b.console 10 || say "b: not ticking"
 	report b
 	"$LKVM" list | sed 's/^/mig: list: /'
-	# Back: B (named $name once A has gone) to a new process A'.
+	# Back, under load: B (named $name once A has gone) to A'.
 	wait_for 20 running "$name" "$dpid" || say "b never took the name"
-	dest a2 unix:a2.sock "in.fifo"
+	echo dirty >&7
+	wait_for 30 has b.console "dirtying" || say "b: not dirtying"
+	sleep 3
+	dest a2 unix:a2.sock in.fifo
 	migrate a2 unix:a2.sock
+	grep 'pass' a2.migrate | sed 's/^/mig: a2: progress: /'
 	say "b: last $(last_tick b.console)"
 	wait_for 30 ticking a2.console 10 || say "a2: not ticking"
 	report a2
@@ -185,16 +189,6 @@ fail)
 	wait_for 30 ticking restore.console 10
 	report restore
 	finish restore
-	;;
-load)
-	wait_for 20 ticking "$console" 20
-	dest b tcp:127.0.0.1:4444 "in.fifo"
-	migrate b tcp:127.0.0.1:4444
-	grep 'pass' b.migrate | sed 's/^/mig: b: progress: /'
-	say "a: last $(last_tick "$console")"
-	wait_for 30 ticking b.console 10 || say "b: not ticking"
-	report b
-	finish b
 	;;
 esac
 end

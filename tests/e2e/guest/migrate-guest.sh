@@ -3,18 +3,20 @@
 # It fills 64 MiB of memory (a tmpfs file) with random bytes and notes
 # their md5, writes the first 4 MiB to the first disk (fsync'd), then
 # prints "lkvm-guest: tick N up U" every 100 ms, U its /proc/uptime.
-# With lkvm.dirty=M on the command line it also rewrites M MiB in place
-# every 100 ms (about 10 x M MiB/s of dirty pages) while it ticks.
 #
-# A line "check" on the console (the last destination's stdin) makes it
-# check the area and the disk, write the disk once more, print what it
-# found, and power off.  So the one guest boot can be migrated, saved and
-# restored as often as a test likes before it is checked.
+# Commands on the console (a destination's stdin):
+#   dirty  from now on, also rewrite M MiB in place every 100 ms (about
+#          10 x M MiB/s of dirty pages), M from lkvm.dirty=M or 5;
+#   check  check the area and the disk, write the disk once more, print
+#          what was found, and power off.
+# lkvm.dirty=M on the command line dirties from the start.  So one guest
+# boot can be migrated, saved and restored as often as a test likes
+# before it is checked.
 area=/tmp/area
-dirty=0
+dirty=5
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
-	lkvm.dirty=*) dirty=${arg#lkvm.dirty=} ;;
+	lkvm.dirty=*) dirty=${arg#lkvm.dirty=} && touch /tmp/dirty-on ;;
 	esac
 done
 
@@ -26,23 +28,27 @@ disk=$(md5sum </tmp/disk4m | cut -d ' ' -f 1)
 dd if=/tmp/disk4m of=/dev/vda bs=1M conv=fsync 2>/dev/null &&
 	echo "lkvm-guest: disk written, md5 $disk"
 
-if [ "$dirty" -gt 0 ]; then
-	dd if=/dev/urandom of=/tmp/pattern bs=1M count="$dirty" 2>/dev/null
-	cp /tmp/pattern /tmp/dirty
-	(
-		while :; do
-			dd if=/tmp/pattern of=/tmp/dirty bs=1M count="$dirty" \
-				conv=notrunc 2>/dev/null
-			sleep 0.1
-		done
-	) &
+dd if=/dev/urandom of=/tmp/pattern bs=1M count="$dirty" 2>/dev/null
+cp /tmp/pattern /tmp/dirty
+(
+	while [ ! -f /tmp/dirty-on ]; do
+		sleep 0.1
+	done
 	echo "lkvm-guest: dirtying $dirty MiB every 100 ms"
-fi
+	while :; do
+		dd if=/tmp/pattern of=/tmp/dirty bs=1M count="$dirty" \
+			conv=notrunc 2>/dev/null
+		sleep 0.1
+	done
+) &
 
 # The console's input, read beside the ticks.
 (
 	while read -r line; do
-		[ "$line" = check ] && touch /tmp/check
+		case "$line" in
+		check) touch /tmp/check ;;
+		dirty) touch /tmp/dirty-on ;;
+		esac
 	done
 ) </dev/console &
 
