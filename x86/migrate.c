@@ -155,14 +155,14 @@ void arch_mig_header_put(struct vm *vm, struct state_out *o)
 	struct kvm_cpuid2 *c = cpuid_of_vcpu0(vm);
 	const struct kvm_cpuid_entry2 *e;
 	u32 i;
-	int khz = kvm_ioctl_val(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 
+	/* Nothing here may ask a vCPU: they run (see x86/cpu.c). */
 	if (!c) {
 		o->err = -ENOMEM;
 		return;
 	}
 	state_put_u32(o, EM_X86_64);
-	state_put_u32(o, khz > 0 ? khz : 0);
+	state_put_u32(o, vm->arch.tsc_khz);
 	state_put_u32(o, xsave_size(vm));
 	state_put_u32(o, c->nent);
 	for (i = 0; i < c->nent; i++) {
@@ -210,16 +210,16 @@ static void check_cpuid_entry(struct state_in *in,
  */
 static void check_tsc(struct vm *vm, struct state_in *in, u32 khz)
 {
-	int here = kvm_ioctl_val(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	u32 here = vm->arch.tsc_khz;
 	unsigned int i;
 
-	if (!khz || here <= 0 || (u32)here == khz)
+	if (!khz || !here || here == khz)
 		return;
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (kvm_ioctl_val(vm->vcpus[i].fd, KVM_SET_TSC_KHZ, khz))
 			break;
 	if (i < vm->nr_vcpus)
-		state_fail(in, "TSC: %d kHz here, %u kHz at the source, and KVM cannot scale it",
+		state_fail(in, "TSC: %u kHz here, %u kHz at the source, and KVM cannot scale it",
 			   here, khz);
 }
 

@@ -83,7 +83,7 @@ migrate() {
 # finish TAG: send "check" to the last destination, report how it ended.
 finish() {
 	echo check >&7
-	wait_for 120 gone "$dpid" || say "$1: still running after check"
+	wait_for 120 gone "$dpid" || { say "$1: still running after check"; kill -9 "$dpid"; }
 	wait "$dpid"
 	say "$1: exit $?"
 	sed -n "s/^lkvm-guest: \(area\|disk\|done\)/mig: $1: guest: \1/p" \
@@ -171,7 +171,7 @@ fail)
 		sed 's/^/mig: d2: /'
 	sleep 2
 	"$LKVM" migrate -n "$name" --cancel | sed 's/^/mig: d2: cancel: /'
-	wait_for 20 gone "$dpid"
+	wait_for 20 gone "$dpid" || kill -9 "$dpid"
 	wait "$dpid"
 	say "d2: exit $?"
 	"$LKVM" migrate -n "$name" --status | sed 's/^/mig: d2: status: /'
