@@ -3,13 +3,19 @@
 #   make            build ./lkvm
 #   make check      unit tests, then the end-to-end suite (boots real Linux)
 #   make unit       unit tests only (no /dev/kvm needed)
+#   make doc-check  man page and completion match lkvm's help (no KVM)
 #   make demo       boot a Debian kernel to a busybox shell
 #   make bench      benchmarks against a peer VMM (not part of check)
 #   make fuzz       run the fuzz targets for a while
 #   make install PREFIX=/usr/local DESTDIR=
+#                   bin/lkvm, share/man/man1/lkvm.1 and
+#                   share/bash-completion/completions/lkvm
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ARCH    ?= $(shell uname -m)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
@@ -70,14 +76,23 @@ unit: $(UNIT_TESTS)
 
 -include tests/tests.mk
 
+# The man page and the bash completion are checked against ./lkvm's own
+# help (tests/doc), so a command or option added without docs fails check.
+doc-check: lkvm
+	$(BATS) tests/doc
+
 install: lkvm
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 lkvm $(DESTDIR)$(PREFIX)/bin/lkvm
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" \
+		"$(DESTDIR)$(BASHCOMPDIR)"
+	install -m 0755 lkvm "$(DESTDIR)$(BINDIR)/lkvm"
+	install -m 0644 builtin-cmds/lkvm.1 "$(DESTDIR)$(MANDIR)/man1/lkvm.1"
+	install -m 0644 builtin-cmds/lkvm-completion.bash \
+		"$(DESTDIR)$(BASHCOMPDIR)/lkvm"
 
 clean:
 	rm -f lkvm lkvm-static $(OBJS) $(OBJS:.o=.d) $(UNIT_TESTS) main.d
 	rm -f tests/unit/*.d
 
-.PHONY: all unit check install clean demo bench fuzz
+.PHONY: all unit doc-check check install clean demo bench fuzz
 
 -include $(OBJS:.o=.d)

@@ -128,10 +128,11 @@ bench_qemu() {
 # trace events on and off with a guest running, its kernel once crashed in
 # KVM_RUN (recursive page faults on a bad GS base) and once hung (a soft
 # lockup), and either ends the whole plan (sampler.sh says how it avoids
-# that now).  So each round is one L1 boot, a round whose L1 failed is run
-# once more, and the table names any round that went wrong.
+# that now).  The harness runs what had not finished once more in a fresh
+# L1 when L1 wedged (tests/lib/e2e.bash), and the table names any round
+# that wedged or went wrong otherwise.
 bench_round() {
-	local round=$1 try
+	local round=$1
 
 	E2E_STATE=$BENCH_STATE/round-$round
 	E2E_NRUNS=
@@ -145,12 +146,7 @@ bench_round() {
 	bench_qemu "qemu-read-$round" read
 	bench_lkvm "lkvm-write-$round" write
 	bench_qemu "qemu-write-$round" write last
-	for try in 1 2; do
-		e2e_execute
-		[[ -f $E2E_STATE/error ]] || break
-		cp "$E2E_STATE/l1-console.log" "$E2E_STATE/l1-console.try-$try.log" 2>/dev/null || true
-		cp "$E2E_STATE/error" "$E2E_STATE/error.try-$try"
-	done
+	e2e_execute
 	# What L1 took in (QEMU and its libraries) is 150 MiB a round; the
 	# results, the plan and the consoles are what is worth keeping.
 	rm -rf "$E2E_STATE/ship" "$E2E_STATE/l1-extra" "$E2E_STATE/l1.cpio" \

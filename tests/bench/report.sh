@@ -20,21 +20,27 @@ problems=()
 first=
 for state in "$@"; do
 	round=$(basename "$state")
-	for f in "$state"/error.try-*; do
-		[[ -f $f ]] && problems+=("$round: L1 failed and was run again: $(cat "$f")")
-	done
+	if [[ -f $state/wedges ]]; then
+		while IFS= read -r line; do
+			problems+=("$round: $line")
+		done <"$state/wedges"
+	fi
 	if [[ -f $state/error ]]; then
 		problems+=("$round: lost: $(cat "$state/error")")
 		continue
 	fi
-	[[ -f $state/results/plan.done ]] || {
+	# L1 wedged twice: the runs that finished still count.
+	if [[ -f $state/wedged ]]; then
+		problems+=("$round: lost the runs that had not finished: $(cat "$state/wedged")")
+	elif [[ ! -f $state/results/plan.done ]]; then
 		problems+=("$round: lost: no results")
 		continue
-	}
+	fi
 	first=${first:-$state}
 	for d in "$state"/results/*/; do
 		n=$(basename "$d")
-		[[ $n =~ ^(lkvm|qemu)-(idle|read|write) ]] && rundir[$n]=$state/results/$n
+		[[ -f $d/done && $n =~ ^(lkvm|qemu)-(idle|read|write) ]] &&
+			rundir[$n]=$state/results/$n
 	done
 done
 state=${first:-$1}

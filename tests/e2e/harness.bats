@@ -3,7 +3,11 @@
 # lkvm on the host: results of several runs come back apart, arguments
 # survive quoting, pre and post steps run in the run's directory, and a
 # run that hangs or whose pre step fails is reported, never passed.
-# The emulated-L1 transport is covered by every real boot test.
+# Then the emulated-L1 path with a fake QEMU (tests/lib/fake-l1.sh) that
+# runs the real plan-exec.sh and wedges when a run tells it to: a wedge is
+# recognised and said, the finished runs keep their results, the others
+# run once more in a fresh L1, a second wedge fails them naming L1, and a
+# run that ended (however badly) is never run again.
 
 load ../lib/e2e
 
@@ -63,4 +67,145 @@ setup_file() {
 @test "harness: an unplanned run is a failure" {
 	run e2e_result nosuchrun
 	[ "$status" -eq 1 ]
+}
+
+# The fake L1's setting for one test: its own kit, state and plan, short
+# watchdog times, and the real plan-exec.sh inside.
+fake_l1() {
+	export FAKE_L1_STATE=$BATS_TEST_TMPDIR/fake-l1
+	mkdir -p "$FAKE_L1_STATE" "$BATS_TEST_TMPDIR/kit"
+	touch "$BATS_TEST_TMPDIR/started"
+	: >"$BATS_TEST_TMPDIR/kit/l1-base.cpio"
+	: >"$BATS_TEST_TMPDIR/kit/vmlinuz"
+	KIT_OUT=$BATS_TEST_TMPDIR/kit
+	E2E_STATE=$BATS_TEST_TMPDIR/state
+	E2E_NRUNS=
+	QEMU=$E2E_LIB/fake-l1.sh
+	E2E_LKVM_STATIC=$E2E_LIB/fake-lkvm.sh
+	E2E_L1_QUIET=2
+	E2E_L1_WEDGE_GRACE=2
+}
+
+# Executes the plan in the fake L1; its notes stay out of the TAP stream.
+fake_l1_execute() {
+	E2E_PATH=l1 e2e_execute 3>>"$BATS_TEST_TMPDIR/fd3"
+	echo "--- notes ---"
+	cat "$E2E_STATE/notes"
+}
+
+boots() { cat "$FAKE_L1_STATE/boots"; }
+
+# run NAME ended with STATUS in fake L1 boot BOOT.
+ran_in() {
+	e2e_result "$1"
+	e2e_assert_status "$2"
+	e2e_assert_stderr "(L1 boot $3)"
+}
+
+@test "harness: L1's soft lockup is a wedge; finished runs stay, the rest rerun once and merge" {
+	local t0=$SECONDS
+	fake_l1
+	e2e_run first --append fake.exit=0
+	e2e_run second --append "fake.wedge.1=softlockup fake.exit=0"
+	e2e_run third --append fake.exit=3
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	[ "$(cat "$E2E_STATE/wedges")" = "try 1: L1 wedged: watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [lkvm:97]" ]
+	grep -qF "running the 2 runs that had not finished (second third) once more, in a fresh L1" "$E2E_STATE/notes"
+	ran_in first 0 1
+	ran_in second 0 2
+	ran_in third 3 2
+	[ -f "$E2E_STATE/l1-console.try-1.log" ]
+	((SECONDS - t0 < 15))
+	# The suite's summary counts it, with the evidence.
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
+	[ "${lines[1]}" = "e2e: L1 wedge: state: try 1: L1 wedged: watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [lkvm:97]" ]
+}
+
+@test "harness: a silent L1 console ends L1 after E2E_L1_QUIET s; the retry passes" {
+	fake_l1
+	e2e_run first --append fake.exit=0
+	e2e_run second --append "fake.wedge.1=silent fake.exit=0"
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	grep -E "^try 1: L1 wedged: no console output for 2 s after: .* \(run second: started\); L1's CPUs: CPU#0 RIP=ffffffff8c2a1b3e CPL=0 HLT=0, CPU#1 RIP=ffffffff8c0f3d21 CPL=0 HLT=1$" "$E2E_STATE/wedges"
+	ran_in first 0 1
+	ran_in second 0 2
+}
+
+@test "harness: a run that outlives SIGKILL is L1 wedged, not an lkvm failure" {
+	fake_l1
+	# SIGHUP stands for SIGKILL, which nothing survives in userspace.
+	export E2E_KILL=HUP E2E_KILL_AFTER=1 E2E_KILL_GRACE=1
+	e2e_run first --append fake.exit=0
+	e2e_run second --limit 1 --append "fake.wedge.1=unkillable fake.exit=0"
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	grep -E '^try 1: L1 wedged: run second: lkvm \(pid [0-9]+\) still there 1 s after SIGHUP: [0-9]+ S ' "$E2E_STATE/wedges"
+	ran_in first 0 1
+	ran_in second 0 2
+}
+
+@test "harness: a second wedge fails the unfinished runs, saying it was L1 and not lkvm" {
+	fake_l1
+	e2e_run first --append fake.exit=0
+	e2e_run second --append "fake.wedge.1=softlockup fake.wedge.2=softlockup"
+	e2e_run third --append fake.exit=0
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	[ "$(wc -l <"$E2E_STATE/wedges")" -eq 2 ]
+	ran_in first 0 1
+	for r in second third; do
+		run e2e_result "$r"
+		[ "$status" -eq 1 ]
+		[[ $output == *"run '$r' did not finish: the emulated L1 wedged twice"* ]]
+		[[ $output == *"That is the L1 (nested SVM in QEMU's TCG), not lkvm"* ]]
+		[[ $output == *"First: L1 wedged: watchdog: BUG: soft lockup"* ]]
+	done
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
+	[ "${#lines[@]}" -eq 3 ]
+}
+
+@test "harness: a run that ended, however badly, is a result and never rerun" {
+	fake_l1
+	e2e_run crashed --append fake.exit=139
+	e2e_run hangs --limit 1 --append fake.hang
+	e2e_run prefails --pre false
+	e2e_run last --append fake.exit=0
+	fake_l1_execute
+	[ "$(boots)" -eq 1 ]
+	[ ! -f "$E2E_STATE/wedges" ]
+	ran_in crashed 139 1
+	run e2e_result hangs
+	[ "$status" -eq 1 ]
+	[[ $output == *"outer timeout stopped it"* ]]
+	run e2e_result prefails
+	[ "$status" -eq 1 ]
+	ran_in last 0 1
+}
+
+@test "harness: an L1 that dies without a wedge's evidence fails its plan, not rerun" {
+	fake_l1
+	e2e_run first --append fake.exit=0
+	e2e_run second --append "fake.wedge.1=crash"
+	fake_l1_execute
+	[ "$(boots)" -eq 1 ]
+	[ ! -f "$E2E_STATE/wedges" ]
+	run e2e_result first
+	[ "$status" -eq 1 ]
+	[[ $output == *"the emulated L1 did not finish the plan (QEMU exit 0)"* ]]
+	[[ $output == *"Kernel panic - not syncing: Fatal exception"* ]]
+}
+
+@test "harness: an L1 that cannot start fails its plan with QEMU's words" {
+	fake_l1
+	unset FAKE_L1_STATE
+	e2e_run first --append fake.exit=0
+	fake_l1_execute
+	[ ! -f "$E2E_STATE/wedges" ]
+	run e2e_result first
+	[ "$status" -eq 1 ]
+	[[ $output == *"did not finish the plan (QEMU exit 1; QEMU said: "*"FAKE_L1_STATE"* ]]
 }

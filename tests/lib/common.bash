@@ -10,20 +10,15 @@ QEMU=${QEMU:-qemu-system-x86_64}
 # line saying why. A real measurement decides (tests/kit/kvm-probe.c):
 # a /dev/kvm that interprets guest kernel code cannot boot Linux, and only
 # timing tells it apart from hardware virtualization. E2E_PATH=direct|l1
-# overrides the probe (l1 then needs no /dev/kvm on the host at all).
+# overrides the probe, which then does not run (it takes seconds where
+# KVM is slow; l1 needs no /dev/kvm on the host at all).
 e2e_choose_path() {
 	local probe rc=0
 
-	if [[ ! -x $KIT_OUT/kvm-probe ]]; then
-		E2E_HOW=none
-		E2E_WHY="the kit is not built (run: make kit)"
-		return
-	fi
-	probe=$("$KIT_OUT/kvm-probe") || rc=$?
 	case "${E2E_PATH:-}" in
 	direct | l1)
 		E2E_HOW=$E2E_PATH
-		E2E_WHY="forced by E2E_PATH=$E2E_PATH; $probe"
+		E2E_WHY="forced by E2E_PATH=$E2E_PATH"
 		return
 		;;
 	'') ;;
@@ -33,6 +28,12 @@ e2e_choose_path() {
 		return
 		;;
 	esac
+	if [[ ! -x $KIT_OUT/kvm-probe ]]; then
+		E2E_HOW=none
+		E2E_WHY="the kit is not built (run: make kit)"
+		return
+	fi
+	probe=$("$KIT_OUT/kvm-probe") || rc=$?
 	case $rc in
 	0)
 		E2E_HOW=direct
@@ -62,15 +63,27 @@ l1_pack() {
 	} >"$out"
 }
 
+# The emulated L1's machine, overridable for `make soak`, which measures
+# how often each setting wedges (tests/e2e/README.md has the table).
+L1_SMP=${L1_SMP:-2}
+L1_MEM=${L1_MEM:-2048}
+L1_ACCEL=${L1_ACCEL:-tcg}
+# More of L1's kernel command line; kvm_amd.NAME=VALUE words are passed to
+# insmod by L1's init (tests/lib/l1-init.sh).
+L1_APPEND=${L1_APPEND:-}
+
 # l1_qemu MODE INITRD [QEMU ARGS...]: the QEMU command line of the
 # emulated L1 (shared/KVM-HERE.md), in the array L1_CMD. TCG with -cpu max
 # offers AMD SVM, so kvm-amd loads in L1. -no-reboot turns L1's panic
-# (panic=-1) into a QEMU exit instead of a reboot loop.
+# (panic=-1) into a QEMU exit instead of a reboot loop, and
+# softlockup_panic=1 turns the L1 wedge that L1's watchdog sees (a CPU
+# stuck in an L2's KVM_RUN, "soft lockup - CPU#0 stuck for 26s!") into
+# such a panic, so the harness need not wait for a timeout.
 l1_qemu() {
 	local mode=$1 initrd=$2
 	shift 2
-	L1_CMD=("$QEMU" -accel tcg -cpu max -smp 2 -m 2048 -no-reboot
-		-nodefaults -kernel "$KIT_OUT/vmlinuz" -initrd "$initrd"
-		-append "console=ttyS0 panic=-1 loglevel=3 edd=off lkvm.l1=$mode"
+	L1_CMD=("$QEMU" -accel "$L1_ACCEL" -cpu max -smp "$L1_SMP" -m "$L1_MEM"
+		-no-reboot -nodefaults -kernel "$KIT_OUT/vmlinuz" -initrd "$initrd"
+		-append "console=ttyS0 panic=-1 softlockup_panic=1 loglevel=3 edd=off lkvm.l1=$mode${L1_APPEND:+ $L1_APPEND}"
 		"$@")
 }

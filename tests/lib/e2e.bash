@@ -48,6 +48,12 @@ E2E_STATE=$KIT_OUT/e2e/$(basename "${BATS_TEST_FILENAME:-adhoc}" .bats)
 E2E_DEFAULT_LIMIT=${E2E_DEFAULT_LIMIT:-60}
 # Time L1 may take beyond its runs: its own boot, module loads, power-off.
 E2E_L1_SLACK=${E2E_L1_SLACK:-120}
+# Seconds without output on L1's console after which L1 counts as wedged.
+# L1 prints a heartbeat every 10 s (tests/lib/l1-init.sh); its kernel is
+# silent for a few seconds at boot, more on a loaded host.
+E2E_L1_QUIET=${E2E_L1_QUIET:-60}
+# Seconds L1 has to power off by itself after it said a run wedged.
+E2E_L1_WEDGE_GRACE=${E2E_L1_WEDGE_GRACE:-15}
 
 # Single-quotes a word for sh.
 e2e_sq() {
@@ -146,7 +152,8 @@ e2e_execute() {
 	local t0=$SECONDS
 
 	[[ ${E2E_NRUNS:-} ]] || e2e_plan_reset
-	rm -rf "$E2E_STATE/results" "$E2E_STATE/error" "$E2E_STATE/skip"
+	rm -rf "$E2E_STATE/results" "$E2E_STATE/error" "$E2E_STATE/skip" \
+		"$E2E_STATE/wedges" "$E2E_STATE/wedged"
 	mkdir -p "$E2E_STATE/results"
 	e2e_choose_path
 	e2e_note "$E2E_HOW: $E2E_WHY"
@@ -156,7 +163,9 @@ e2e_execute() {
 	l1) e2e_execute_l1 ;;
 	esac
 	[[ -f $E2E_STATE/skip || -f $E2E_STATE/error ]] ||
-		e2e_note "$E2E_NRUNS runs in $((SECONDS - t0)) s"
+		e2e_note "$E2E_NRUNS runs in $((SECONDS - t0)) s$(
+			[[ ! -f $E2E_STATE/wedges ]] ||
+				echo ", L1 wedged $(wc -l <"$E2E_STATE/wedges") times")"
 }
 
 e2e_execute_direct() {
@@ -174,9 +183,11 @@ e2e_execute_direct() {
 # QEMU parses commas in option values as separators; ",," is a comma.
 e2e_qemu_path() { printf '%s' "${1//,/,,}"; }
 
+# One boot of L1 runs the whole plan. If L1 wedges (below), the runs
+# that had finished keep their results, and the others run once more in
+# a fresh L1; a second wedge leaves those runs failed, saying it was L1.
 e2e_execute_l1() {
-	local extra=$E2E_STATE/l1-extra img=$E2E_STATE/results.img
-	local limit=$E2E_L1_SLACK f rc=0
+	local rc=0 first
 
 	if ! command -v "$QEMU" >/dev/null; then
 		echo "$QEMU is not installed, and $E2E_WHY" >"$E2E_STATE/skip"
@@ -186,34 +197,193 @@ e2e_execute_l1() {
 		e2e_plan_error "$E2E_LKVM_STATIC is not built (make lkvm-static)"
 		return
 	fi
-	for f in "$E2E_STATE"/plan/runs/*.sh; do
+	rm -f "$E2E_STATE"/l1-console*
+	e2e_l1_boot "$E2E_STATE/plan" 1 || rc=$?
+	if ((rc != 1)); then
+		((rc != 0)) || e2e_l1_check_kvm
+		return
+	fi
+	first=$E2E_WEDGE
+	mv "$E2E_STATE/l1-console.log" "$E2E_STATE/l1-console.try-1.log"
+	[[ ! -f $E2E_STATE/l1-console.cpus ]] ||
+		mv "$E2E_STATE/l1-console.cpus" "$E2E_STATE/l1-console.try-1.cpus"
+	if ! e2e_retry_plan; then
+		e2e_note "$first (after every run had finished; nothing to run again)"
+		e2e_l1_check_kvm
+		return
+	fi
+	e2e_note "$first; running the ${#E2E_RETRY[@]} runs that had not finished (${E2E_RETRY[*]}) once more, in a fresh L1"
+	rc=0
+	e2e_l1_boot "$E2E_STATE/plan-retry" 2 || rc=$?
+	case $rc in
+	0) e2e_l1_check_kvm ;;
+	1)
+		echo "the emulated L1 wedged twice, so this run has no result. That is the L1 (nested SVM in QEMU's TCG), not lkvm (tests/e2e/README.md). First: $first; then: $E2E_WEDGE" >"$E2E_STATE/wedged"
+		e2e_note "$E2E_WEDGE again; the runs ${E2E_RETRY[*]} fail: it is the L1, not lkvm"
+		;;
+	esac
+}
+
+e2e_l1_check_kvm() {
+	grep -qx 'kvm yes' "$E2E_STATE/results/l1-info" 2>/dev/null ||
+		e2e_plan_error "no /dev/kvm in the emulated L1 (did kvm-amd load?); see $E2E_STATE/l1-console.log"
+}
+
+# e2e_l1_boot PLAN_DIR TRY: one boot of the emulated L1 for the runs of
+# PLAN_DIR. The results of the runs that finished go to
+# $E2E_STATE/results (L1 appends them to a disk as it goes). Returns 0
+# when the plan finished, 1 when L1 wedged (E2E_WEDGE says how, and a line
+# in $E2E_STATE/wedges keeps it), 2 on any other failure (a plan error).
+e2e_l1_boot() {
+	local plan=$1 try=$2 extra=$E2E_STATE/l1-extra img=$E2E_STATE/results.img
+	local log=$E2E_STATE/l1-console.log limit=$E2E_L1_SLACK f
+
+	for f in "$plan"/runs/*.sh; do
 		[[ -f $f ]] || continue
 		limit=$((limit + $(sed -n 's/^e2e_limit=//p' "$f") + 5))
 	done
-
 	rm -rf "$extra"
 	mkdir -p "$extra/bin"
 	cp "$E2E_LKVM_STATIC" "$extra/bin/lkvm"
-	cp -r "$E2E_STATE/plan" "$E2E_STATE/ship" "$extra/"
+	cp -r "$plan" "$extra/plan"
+	cp -r "$E2E_STATE/ship" "$extra/"
 	l1_pack "$E2E_STATE/l1.cpio" "$extra"
 
-	# L1 tars its results onto this disk: the guests' consoles and exit
-	# codes come back as files, apart from L1's own console.
-	rm -f "$img"
-	truncate -s 64M "$img"
+	rm -f "$img" "$E2E_STATE/results/plan.done" "$E2E_STATE"/l1-monitor.*
+	truncate -s 128M "$img"
+	mkfifo "$E2E_STATE/l1-monitor.in" "$E2E_STATE/l1-monitor.out"
 	l1_qemu plan "$E2E_STATE/l1.cpio" -display none -serial stdio \
-		-drive "file=$(e2e_qemu_path "$img"),format=raw,if=virtio"
-	timeout -k 10 "$limit" "${L1_CMD[@]}" </dev/null \
-		>"$E2E_STATE/l1-console.log" 2>"$E2E_STATE/qemu.log" || rc=$?
+		-drive "file=$(e2e_qemu_path "$img"),format=raw,if=virtio" \
+		-monitor "pipe:$(e2e_qemu_path "$E2E_STATE/l1-monitor")"
+	E2E_L1_CPUS=
+	e2e_l1_watch "$limit" "$log" "${L1_CMD[@]}"
+	# Every archive L1 wrote whole; a torn last one is a run to redo.
+	tar -x -i -f "$img" -C "$E2E_STATE/results" 2>/dev/null || true
+	[[ ! -f $E2E_STATE/results/plan.done ]] || return 0
+	if e2e_l1_wedge_evidence "$log"; then
+		echo "try $try: $E2E_WEDGE" >>"$E2E_STATE/wedges"
+		return 1
+	fi
+	e2e_plan_error "the emulated L1 did not finish the plan (QEMU exit $E2E_L1_RC$(
+		[[ $E2E_L1_KILLED != limit ]] || echo ": outer timeout ${limit}s")$(
+		[[ ! -s $E2E_STATE/qemu.log ]] || echo "; QEMU said: $(head -n 1 "$E2E_STATE/qemu.log")")); see $log"
+	return 2
+}
 
-	if ! tar -xf "$img" -C "$E2E_STATE/results" 2>/dev/null ||
-		[[ ! -f $E2E_STATE/results/plan.done ]]; then
-		e2e_plan_error "the emulated L1 did not finish the plan (QEMU exit $rc$( ((rc == 124)) && echo ": outer timeout ${limit}s")); see $E2E_STATE/l1-console.log"
-		return
+# e2e_l1_watch LIMIT LOG CMD...: runs L1's QEMU with its console in LOG,
+# and ends it, E2E_L1_KILLED saying why, after LIMIT s ("limit"), after
+# E2E_L1_QUIET s without console output ("quiet"), or E2E_L1_WEDGE_GRACE
+# s after L1 said a run wedged ("wedge"), in case L1 cannot power off.
+# E2E_L1_RC is QEMU's exit status.
+e2e_l1_watch() {
+	local limit=$1 log=$2 pid t0=$SECONDS seen=$SECONDS size=-1 now wedge_at=
+	shift 2
+
+	"$@" </dev/null >"$log" 2>"$E2E_STATE/qemu.log" &
+	pid=$!
+	E2E_L1_KILLED=
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 0.5
+		now=$(stat -c %s "$log")
+		if ((now != size)); then
+			size=$now seen=$SECONDS
+			[[ $wedge_at ]] || ! grep -aq '^e2e: wedged: ' "$log" ||
+				wedge_at=$SECONDS
+		fi
+		if ((SECONDS - t0 >= limit)); then
+			E2E_L1_KILLED=limit
+		elif ((SECONDS - seen >= E2E_L1_QUIET)); then
+			E2E_L1_KILLED=quiet
+			e2e_l1_cpus "${log%.log}.cpus"
+		elif [[ $wedge_at ]] && ((SECONDS - wedge_at >= E2E_L1_WEDGE_GRACE)); then
+			E2E_L1_KILLED=wedge
+		else
+			continue
+		fi
+		e2e_l1_kill "$pid"
+		break
+	done
+	E2E_L1_RC=0
+	wait "$pid" || E2E_L1_RC=$?
+}
+
+# e2e_l1_cpus FILE: what L1's CPUs were doing, asked of QEMU's monitor
+# (a pipe chardev, l1-monitor.in and .out), into FILE, and each CPU's
+# RIP, CPL and HLT in E2E_L1_CPUS. A QEMU whose main loop is stuck, or
+# stopped, does not answer; that is said too.
+e2e_l1_cpus() {
+	local mon=$E2E_STATE/l1-monitor
+
+	timeout 2 bash -c "echo 'info registers -a' >'$mon.in'" 2>/dev/null || true
+	timeout 2 cat "$mon.out" 2>/dev/null | tr -d '\r' >"$1" || true
+	E2E_L1_CPUS=$(awk '/^CPU#/ { cpu = $1 }
+		/^[RE]IP=/ { printf "%s%s %s %s %s", sep, cpu, $1, $(NF - 4), $NF; sep = ", " }' "$1")
+	E2E_L1_CPUS=${E2E_L1_CPUS:-"QEMU's monitor did not answer"}
+}
+
+# SIGTERM (with SIGCONT, should it be stopped), then SIGKILL after 5 s.
+e2e_l1_kill() {
+	local i
+
+	kill -TERM "$1" 2>/dev/null || return 0
+	kill -CONT "$1" 2>/dev/null || true
+	for ((i = 0; i < 10; i++)); do
+		sleep 0.5
+		kill -0 "$1" 2>/dev/null || return 0
+	done
+	kill -KILL "$1" 2>/dev/null || true
+}
+
+# e2e_l1_wedge_evidence LOG: true if L1 (console in LOG) ended wedged, with
+# E2E_WEDGE saying so and why. Three kinds, and nothing else, count:
+# - L1's soft-lockup watchdog fired (a CPU stuck in an L2's KVM_RUN);
+#   softlockup_panic=1 made that a panic and QEMU exited;
+# - plan-exec.sh in L1 found the L2's VMM still there after SIGKILL, i.e.
+#   stuck in L1's kernel ("e2e: wedged: ...");
+# - the console stayed silent for E2E_L1_QUIET s though L1 prints a
+#   heartbeat every 10 s: every CPU of L1 stuck.
+# A run that ended, however it ended, is a result and no wedge.
+e2e_l1_wedge_evidence() {
+	local log=$1 line run
+
+	line=$(tr -d '\r' <"$log" | grep -a -m 1 'soft lockup - CPU#' |
+		sed 's/^\[[ 0-9.]*\] //')
+	if [[ $line ]]; then
+		E2E_WEDGE="L1 wedged: $line"
+		return 0
 	fi
-	if ! grep -qx 'kvm yes' "$E2E_STATE/results/l1-info"; then
-		e2e_plan_error "no /dev/kvm in the emulated L1 (did kvm-amd load?); see $E2E_STATE/l1-console.log"
+	line=$(tr -d '\r' <"$log" | grep -a -m 1 '^e2e: wedged: ')
+	if [[ $line ]]; then
+		E2E_WEDGE="L1 wedged: ${line#e2e: wedged: }"
+		return 0
 	fi
+	[[ $E2E_L1_KILLED == quiet ]] || return 1
+	line=$(tr -d '\r' <"$log" | grep -a -v '^[[:space:]]*$' | tail -n 1)
+	run=$(tr -d '\r' <"$log" | grep -a '^e2e: run ' | tail -n 1)
+	E2E_WEDGE="L1 wedged: no console output for $E2E_L1_QUIET s after: ${line:-(nothing at all)}"
+	[[ $run != *": started" ]] || E2E_WEDGE+=" (${run#e2e: })"
+	E2E_WEDGE+="; L1's CPUs: $E2E_L1_CPUS"
+	return 0
+}
+
+# e2e_retry_plan: $E2E_STATE/plan-retry holds the runs of the plan that
+# did not finish, E2E_RETRY their names; false if there are none. What
+# such a run left behind is removed, so only the retry's results count.
+e2e_retry_plan() {
+	local f name retry=$E2E_STATE/plan-retry
+
+	E2E_RETRY=()
+	rm -rf "$retry"
+	mkdir -p "$retry/runs"
+	for f in "$E2E_STATE"/plan/runs/*.sh; do
+		[[ -f $f ]] || continue
+		name=$(sed -n 's/^e2e_name=//p' "$f")
+		[[ ! -f $E2E_STATE/results/$name/done ]] || continue
+		rm -rf "${E2E_STATE:?}/results/$name"
+		cp "${f%.sh}".* "$retry/runs/"
+		E2E_RETRY+=("$name")
+	done
+	((${#E2E_RETRY[@]}))
 }
 
 # e2e_result NAME: loads one run's results into status (lkvm's exit
@@ -232,7 +402,11 @@ e2e_result() {
 		}
 		return 1
 	fi
-	if [[ ! -f $d/status ]]; then
+	if [[ ! -f $d/done && -f $E2E_STATE/wedged ]]; then
+		echo "e2e: run '$1' did not finish: $(cat "$E2E_STATE/wedged")"
+		return 1
+	fi
+	if [[ ! -f $d/done ]]; then
 		echo "e2e: run '$1' has no results (was it planned with e2e_run?)"
 		return 1
 	fi
@@ -297,11 +471,23 @@ e2e_assert_stderr() {
 
 # e2e_require_kvm: skips the test, with the probe's reason, when this host
 # has no usable /dev/kvm (for host cases whose outcome depends on it).
+# The probe times a loop in guest kernel mode: about 4 s on a KVM that
+# interprets it, so one bats run probes once and its tests share the
+# answer (BATS_RUN_TMPDIR lives as long as the run).
 e2e_require_kvm() {
-	local probe rc=0
+	local probe rc=0 cache=${BATS_RUN_TMPDIR:-}/kvm-probe
 
 	[[ -x $KIT_OUT/kvm-probe ]] || skip "the kit is not built (run: make kit)"
-	probe=$("$KIT_OUT/kvm-probe") || rc=$?
+	if [[ -n ${BATS_RUN_TMPDIR:-} && -f $cache ]]; then
+		read -r rc <"$cache.rc"
+		probe=$(<"$cache")
+	else
+		probe=$("$KIT_OUT/kvm-probe") || rc=$?
+		if [[ -n ${BATS_RUN_TMPDIR:-} ]]; then
+			echo "$rc" >"$cache.rc"
+			printf '%s\n' "$probe" >"$cache"
+		fi
+	fi
 	((rc != 2)) || skip "$probe"
 }
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # /init of the emulated L1 machine (QEMU TCG, -cpu max: AMD SVM). It loads
 # virtio-blk and kvm-amd, then by lkvm.l1=MODE on its command line:
-#   plan  runs /plan with /e2e/plan-exec.sh and writes /results as a tar
-#         archive onto the first virtio disk, which the host reads back;
+#   plan  runs /plan with /e2e/plan-exec.sh, which appends each finished
+#         run's results to the first virtio disk as it goes (the host
+#         reads them back, also after L1 wedged), and prints a heartbeat;
 #   demo  runs lkvm on the console, raw, so the user types into L2.
 # Then it powers off. Like any init it must not exit (that panics), so
 # errors are reported and fall through to the power-off.
@@ -15,20 +16,52 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs tmp /tmp
 
-for m in $(cat /etc/modules.order); do
-	if [ ! -f "/lib/modules/$m.ko" ]; then
-		echo "l1: module $m not in the kit, skipped"
-	elif ! insmod "/lib/modules/$m.ko"; then
-		echo "l1: module $m failed to load"
-	fi
-done
-
 mode=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	lkvm.l1=*) mode=${arg#lkvm.l1=} ;;
 	esac
 done
+
+# A line every 10 s: the host's harness ends an L1 whose console stays
+# silent for E2E_L1_QUIET (60) s, as a wedged L1 with every CPU stuck
+# does, and this keeps a live L1 talking while an L2 run prints nothing
+# here. A soft lockup of one CPU is L1's own watchdog's to catch.
+heartbeat() {
+	while sleep 10; do
+		echo "l1: alive at $(cut -d ' ' -f 1 /proc/uptime) s"
+	done
+}
+if [ "$mode" = plan ]; then
+	heartbeat &
+fi
+
+# Parameters for module $1 from the kernel command line (kvm_amd.avic=0):
+# for a module that is not built in, the kernel leaves them to modprobe,
+# which reads /proc/cmdline; busybox insmod does not, so pass them on.
+module_params() {
+	m=$(echo "$1" | tr - _)
+	for arg in $(cat /proc/cmdline); do
+		case "$arg" in
+		"$m".*=*) printf '%s ' "${arg#"$m".}" ;;
+		esac
+	done
+}
+
+for m in $(cat /etc/modules.order); do
+	if [ ! -f "/lib/modules/$m.ko" ]; then
+		echo "l1: module $m not in the kit, skipped"
+	elif ! insmod "/lib/modules/$m.ko" $(module_params "$m"); then
+		echo "l1: module $m failed to load"
+	fi
+done
+
+# kvm-amd's parameters as loaded, for the record of make soak.
+kvm_amd_params() {
+	for p in /sys/module/kvm_amd/parameters/*; do
+		[ -f "$p" ] && printf '%s=%s ' "${p##*/}" "$(cat "$p")"
+	done
+}
 
 mkdir -p /results
 {
@@ -38,25 +71,28 @@ mkdir -p /results
 	echo "uptime-at-init $(cut -d ' ' -f 1 /proc/uptime)"
 	if [ -c /dev/kvm ]; then echo "kvm yes"; else echo "kvm no"; fi
 	echo "modules $(cut -d ' ' -f 1 /proc/modules | tr '\n' ' ')"
+	echo "kvm_amd $(kvm_amd_params)"
+	echo "cmdline $(cat /proc/cmdline)"
 } >/results/l1-info
 echo "l1: up: $(tr '\n' ';' </results/l1-info)"
 
 run_plan() {
-	KIT=/kit SHIP=/ship WORK=/tmp/work LKVM=/bin/lkvm \
-		sh /e2e/plan-exec.sh /plan /results
-	echo "uptime-at-end $(cut -d ' ' -f 1 /proc/uptime)" >>/results/l1-info
-
 	# The virtio-blk probe may finish a moment after insmod returns.
 	i=0
 	while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	if [ -b /dev/vda ]; then
-		tar cf /dev/vda -C /results . && sync
+	if [ ! -b /dev/vda ]; then
+		echo "l1: no results disk (/dev/vda)"
+		return
+	fi
+	# plan-exec saves what is in /results (l1-info) first, then each run.
+	if KIT=/kit SHIP=/ship WORK=/tmp/work LKVM=/bin/lkvm \
+		RESULTS_DEV=/dev/vda sh /e2e/plan-exec.sh /plan /results; then
 		echo "l1: results written"
 	else
-		echo "l1: no results disk (/dev/vda)"
+		echo "l1: the plan did not finish (plan-exec exit $?)"
 	fi
 }
 

@@ -8,10 +8,12 @@
 # busybox has. Environment:
 #   LKVM  the lkvm binary          KIT   dir with vmlinuz, l2-initrd.cpio
 #   SHIP  files the test shipped   WORK  scratch space for the runs
+#   RESULTS_DEV  (L1 only) a disk that each finished run's results are
+#         appended to, as a tar archive, so they outlive a wedged L1
 #
 # PLAN_DIR/runs/NNN-NAME.sh, written by tests/lib/e2e.bash, sets e2e_name
-# and e2e_limit (and e2e_exec, a program run instead of $LKVM) and ends
-# with `set --` and that program's arguments. NNN-NAME.pre
+# (NAME) and e2e_limit (and e2e_exec, a program run instead of $LKVM) and
+# ends with `set --` and that program's arguments. NNN-NAME.pre
 # and NNN-NAME.post, if present, are sh scripts run before and after lkvm
 # in the run's directory, with `set -eu` and disk.sh's helpers. Each run
 # gets RESULTS_DIR/NAME/ with:
@@ -21,12 +23,27 @@
 #   time     wall seconds of the lkvm run
 #   timed_out  present if the outer timeout (e2e_limit) had to stop lkvm
 #   pre.out, post.out, post.status  the run's host-side steps
+#   done     written (and saved) last: the run finished, all is there
 # Steps see LKVM, KIT, SHIP and E2E_OUT (this run's results directory).
 # RESULTS_DIR/plan.done is written last, so a missing file means the plan
 # itself did not finish.
+#
+# A run's outer timeout sends SIGTERM at e2e_limit and SIGKILL 5 s later.
+# A process still there E2E_KILL_GRACE (20) s after SIGKILL is stuck in
+# the kernel, which no userspace program can do by itself: in the emulated
+# L1 it is L1 wedging (a vCPU thread that never leaves KVM_RUN). That is
+# printed as "e2e: wedged: ..." and ends the plan, for the host's harness
+# to rerun what had not finished (tests/e2e/README.md).
 set -eu
 
 E2E_LIB=$(cd "$(dirname "$0")" && pwd)
+RESULTS_DEV=${RESULTS_DEV:-}
+# Seconds from SIGTERM to SIGKILL, and from SIGKILL to calling it a wedge.
+E2E_KILL_AFTER=${E2E_KILL_AFTER:-5}
+E2E_KILL_GRACE=${E2E_KILL_GRACE:-20}
+# The signal that ends any userspace process; tests/e2e/harness.bats puts
+# one its fake lkvm ignores in its place, to stand for a stuck process.
+E2E_KILL=${E2E_KILL:-KILL}
 
 uptime_s() { cut -d ' ' -f 1 /proc/uptime; }
 
@@ -40,6 +57,46 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
 step() {
 	[ -f "$1" ] || return 0
 	E2E_OUT=$out sh -euc '. "$1/disk.sh"; . "$2"' step "$E2E_LIB" "$1"
+}
+
+# save PATH: appends a tar archive of RESULTS/PATH to RESULTS_DEV, after
+# the ones before it, and syncs it. The host reads the disk with tar
+# --ignore-zeros, so it gets every archive that was written whole.
+save_pos=0
+save() {
+	[ -n "$RESULTS_DEV" ] || return 0
+	tar cf "$WORK/save.tar" -C "$RESULTS" "$1"
+	dd if="$WORK/save.tar" of="$RESULTS_DEV" bs=512 seek="$save_pos" \
+		conv=notrunc,fsync 2>/dev/null
+	save_pos=$((save_pos + ($(wc -c <"$WORK/save.tar") + 511) / 512))
+}
+
+# What each task of process $1 is doing: "TID STATE WCHAN (COMM)".
+tasks() {
+	for t in /proc/"$1"/task/*; do
+		printf '%s %s %s (%s); ' "${t##*/}" \
+			"$(sed 's/.*) //' "$t/stat" 2>/dev/null | cut -d ' ' -f 1)" \
+			"$(cat "$t/wchan" 2>/dev/null)" "$(cat "$t/comm" 2>/dev/null)"
+	done
+}
+
+# guard PID LIMIT: the outer timeout of one run, beside it. Ends the whole
+# plan (the main shell, $$) when PID outlives the kill.
+guard() {
+	t=0
+	while kill -0 "$1" 2>/dev/null; do
+		if [ "$t" -eq "$2" ]; then
+			kill -TERM "$1" 2>/dev/null || true
+		elif [ "$t" -eq $(($2 + E2E_KILL_AFTER)) ]; then
+			kill -"$E2E_KILL" "$1" 2>/dev/null || true
+		elif [ "$t" -ge $(($2 + E2E_KILL_AFTER + E2E_KILL_GRACE)) ]; then
+			echo "e2e: wedged: run $e2e_name: $(basename "$e2e_exec") (pid $1) still there ${E2E_KILL_GRACE} s after SIG$E2E_KILL: $(tasks "$1")"
+			kill -TERM $$
+			return 0
+		fi
+		sleep 1
+		t=$((t + 1))
+	done
 }
 
 run_one() {
@@ -64,16 +121,22 @@ run_one() {
 		return 0
 	fi
 
+	echo "e2e: run $e2e_name: started"
 	t0=$(uptime_s)
+	"$e2e_exec" "$@" </dev/null >"$out/console" 2>"$out/stderr" &
+	pid=$!
+	guard "$pid" "$e2e_limit" &
+	gpid=$!
 	rc=0
-	timeout -k 5 "$e2e_limit" "$e2e_exec" "$@" \
-		</dev/null >"$out/console" 2>"$out/stderr" || rc=$?
+	wait "$pid" || rc=$?
 	t1=$(uptime_s)
+	kill "$gpid" 2>/dev/null || true
+	wait "$gpid" 2>/dev/null || true
 	echo "$rc" >"$out/status"
 	secs=$(elapsed "$t0" "$t1")
 	echo "$secs" >"$out/time"
-	# GNU timeout says 124, busybox's lets the signal show (143, 137),
-	# and lkvm may catch SIGTERM: the clock is what all agree on.
+	# lkvm may catch SIGTERM and exit with a status of its own: the
+	# clock says whether the outer timeout stopped it.
 	if awk -v s="$secs" -v l="$e2e_limit" 'BEGIN { exit !(s >= l) }'; then
 		touch "$out/timed_out"
 	fi
@@ -90,10 +153,23 @@ RESULTS=$2
 : "${LKVM:?}" "${KIT:?}" "${SHIP:?}" "${WORK:?}"
 mkdir -p "$RESULTS" "$WORK" "$SHIP"
 rm -f "$RESULTS/plan.done"
+# What is already there (L1's l1-info) goes first.
+for f in "$RESULTS"/*; do
+	[ ! -f "$f" ] || save "${f##*/}"
+done
 
 for f in "$PLAN"/runs/*.sh; do
 	[ -f "$f" ] || continue
+	name=${f##*/}
+	name=${name#*-}
+	name=${name%.sh}
 	# A subshell per run: one run's definitions and cwd cannot leak.
 	(run_one "$f")
+	# The marker only after the results are on the disk: a wedge while
+	# saving leaves a run without it, which the host then runs again.
+	save "$name"
+	echo done >"$RESULTS/$name/done"
+	save "$name/done"
 done
 echo done >"$RESULTS/plan.done"
+save plan.done

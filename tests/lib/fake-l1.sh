@@ -1,0 +1,88 @@
+#!/bin/bash
+# A stand-in for the emulated L1's QEMU, for tests/e2e/harness.bats: it
+# takes the command line tests/lib/common.bash's l1_qemu builds, unpacks
+# the -initrd (the harness's plan, ship/ and bin/lkvm, which the test
+# makes tests/lib/fake-lkvm.sh), prints a heartbeat as l1-init.sh does,
+# and runs the real plan-exec.sh with the -drive file as RESULTS_DEV.
+# A run wedges this "L1" by writing a kind to $FAKE_L1_STATE/wedge and
+# sending SIGUSR1 (fake-lkvm.sh's fake.wedge.BOOT=KIND):
+#   softlockup  print the soft-lockup and panic lines, exit as QEMU does
+#               after a panic with -no-reboot
+#   silent      say nothing more and never exit (SIGTERM ends it), but
+#               answer "info registers -a" on the -monitor pipe: two
+#               CPUs, one halted
+#   crash       an L1 kernel panic that is no wedge
+# FAKE_L1_STATE (required) keeps the boot count; boot N sees
+# FAKE_L1_BOOT=N. A run that outlives SIGKILL needs no help from here:
+# plan-exec.sh says so itself.
+set -euo pipefail
+
+: "${FAKE_L1_STATE:?}"
+lib=$(cd "$(dirname "$0")" && pwd)
+initrd= drive= monitor=
+while (($#)); do
+	case $1 in
+	-initrd) initrd=$2; shift ;;
+	-drive) drive=${2#file=}; drive=${drive%%,format=*}; drive=${drive//,,/,}; shift ;;
+	-monitor) monitor=${2#pipe:}; monitor=${monitor//,,/,}; shift ;;
+	esac
+	shift
+done
+[[ -f $initrd && -f $drive ]] || { echo "fake-l1: need -initrd and -drive file=" >&2; exit 1; }
+
+boot=$(($(cat "$FAKE_L1_STATE/boots" 2>/dev/null || echo 0) + 1))
+echo "$boot" >"$FAKE_L1_STATE/boots"
+root=$FAKE_L1_STATE/root-$boot
+rm -rf "$root" "$FAKE_L1_STATE/wedge"
+mkdir -p "$root/kit" "$root/results"
+(cd "$root" && cpio -i -d --quiet <"$initrd")
+: >"$root/kit/vmlinuz"
+echo "kvm yes" >"$root/results/l1-info"
+echo "l1: up: fake L1 boot $boot"
+
+while sleep 0.5; do echo "l1: alive"; done &
+beat=$!
+setsid env KIT="$root/kit" SHIP="$root/ship" WORK="$root/work" \
+	LKVM="$root/bin/lkvm" RESULTS_DEV="$drive" FAKE_L1_PID=$$ \
+	FAKE_L1_BOOT="$boot" sh "$lib/plan-exec.sh" "$root/plan" "$root/results" &
+plan=$!
+
+# The plan and everything it started are one process group (setsid).
+power_off() {
+	kill "$beat" 2>/dev/null || true
+	kill -KILL -- -"$plan" 2>/dev/null || true
+}
+
+wedge() {
+	local kind
+
+	kind=$(cat "$FAKE_L1_STATE/wedge")
+	power_off
+	case $kind in
+	softlockup)
+		echo "[   35.123456] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [lkvm:97]"
+		echo "[   35.234567] Kernel panic - not syncing: softlockup: hung tasks"
+		exit 0
+		;;
+	silent)
+		if [[ $monitor ]]; then
+			read -r _ <"$monitor.in"
+			printf '%s\n' "CPU#0" "RIP=ffffffff8c2a1b3e RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=0" \
+				"CPU#1" "RIP=ffffffff8c0f3d21 RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1" \
+				>"$monitor.out"
+		fi
+		exec sleep 3600
+		;;
+	*)
+		echo "[   12.345678] Kernel panic - not syncing: Fatal exception"
+		exit 0
+		;;
+	esac
+}
+trap wedge USR1
+
+rc=0
+wait "$plan" || rc=$?
+power_off
+echo "l1: plan-exec exit $rc"
+echo "reboot: Power down"
