@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Bash completion for lkvm(1): the commands, each command's options, file
-# names after -k, -i and -d, and the running VMs' names after -n/--name of
-# stop, pause, resume and debug. `make install` puts it in
+# names after -k, -i and -d, the running VMs' names after -n/--name of
+# stop, pause, resume, debug and migrate, and migration URIs (the URI of
+# lkvm migrate, the value of run's --incoming): their schemes, then file
+# names after file: and unix:. `make install` puts it in
 # share/bash-completion/completions/lkvm; or source it from ~/.bashrc.
 #
 # Commands and options are read from the lkvm being completed (`lkvm help`,
@@ -49,9 +51,47 @@ _lkvm_vms() {
 	fi
 }
 
+# _lkvm_takes LKVM CMD WORD: true if WORD is an option of CMD that takes
+# a value (the next word is that value, not an argument).
+_lkvm_takes() {
+	local opt arg
+
+	while read -r opt arg; do
+		[[ $opt == "$3" ]] && ((arg)) && return 0
+	done < <(_lkvm_opts "$1" "$2")
+	return 1
+}
+
+# _lkvm_uri CUR [SCHEME]: COMPREPLY for a migration URI being typed.
+# Bash splits "file:vm.st" at ':' (COMP_WORDBREAKS), so the scheme may be
+# a word of its own (then SCHEME, and CUR is what follows the colon);
+# otherwise CUR is the whole URI so far.
+_lkvm_uri() {
+	local cur=$1 scheme=${2:-} pre=
+
+	if [[ -z $scheme && $cur == *:* ]]; then
+		scheme=${cur%%:*}
+		pre=$scheme:
+		cur=${cur#*:}
+	fi
+	if [[ -z $scheme ]]; then
+		compopt -o nospace 2>/dev/null || true
+		mapfile -t COMPREPLY < <(compgen -W "tcp: unix: exec: file:" -- "$cur")
+		return 0
+	fi
+	case $scheme in
+	file | unix)
+		compopt -o filenames 2>/dev/null || true
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		COMPREPLY=("${COMPREPLY[@]/#/$pre}")
+		;;
+	esac
+	return 0
+}
+
 _lkvm() {
 	local lkvm=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev= cmd=
-	local i opt arg takes=0
+	local i opt arg takes=0 before scheme=
 
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	# "--name=web": bash splits words at '=' (COMP_WORDBREAKS).
@@ -81,6 +121,27 @@ _lkvm() {
 	if [[ $cmd == help ]]; then
 		((i == COMP_CWORD - 1)) &&
 			mapfile -t COMPREPLY < <(compgen -W "$(_lkvm_cmds "$lkvm")" -- "$cur")
+		return 0
+	fi
+
+	# A migration URI: migrate's argument, or the value of run's
+	# --incoming. "file:x" may be three words: file, :, x.
+	before=$prev
+	if [[ $cur == : ]] && ((COMP_CWORD > 2)); then
+		scheme=$prev
+		before=${COMP_WORDS[COMP_CWORD - 2]}
+		cur=
+	elif [[ $prev == : ]] && ((COMP_CWORD > 3)); then
+		scheme=${COMP_WORDS[COMP_CWORD - 2]}
+		before=${COMP_WORDS[COMP_CWORD - 3]}
+	fi
+	if [[ $cmd == run && $before == --incoming ]]; then
+		_lkvm_uri "$cur" "$scheme"
+		return 0
+	fi
+	if [[ $cmd == migrate && $cur != -* ]] &&
+		! _lkvm_takes "$lkvm" "$cmd" "$before"; then
+		_lkvm_uri "$cur" "$scheme"
 		return 0
 	fi
 
