@@ -201,23 +201,33 @@ static void throttle_off(struct migration *m)
 
 /*
  * Wait for the destination's REPLY; its refusal becomes our why.
- * *answered: it did answer (yes or no), rather than go silent.
+ * *answered: it did answer (yes or no), rather than go silent.  A peer
+ * that closes says so; one whose first words are not a reply is not an
+ * lkvm --incoming at all (a wrong port, another program's socket).
  */
 static int await_reply(struct mig_chan *c, const char *when, char *why,
 		       bool *answered)
 {
 	char msg[MIG_WHY_MAX - 64];
+	u64 before = c->received;
 	int st, r;
 
 	*answered = false;
+	c->why[0] = 0;
 	r = mig_read_reply(c, &st, msg, sizeof(msg));
-	if (r) {
+	if (r == -EPROTO && c->received == before)
+		snprintf(why, MIG_WHY_MAX, "%s: the destination closed the connection",
+			 when);
+	else if (r == -EPROTO && !before)
+		snprintf(why, MIG_WHY_MAX, "%s: the peer is not an lkvm --incoming (%s)",
+			 when, c->why);
+	else if (r)
 		snprintf(why, MIG_WHY_MAX, "%s: %s", when,
 			 r == -EPROTO || r == -ENODATA ?
 				 (c->why[0] ? c->why : "the connection closed") :
 				 strerror(-r));
+	if (r)
 		return r;
-	}
 	*answered = true;
 	if (st)
 		snprintf(why, MIG_WHY_MAX, "the destination refused: %s", msg);

@@ -325,6 +325,40 @@ follows() {
 	[[ $output == *"cannot open $d/none: No such file or directory"* ]]
 }
 
+@test "host: garbage on the wire: a destination fed junk exits 1 saying so; a source sent to a wrong peer runs on" {
+	need_tiny
+	local d=$BATS_TEST_TMPDIR
+	# A destination gets random bytes (after a plausible start) over tcp.
+	"$E2E_LKVM" run -k "$TINY" -m 64 --incoming tcp:127.0.0.1:4468 \
+		</dev/null >"$d/d.out" 2>"$d/d.err" 3>&- &
+	BG_PIDS+=($!)
+	b=$!
+	wait_until 10 waiting d
+	{ printf LKVM; head -c 300000 /dev/urandom; } 2>/dev/null \
+		>/dev/tcp/127.0.0.1/4468 || true
+	exit_of "$b"
+	cat "$d/d.err"
+	[ "$rc" -eq 1 ]
+	grep -q "incoming tcp:127.0.0.1:4468: not an lkvm migration stream (bad magic)" "$d/d.err"
+	# A source migrates to a socket that is no lkvm --incoming: another
+	# VM's control socket, which answers what it read with an error.
+	tiny_bg a tick --name vm11
+	a=$BG_PID
+	tiny_bg o tick --name vm12
+	wait_until 10 at_least a tick 3
+	wait_until 10 at_least o tick 3
+	mig -n vm11 "unix:$HOME/.lkvm/vm12.sock"
+	[ "$status" -eq 1 ]
+	[[ $output == *"the peer is not an lkvm --incoming"* ]]
+	mig -n vm11 --status
+	[[ $output == *"failed"*"the peer is not an lkvm --incoming"* ]]
+	n=$(count a tick)
+	wait_until 10 at_least a tick $((n + 3))
+	"$E2E_LKVM" list | grep -E "^vm11 +$a +running"
+	"$E2E_LKVM" list | grep -E "^vm12 +[0-9]+ +running"
+	kill "$a"
+}
+
 @test "host: a save to a full disk fails, leaves no file, and the guest runs on" {
 	need_tiny
 	local m=$BATS_TEST_TMPDIR/full
