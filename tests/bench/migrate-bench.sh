@@ -102,6 +102,11 @@ qemu_migrated() { # MONITOR-PORT PREFIX
 }
 
 truncate -s 16M disk.img
+# Migrations and QEMU's monitor go over 127.0.0.1; the emulated L1's init
+# leaves the loopback interface down.
+ip link show lo 2>/dev/null | grep -q '[<,]UP[,>]' ||
+	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null ||
+	say "error cannot bring the loopback interface up"
 
 # ---- the source, ticking ----
 if [ "$vmm" = lkvm ]; then

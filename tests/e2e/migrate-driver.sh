@@ -83,7 +83,10 @@ migrate() {
 # finish TAG: send "check" to the last destination, report how it ended.
 finish() {
 	echo check >&7
-	wait_for 120 gone "$dpid" || { say "$1: still running after check"; kill -9 "$dpid"; }
+	wait_for 120 gone "$dpid" || {
+		say "$1: still running after check, $(ticks "$1.console") ticks, last: $(tail -n 2 "$1.console" | tr -d '\r' | tr '\n' '|')"
+		kill -9 "$dpid"
+	}
 	wait "$dpid"
 	say "$1: exit $?"
 	sed -n "s/^lkvm-guest: \(area\|disk\|done\)/mig: $1: guest: \1/p" \
@@ -118,6 +121,12 @@ vm_args=
 for a in "$@"; do
 	vm_args="$vm_args $(quote "$a")"
 done
+# tcp: goes over 127.0.0.1, and the emulated L1's init leaves the
+# loopback interface down (on the host it is up already).
+if ! ip link show lo 2>/dev/null | grep -q '[<,]UP[,>]'; then
+	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null ||
+		say "cannot bring the loopback interface up"
+fi
 # The last destination's console input: held open here, so that its
 # lkvm never sees end-of-file before "check".
 mkfifo "in.fifo"
