@@ -508,7 +508,15 @@ int serial8250_load(struct serial8250 *s, struct state_in *in)
 	s->tx_stalled = stalled;
 	/* Our host has room: what waited at the source goes out now. */
 	serial8250_tx_resume(s);
-	s->irq_level = 0;
-	irq_update(s);
+	/*
+	 * Say where INTR is, even if low.  The irqchip came from the
+	 * source's KVM: an edge-triggered IOAPIC pin keeps its IRR bit while
+	 * the line is high there, and with that bit stale a later rising
+	 * edge here counts as coalesced, never reaches the guest, and the
+	 * line stays high for good (no console input, output held).
+	 */
+	s->irq_level = iir_id(s) != UART_IIR_NO_INT;
+	if (s->set_irq)
+		s->set_irq(s->opaque, s->irq_level);
 	return 0;
 }

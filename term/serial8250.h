@@ -104,9 +104,10 @@ void serial8250_break(struct serial8250 *s);
 
 /*
  * Migration: the registers and the receive FIFO.  load() checks every
- * value as a guest write would be, and then raises INTR through set_irq()
- * if the loaded state asks for it, so the interrupt line matches.  A
- * transmitter the source's host held back is free again here.
+ * value as a guest write would be, and then reports INTR through
+ * set_irq(), high or low, whether or not it changed, so the irqchip's
+ * view of the line matches the loaded state.  A transmitter the source's
+ * host held back is free again here.
  */
 struct state_out;
 struct state_in;
