@@ -236,6 +236,7 @@ static int await_reply(struct mig_chan *c, const char *when, char *why,
 
 static int setup(struct migration *m, struct mig_chan *c, char *why)
 {
+	char said[MIG_WHY_MAX];
 	bool answered;
 	int r;
 
@@ -244,6 +245,17 @@ static int setup(struct migration *m, struct mig_chan *c, char *why)
 		r = mig_send_header(m->vm, c);
 	if (r) {
 		snprintf(why, MIG_WHY_MAX, "sending the header: %s", c->why);
+		/*
+		 * A peer that hung up may have said why first: a refusal, or
+		 * words that show it is no lkvm --incoming at all.
+		 */
+		said[0] = 0;
+		if (r == -EPIPE || r == -ECONNRESET) {
+			await_reply(c, "waiting for the destination to accept",
+				    said, &answered);
+			if (said[0] && (answered || c->received))
+				memcpy(why, said, MIG_WHY_MAX);
+		}
 		return r;
 	}
 	return await_reply(c, "waiting for the destination to accept",
