@@ -88,12 +88,12 @@ continues() {
 	e2e_assert_status 0
 	e2e_assert_stderr "migrated to tcp:127.0.0.1:4441"
 	mig "b: migrate rc 0"
-	mig "b: completed"
+	mig "b: lkvm migrate: completed"
 	continues a b
 	no_mig "b: the guest booted again"
 	mig "a2: guest: area intact"
 	mig "a2: guest: disk intact"
-	[[ $e2e_post =~ b:\ completed\ to\ tcp:127.0.0.1:4441\ in\ ([0-9]+)\ ms,\ downtime\ ([0-9]+)\ ms,\ ([0-9]+)\ MiB ]]
+	[[ $e2e_post =~ b:\ lkvm\ migrate:\ completed\ to\ tcp:127.0.0.1:4441\ in\ ([0-9]+)\ ms,\ downtime\ ([0-9]+)\ ms,\ ([0-9]+)\ MiB ]]
 	e2e_note "idle, 256 MiB over tcp: ${BASH_REMATCH[1]} ms, downtime ${BASH_REMATCH[2]} ms, ${BASH_REMATCH[3]} MiB sent"
 }
 
@@ -104,7 +104,7 @@ continues() {
 	continues b a2
 	no_mig "a2: the guest booted again"
 	mig "a2: guest: area intact"
-	[[ $e2e_post =~ a2:\ completed\ to\ unix:a2.sock\ in\ ([0-9]+)\ ms,\ downtime\ ([0-9]+)\ ms,\ ([0-9]+)\ MiB\ sent\ in\ ([0-9]+)\ pass ]]
+	[[ $e2e_post =~ a2:\ lkvm\ migrate:\ completed\ to\ unix:a2.sock\ in\ ([0-9]+)\ ms,\ downtime\ ([0-9]+)\ ms,\ ([0-9]+)\ MiB\ sent\ in\ ([0-9]+)\ pass ]]
 	e2e_note "dirtying, 256 MiB over unix: ${BASH_REMATCH[1]} ms, downtime ${BASH_REMATCH[2]} ms, ${BASH_REMATCH[3]} MiB in ${BASH_REMATCH[4]} pass(es)"
 	[[ $e2e_post =~ throttled\ up\ to\ ([0-9]+)% ]] && e2e_note "vCPUs throttled up to ${BASH_REMATCH[1]}%"
 	[[ $e2e_post =~ dirtied\ ([0-9]+)\ MiB/s ]] && e2e_note "the guest dirtied up to ${BASH_REMATCH[1]} MiB/s (lkvm's measure)"
