@@ -42,7 +42,9 @@ ARCH_SRCS := $(wildcard $(ARCH_DIR)/*.c)
 CFLAGS    += -I$(ARCH_DIR)
 
 LIB_OBJS := $(CORE_SRCS:.c=.o) $(ARCH_SRCS:.c=.o)
-OBJS     := main.o $(CMD_SRCS:.c=.o) $(LIB_OBJS)
+# The guest agent's protocol, and the agent itself as a blob (below).
+AGENT_OBJS := builtin-cmds/agent/proto.o builtin-cmds/agent/blob.o
+OBJS     := main.o $(CMD_SRCS:.c=.o) $(AGENT_OBJS) $(LIB_OBJS)
 
 all: lkvm
 
@@ -54,6 +56,20 @@ lkvm-static: $(OBJS)
 	$(CC) $(LDFLAGS) -static -o $@ $(OBJS) $(LDLIBS)
 
 builtin-cmds/version.o: CFLAGS += -DLKVM_VERSION='"$(VERSION)"'
+
+# The guest agent: a static program for the guest (builtin-cmds/agent/),
+# which lkvm carries inside itself (blob.S) and puts in the initramfs for
+# `lkvm run -- CMD` and --agent.  Small (-Os, stripped), and built with
+# lkvm's warnings but none of its host-only flags.
+AGENT      := builtin-cmds/agent/lkvm-agent
+AGENT_SRCS := builtin-cmds/agent/agent.c builtin-cmds/agent/proto.c
+AGENT_CFLAGS := $(filter-out -O% -g -MMD -MP -pthread,$(CFLAGS)) -Os
+
+$(AGENT): $(AGENT_SRCS) builtin-cmds/agent/proto.h
+	$(CC) $(AGENT_CFLAGS) -static -s -o $@ $(AGENT_SRCS)
+
+builtin-cmds/agent/blob.o: builtin-cmds/agent/blob.S $(AGENT)
+	$(CC) -c -o $@ $<
 
 # Unit tests: tests/unit/test-NAME.c, linked against the library objects it
 # names in tests/unit/test-NAME.mk as "test-NAME-objs := a.o b.o".
@@ -90,7 +106,7 @@ install: lkvm
 		"$(DESTDIR)$(BASHCOMPDIR)/lkvm"
 
 clean:
-	rm -f lkvm lkvm-static $(OBJS) $(OBJS:.o=.d) $(UNIT_TESTS) main.d
+	rm -f lkvm lkvm-static $(OBJS) $(OBJS:.o=.d) $(UNIT_TESTS) main.d $(AGENT)
 	rm -f tests/unit/*.d
 
 .PHONY: all unit doc-check check install clean demo bench fuzz

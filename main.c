@@ -19,6 +19,7 @@ static const struct lkvm_cmd *const commands[] = {
 	&cmd_resume,
 	&cmd_debug,
 	&cmd_migrate,
+	&cmd_exec,
 	&cmd_help,
 	&cmd_version,
 };

@@ -33,6 +33,8 @@ extern const struct lkvm_cmd cmd_run, cmd_help, cmd_version;
 /* The control-channel clients (builtin-cmds/ctl-client.h). */
 extern const struct lkvm_cmd cmd_list, cmd_stop, cmd_pause, cmd_resume,
 	cmd_debug, cmd_migrate;
+/* Through the guest agent (builtin-cmds/agent-client.h). */
+extern const struct lkvm_cmd cmd_exec;
 
 /* Print "lkvm: error: ..." style usage errors and return LKVM_EXIT_USAGE. */
 int cmd_usage_error(const struct lkvm_cmd *cmd, const char *fmt, ...)

@@ -18,6 +18,7 @@ struct list_entry {
 	const char *name;
 	struct control_info info;
 	int err;	/* 0: info is valid */
+	char *net;	/* its NICs as JSON (--json), or NULL: none */
 };
 
 static void list_usage(void)
@@ -26,7 +27,8 @@ static void list_usage(void)
 	       "\n"
 	       "List this user's running VMs: name, pid, state, vCPUs, memory and uptime.\n"
 	       "\n"
-	       "  -j, --json   one JSON array, for scripts\n"
+	       "  -j, --json   one JSON array, for scripts, with each VM's NICs\n"
+	       "               and their counters (\"net\")\n"
 	       "  -h, --help   this text\n");
 }
 
@@ -54,6 +56,21 @@ static int list_query(struct list_entry *e)
 	e->err = ret;
 	control_reply_free(&rep);
 	return 0;
+}
+
+/*
+ * The VM's NICs, for --json: a JSON array from virtio-net, or nothing
+ * (no NIC answers -EOPNOTSUPP; so does an lkvm from before NICs).
+ */
+static void list_query_net(struct list_entry *e)
+{
+	struct control_req req = { .cmd = CONTROL_CMD_NET_INFO };
+	struct control_reply rep = {};
+
+	if (!ctl_request(e->name, &req, &rep, CTL_TIMEOUT_MS) && !rep.status &&
+	    rep.format == CONTROL_FMT_JSON && rep.len)
+		e->net = strndup(rep.buf, rep.len);
+	control_reply_free(&rep);
 }
 
 static void format_uptime(char *buf, size_t size, u64 s)
@@ -109,10 +126,13 @@ static void print_json(const struct list_entry *e, int nr)
 			continue;
 		}
 		printf("\"pid\": %u, \"state\": \"%s\", \"vcpus\": %u, "
-		       "\"mem_mib\": %llu, \"uptime_s\": %llu}",
+		       "\"mem_mib\": %llu, \"uptime_s\": %llu",
 		       in->pid, control_state_name(in->state), in->nr_vcpus,
 		       (unsigned long long)in->mem_mib,
 		       (unsigned long long)in->uptime_s);
+		if (e[i].net)
+			printf(", \"net\": %s", e[i].net);
+		printf("}");
 	}
 	printf("%s]\n", nr ? "\n" : "");
 }
@@ -166,10 +186,15 @@ static int list_run(int argc, char **argv)
 		if (!list_query(&e[n]))
 			n++;
 	}
+	for (i = 0; json && i < n; i++)
+		if (!e[i].err)
+			list_query_net(&e[i]);
 	if (json)
 		print_json(e, n);
 	else
 		print_text(e, n);
+	for (i = 0; i < n; i++)
+		free(e[i].net);
 	free(e);
 	ctl_names_free(names, nr);
 	return LKVM_EXIT_OK;

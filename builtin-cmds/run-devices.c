@@ -23,10 +23,14 @@
 
 extern const struct dev_module console_module;	/* term/console.c */
 extern const struct dev_module blk_module;	/* virtio/blk-module.c */
+extern const struct dev_module net_module;	/* virtio/net-module.c */
+extern const struct dev_module vsock_module;	/* virtio/vsock-module.c */
 
 const struct dev_module *const run_devices[] = {
 	&console_module,
 	&blk_module,
+	&net_module,
+	&vsock_module,
 };
 
 const unsigned int run_nr_devices = ARRAY_SIZE(run_devices);

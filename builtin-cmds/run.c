@@ -19,12 +19,15 @@
 #include <unistd.h>
 
 #include "builtin-cmds/cmds.h"
+#include "builtin-cmds/run-agent.h"
 #include "builtin-cmds/run.h"
 #include "kvm/control-proto.h"
 #include "kvm/kvm.h"
 #include "kvm/log.h"
 #include "kvm/stats.h"
 #include "kvm/vm.h"
+#include "virtio/blk.h"
+#include "virtio/vsock.h"
 
 #define DEFAULT_MEM_MIB 256
 #define USAGE_COL 24
@@ -33,7 +36,8 @@
 #define MAX_OPTIONS 64
 
 enum core_opt { O_KERNEL, O_INITRD, O_PARAMS, O_MEM, O_CPUS, O_NAME,
-		O_TIMEOUT, O_STATS, O_DEBUG, O_INCOMING, O_HELP };
+		O_TIMEOUT, O_AGENT, O_MODULES, O_CONSOLE_LOG, O_STATS, O_DEBUG,
+		O_INCOMING, O_HELP };
 
 static const struct dev_option core_options[] = {
 	[O_KERNEL] = { "kernel", 'k', "FILE",
@@ -49,6 +53,14 @@ static const struct dev_option core_options[] = {
 		     "VM name for the control socket (default guest-PID)" },
 	[O_TIMEOUT] = { "timeout", 0, "SECONDS",
 			"end the guest after SECONDS (exit status 5)" },
+	[O_AGENT] = { "agent", 0, NULL,
+		      "start lkvm's guest agent beside the guest's init,\n"
+		      "for lkvm exec and lkvm stop --graceful" },
+	[O_MODULES] = { "modules", 0, "DIR",
+			"the guest kernel's modules, for the agent's vsock\n"
+			"(default /lib/modules/<its release>, if there)" },
+	[O_CONSOLE_LOG] = { "console-log", 0, "FILE",
+			    "write the guest's console to FILE" },
 	[O_STATS] = { "stats", 0, NULL,
 		      "print VM exits, device counters and memory use at exit" },
 	[O_DEBUG] = { "debug", 0, NULL, "verbose diagnostics on stderr" },
@@ -65,6 +77,7 @@ struct run_args {
 	struct run_wait wait;
 	bool stats;
 	void **dev_state;	/* per module of run_devices[] */
+	struct run_agent agent;	/* -- CMD, --agent, --console-log */
 };
 
 /* One option of the command line: the VM's own, or a module's. */
@@ -117,8 +130,10 @@ static void run_usage(void)
 	int module = -1;
 
 	collect_options();
-	printf("usage: lkvm run [-k bzImage] [OPTIONS]\n\n"
-	       "Boot a Linux kernel on the terminal's serial console.\n\n");
+	printf("usage: lkvm run [-k bzImage] [OPTIONS] [-- CMD [ARGS...]]\n\n"
+	       "Boot a Linux kernel on the terminal's serial console.  With -- CMD,\n"
+	       "run CMD in the guest through lkvm's agent and exit with its status;\n"
+	       "its stdin, stdout and stderr are lkvm's, the console goes to stderr.\n\n");
 	for (i = 0; i < nr_opts; i++) {
 		if (opts[i].module != module) {
 			module = opts[i].module;
@@ -126,10 +141,13 @@ static void run_usage(void)
 		}
 		print_option(opts[i].o);
 	}
+	printf("\n  -- CMD [ARGS...]      after lkvm's options: run CMD in the guest and\n"
+	       "                        exit with CMD's status\n");
 	printf("\nConsole: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	       "Exit status: 0 poweroff/reboot, 1 lkvm error, 2 usage error,\n"
 	       "3 guest panic, 4 KVM internal error, 5 timeout,\n"
-	       "6 guest crash (triple fault), 128+N signal N.\n");
+	       "6 guest crash (triple fault), 128+N signal N;\n"
+	       "with -- CMD, CMD's own (128+N if signal N killed it).\n");
 }
 
 static bool parse_uint(const char *s, unsigned long long max,
@@ -191,6 +209,9 @@ static int parse_core(struct run_args *a, enum core_opt o, const char *arg)
 					       arg);
 		a->wait.timeout_s = v;
 		break;
+	case O_AGENT: a->agent.daemon = true; break;
+	case O_MODULES: a->agent.modules = arg; break;
+	case O_CONSOLE_LOG: a->agent.console_log = arg; break;
 	case O_STATS: a->stats = true; break;
 	case O_DEBUG: lkvm_debug_enabled = 1; break;
 	case O_INCOMING: a->cfg.incoming = arg; break;
@@ -258,6 +279,23 @@ static const struct run_opt *find_opt(int val)
 	return NULL;
 }
 
+/* "-- CMD ARGS": the command for the agent; lkvm's options come before. */
+static int split_command(int *argc, char **argv, struct run_args *a)
+{
+	int i;
+
+	for (i = 1; i < *argc && strcmp(argv[i], "--"); i++)
+		;
+	if (i == *argc)
+		return 0;
+	a->agent.argc = *argc - i - 1;
+	a->agent.argv = argv + i + 1;
+	*argc = i;
+	if (!a->agent.argc)
+		return cmd_usage_error(&cmd_run, "'--' needs a command after it");
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct run_args *a)
 {
 	struct option lo[MAX_OPTIONS + 1];
@@ -265,6 +303,9 @@ static int parse_options(int argc, char **argv, struct run_args *a)
 	const struct run_opt *o;
 	int val, r;
 
+	r = split_command(&argc, argv, a);
+	if (r)
+		return r;
 	collect_options();
 	build_getopt(lo, so);
 	optind = 1;
@@ -282,8 +323,12 @@ static int parse_options(int argc, char **argv, struct run_args *a)
 			return r;
 	}
 	if (optind < argc)
-		return cmd_usage_error(&cmd_run, "unexpected argument '%s'",
-				       argv[optind]);
+		return cmd_usage_error(&cmd_run, "unexpected argument '%s'%s",
+				       argv[optind],
+				       " (a command for the guest goes after '--')");
+	if (a->agent.argc && a->agent.daemon)
+		return cmd_usage_error(&cmd_run,
+				       "--agent starts the agent beside the guest's init; with -- CMD it is init");
 	return 0;
 }
 
@@ -364,19 +409,56 @@ static int check_args(struct run_args *a, char *name, size_t name_len)
 	return r;
 }
 
-/* The guest ran: its fate, said once, is the exit status. */
-static int report_fate(struct vm *vm)
+/*
+ * The guest ran: its fate, said once, is the exit status.  With -- CMD a
+ * normal end is not worth a line on the command's stderr.
+ */
+static int report_fate(struct vm *vm, bool quiet, enum vm_fate *fate)
 {
 	const char *msg;
 	int sig, status;
-	enum vm_fate fate = vm_get_fate(vm, &sig, &msg);
 
-	status = run_fate_status(fate, sig);
-	if (status == LKVM_EXIT_OK)
-		pr_info("%s", msg);
-	else
+	*fate = vm_get_fate(vm, &sig, &msg);
+	status = run_fate_status(*fate, sig);
+	if (status != LKVM_EXIT_OK)
 		pr_err("%s", msg);
+	else if (!quiet)
+		pr_info("%s", msg);
 	return status;
+}
+
+static int module_index(const struct dev_module *m)
+{
+	for (unsigned int i = 0; i < run_nr_devices; i++)
+		if (run_devices[i] == m)
+			return i;
+	return -1;
+}
+
+/*
+ * -- CMD and --agent talk to the agent over vsock: the VM gets a vsock
+ * device if it has none, and the agent its initramfs.  Before the VM.
+ */
+static int prepare_agent(struct run_args *a)
+{
+	char uds[sizeof(a->agent.listen_path)];
+	int v = module_index(&vsock_module), b = module_index(&blk_module);
+	int r;
+
+	if (!run_agent_wanted(&a->agent))
+		return 0;
+	a->agent.has_disk = b >= 0 && a->dev_state[b];
+	if (a->agent.argc || a->agent.daemon) {
+		r = v < 0 ? -ENODEV : vsock_module_want(&a->dev_state[v]);
+		if (!r)
+			r = vsock_module_uds(a->dev_state[v], a->cfg.name, uds,
+					     sizeof(uds));
+		if (r) {
+			pr_err("vsock for the guest agent: %s", strerror(-r));
+			return LKVM_EXIT_ERROR;
+		}
+	}
+	return run_agent_prepare(&a->agent, &a->cfg, uds);
 }
 
 /* Create the VM, its devices, run it; the status is the guest's fate. */
@@ -384,6 +466,7 @@ static int run_vm(struct run_args *a)
 {
 	struct vm vm;
 	unsigned int i;
+	enum vm_fate fate = VM_FATE_NONE;
 	int r, status = LKVM_EXIT_ERROR;
 
 	run_signals_block(&a->wait);
@@ -395,17 +478,23 @@ static int run_vm(struct run_args *a)
 	for (i = 0; i < run_nr_devices && !r; i++)
 		r = run_devices[i]->create(&vm, a->dev_state[i]);
 	if (!r)
+		r = run_agent_start(&a->agent, &vm);
+	if (!r)
 		r = vm_run(&vm, run_wait, &a->wait);
 	if (!r)
-		status = report_fate(&vm);
+		status = report_fate(&vm, a->agent.quiet_exit, &fate);
+	/* Before the VM goes: the command's thread may still use it. */
+	status = run_agent_finish(&a->agent, fate, status);
 	if (!r && a->stats) {
 		stats_print(&vm, stderr);
 		vm_devices_stats(&vm, stderr);
 	}
 	vm_destroy(&vm);
-out:
 	run_signals_restore(&a->wait);
 	return status;
+out:
+	run_signals_restore(&a->wait);
+	return run_agent_finish(&a->agent, VM_FATE_NONE, status);
 }
 
 static int run_run(int argc, char **argv)
@@ -419,11 +508,16 @@ static int run_run(int argc, char **argv)
 
 	memset(state, 0, sizeof(state));
 	a.dev_state = state;
+	run_agent_init(&a.agent);
 	r = parse_options(argc, argv, &a);
 	if (!r)
 		r = check_args(&a, name, sizeof(name));
 	if (!r)
+		r = prepare_agent(&a);
+	if (!r)
 		r = run_vm(&a);
+	else
+		run_agent_finish(&a.agent, VM_FATE_NONE, r);
 	for (i = 0; i < run_nr_devices; i++)
 		if (run_devices[i]->free_state)
 			run_devices[i]->free_state(state[i]);

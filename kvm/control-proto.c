@@ -101,6 +101,9 @@ static int req_args_size(u16 cmd)
 	case CONTROL_CMD_RESUME:
 	case CONTROL_CMD_MIGRATE_STATUS:
 	case CONTROL_CMD_MIGRATE_CANCEL:
+	case CONTROL_CMD_NET_INFO:
+	case CONTROL_CMD_VSOCK_PATH:
+	case CONTROL_CMD_POWER_BUTTON:
 		return 0;
 	case CONTROL_CMD_MIGRATE:
 		return 16 + CONTROL_URI_MAX;
@@ -492,6 +495,9 @@ const char *control_cmd_name(u16 cmd)
 		[CONTROL_CMD_DEBUG_NMI] = "debug-nmi",
 		[CONTROL_CMD_DEBUG_SYSRQ] = "debug-sysrq",
 		[CONTROL_CMD_DEBUG_PGWALK] = "debug-pgwalk",
+		[CONTROL_CMD_NET_INFO] = "net-info",
+		[CONTROL_CMD_VSOCK_PATH] = "vsock-path",
+		[CONTROL_CMD_POWER_BUTTON] = "power-button",
 		[CONTROL_CMD_MIGRATE] = "migrate",
 		[CONTROL_CMD_MIGRATE_STATUS] = "migrate-status",
 		[CONTROL_CMD_MIGRATE_CANCEL] = "migrate-cancel",

@@ -82,10 +82,18 @@ enum control_cmd {
 	CONTROL_CMD_DEBUG_NMI = 7,	/* s32 vcpu */
 	CONTROL_CMD_DEBUG_SYSRQ = 8,	/* u8 key */
 	CONTROL_CMD_DEBUG_PGWALK = 9,	/* s32 vcpu, u32 flags, u64 gva */
+	/*
+	 * No args; reply CONTROL_FMT_JSON, an array with one object per NIC
+	 * (its counters).  Registered by virtio-net's module, so a VM
+	 * without a NIC answers -EOPNOTSUPP.
+	 */
+	CONTROL_CMD_NET_INFO = 10,
+	CONTROL_CMD_VSOCK_PATH = 11,	/* no args; text: the vsock Unix socket */
+	CONTROL_CMD_POWER_BUTTON = 12,	/* no args: press the ACPI power button */
 	/* u64 speed, u32 downtime_ms, u32 flags, char uri[CONTROL_URI_MAX] */
-	CONTROL_CMD_MIGRATE = 10,
-	CONTROL_CMD_MIGRATE_STATUS = 11, /* no args; text, its first word the state */
-	CONTROL_CMD_MIGRATE_CANCEL = 12, /* no args */
+	CONTROL_CMD_MIGRATE = 13,
+	CONTROL_CMD_MIGRATE_STATUS = 14, /* no args; text, its first word the state */
+	CONTROL_CMD_MIGRATE_CANCEL = 15, /* no args */
 	CONTROL_CMD_NR,			/* first unknown command */
 };
 

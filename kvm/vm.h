@@ -31,6 +31,9 @@
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
+	/* More initramfs after the initrd, e.g. lkvm's agent (may be alone). */
+	const void *initrd_extra;
+	size_t initrd_extra_size;
 	const char *cmdline;
 	const char *name;
 	u64 ram_size;		/* bytes */
@@ -179,6 +182,8 @@ const char *vcpu_exit_name(unsigned int reason);
 int arch_vm_init(struct vm *vm);		/* irqchip, timers, memory layout */
 int arch_vm_setup_devices(struct vm *vm);	/* platform devices */
 int arch_vm_load_kernel(struct vm *vm);	/* image, initrd, boot tables */
+/* The release of the kernel image at @path ("6.1.0-57-cloud-amd64"). */
+int arch_kernel_release(const char *path, char *buf, size_t len);
 void arch_vm_destroy(struct vm *vm);
 int arch_vcpu_init(struct vcpu *vcpu);		/* CPUID, registers */
 /* Handle an exit generic code does not know; 0 to carry on. */

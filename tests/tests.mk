@@ -6,6 +6,8 @@
 #   make check  unit, then e2e
 #   make demo   boot the kit kernel to a busybox shell on this terminal
 #   make soak   count the emulated L1's wedges over many L2 boots
+#   make kdev   build the kernel a kernel developer boots (cached; boot.bats
+#               boots it when it is there)
 #
 # E2E_PATH=direct|l1 forces how Linux guests run (default: kvm-probe
 # decides); BATS_FLAGS adds bats options (e.g. --filter hello).
@@ -17,8 +19,9 @@ KIT_BUILD := sh $(KIT_DIR)/build.sh
 BATS      ?= bats
 BATS_FLAGS ?=
 
-KIT_FILES := $(KIT_OUT)/kvm-probe $(KIT_OUT)/pty-signal \
-	     $(KIT_OUT)/l2-initrd.cpio $(KIT_OUT)/l1-base.cpio
+KIT_FILES := $(KIT_OUT)/kvm-probe $(KIT_OUT)/pty-signal $(KIT_OUT)/xfer \
+	     $(KIT_OUT)/l2-initrd.cpio $(KIT_OUT)/l1-base.cpio \
+	     $(KIT_OUT)/l2-vsock.cpio $(KIT_OUT)/vsock-peer
 
 kit: $(KIT_FILES)
 
@@ -31,9 +34,13 @@ $(KIT_OUT)/.unpacked: $(KIT_CACHE)/.fetched $(KIT_DIR)/build.sh \
 	$(KIT_BUILD) unpack
 	touch $@
 
-$(KIT_OUT)/l2-initrd.cpio: $(KIT_OUT)/.unpacked $(KIT_DIR)/l2-init.sh \
+$(KIT_OUT)/l2-initrd.cpio: $(KIT_OUT)/.unpacked $(KIT_DIR)/l2-init.sh $(KIT_OUT)/xfer \
 		$(wildcard $(KIT_DIR)/l2-bin/* tests/e2e/guest/*.sh)
 	$(KIT_BUILD) l2-initrd
+
+# The vsock tests' extras for L2 (socat, the hostile driver).
+$(KIT_OUT)/l2-vsock.cpio: $(KIT_OUT)/.unpacked $(KIT_OUT)/vsock-hostile
+	$(KIT_BUILD) l2-vsock
 
 $(KIT_OUT)/l1-base.cpio: $(KIT_OUT)/l2-initrd.cpio tests/lib/l1-init.sh \
 		tests/lib/plan-exec.sh tests/lib/disk.sh
@@ -43,6 +50,17 @@ $(KIT_OUT)/l1-base.cpio: $(KIT_OUT)/l2-initrd.cpio tests/lib/l1-init.sh \
 $(KIT_OUT)/kvm-probe: $(KIT_DIR)/kvm-probe.c
 	@mkdir -p $(KIT_OUT)
 	$(CC) -O2 -Wall -Wextra -o $@ $<
+
+# The network tests' transfer tool, static: the same binary runs in L1 and L2.
+$(KIT_OUT)/xfer: $(KIT_DIR)/xfer.c
+	@mkdir -p $(KIT_OUT)
+	$(CC) -O2 -Wall -Wextra -static -o $@ $<
+
+# Static: they run in the emulated L1 (vsock-peer) and in L2 (the
+# hostile driver), which have no glibc.
+$(KIT_OUT)/vsock-peer $(KIT_OUT)/vsock-hostile: $(KIT_OUT)/%: $(KIT_DIR)/%.c
+	@mkdir -p $(KIT_OUT)
+	$(CC) -static -O2 -Wall -Wextra -o $@ $<
 
 # forkpty is in libc since glibc 2.34; -lutil keeps older ones working.
 $(KIT_OUT)/pty-signal: $(KIT_DIR)/pty-signal.c
@@ -56,6 +74,12 @@ e2e: lkvm lkvm-static kit
 	@mkdir -p $(KIT_OUT)/e2e && touch $(E2E_STAMP)
 	@rc=0; $(BATS) $(BATS_FLAGS) tests/e2e || rc=$$?; \
 	bash tests/lib/e2e-summary.sh $(E2E_STAMP) $(KIT_OUT)/e2e/*/; exit $$rc
+
+# Not part of check: the build takes 25 minutes on two idle cores. Once
+# cached, make check boots it (boot.bats); .ci/run builds it first.
+kdev:
+	@bash tests/lib/deps.sh kdev
+	@nice sh $(KIT_DIR)/kernel.sh >/dev/null
 
 # The Debian packages (tests/lib/deps.sh), then unit, the docs, and e2e
 # even if a unit test failed, so one run reports all; check fails if any did.
@@ -84,4 +108,4 @@ soak: lkvm lkvm-static kit
 -include tests/bench/bench.mk
 -include tests/kit/tiny/tiny.mk
 
-.PHONY: kit e2e check demo soak
+.PHONY: kit e2e check demo soak kdev

@@ -361,19 +361,33 @@ void virtq_unpop(struct virtq *vq)
 
 int virtq_push(struct virtq *vq, u16 head, u32 len)
 {
+	struct virtq_used u = { head, len };
+
+	return virtq_push_n(vq, &u, 1);
+}
+
+int virtq_push_n(struct virtq *vq, const struct virtq_used *used,
+		 unsigned int n)
+{
 	struct vring_used_elem *e;
+	unsigned int i;
 
 	if (vq->broken || !vq->size)
 		return -EIO;
-	if (head >= vq->size)
+	if (n > vq->size)
 		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (used[i].head >= vq->size)
+			return -EINVAL;
 
-	e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
-	__atomic_store_n(&e->id, htole32(head), __ATOMIC_RELAXED);
-	__atomic_store_n(&e->len, htole32(len), __ATOMIC_RELAXED);
-	vq->used_idx++;
+	for (i = 0; i < n; i++) {
+		e = &vq->used->ring[(u16)(vq->used_idx + i) & (vq->size - 1)];
+		__atomic_store_n(&e->id, htole32(used[i].head), __ATOMIC_RELAXED);
+		__atomic_store_n(&e->len, htole32(used[i].len), __ATOMIC_RELAXED);
+	}
+	vq->used_idx += n;
 	/*
-	 * Release: the element, and the data written into the buffers, must
+	 * Release: the elements, and the data written into the buffers, must
 	 * be visible before the new idx (§2.7.8.2: "MUST set len prior to
 	 * updating the used idx").
 	 */

@@ -95,6 +95,23 @@ void virtq_unpop(struct virtq *vq);
  */
 int virtq_push(struct virtq *vq, u16 head, u32 len);
 
+/* One used element for virtq_push_n(). */
+struct virtq_used {
+	u16 head;
+	u32 len;
+};
+
+/*
+ * Return @n chains at once: their used elements are written first and
+ * published together, with one update of used->idx.  A frame that spans
+ * several receive buffers (virtio-net's MRG_RXBUF, virtio 1.2 §5.1.6.4)
+ * needs this: the driver reads num_buffers in the first and expects all
+ * of them to be there.  0, -EIO if broken, -EINVAL for a bad head or
+ * more than the queue holds (nothing is pushed then).
+ */
+int virtq_push_n(struct virtq *vq, const struct virtq_used *used,
+		 unsigned int n);
+
 /*
  * Whether the driver wants a used buffer notification for what was pushed
  * since the last call (virtio 1.2 §2.7.7).  Call after one or more pushes,

@@ -404,6 +404,41 @@ static void dsdt_pvpanic(struct aml *aml, u16 port)
  * \_S5 (§7.4.2 \_Sx): the package's first two values are SLP_TYPa and
  * SLP_TYPb, which OSPM writes to SLEEP_CONTROL_REG to power off.
  */
+/*
+ * The power button and its event: hardware-reduced ACPI has no GPE
+ * block, so the GED (ACPI 6.5 §5.6.9) is how an interrupt becomes an
+ * event.  Its one event is the button's, so _EVT need not ask which.
+ *
+ *   Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, 0) }
+ *   Device (GED0) {
+ *     Name (_HID, "ACPI0013") Name (_UID, 0)
+ *     Name (_CRS, ResourceTemplate () {
+ *       Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { GSI } })
+ *     Method (_EVT, 1) { Notify (\_SB.PWRB, 0x80) }
+ *   }
+ */
+static void dsdt_power_button(struct aml *aml, u32 gsi)
+{
+	size_t dev, crs, m;
+
+	dev = aml_device_open(aml, "PWRB");
+	aml_name_eisaid(aml, "_HID", "PNP0C0C");
+	aml_name_integer(aml, "_UID", 0);
+	aml_close(aml, dev);
+
+	dev = aml_device_open(aml, "GED0");
+	aml_name_string(aml, "_HID", "ACPI0013");
+	aml_name_integer(aml, "_UID", 0);
+	aml_name(aml, "_CRS");
+	crs = aml_restemplate_open(aml);
+	aml_res_ext_irq(aml, gsi, true, false);
+	aml_restemplate_close(aml, crs);
+	m = aml_method_open(aml, "_EVT", 1, false);
+	aml_notify(aml, "\\_SB.PWRB", 0x80);
+	aml_close(aml, m);
+	aml_close(aml, dev);
+}
+
 static void dsdt_s5(struct aml *aml)
 {
 	size_t pkg;
@@ -436,6 +471,8 @@ static int dsdt_build(struct acpi_builder *b, const struct acpi_config *cfg,
 	dsdt_com1(&aml);
 	if (cfg->pvpanic_port)
 		dsdt_pvpanic(&aml, cfg->pvpanic_port);
+	if (cfg->ged_gsi)
+		dsdt_power_button(&aml, cfg->ged_gsi);
 	aml_close(&aml, sb);
 	if (aml.err)
 		return aml.err;

@@ -6,8 +6,9 @@
  * reset registers are how it powers off and reboots.
  *
  * The platform is "hardware-reduced" (ACPI 6.5 §4.1): no PM1 event/control
- * blocks, no GPEs, no SCI.  The device side only has to implement the few
- * I/O ports below.
+ * blocks, no GPE blocks, no SCI; events come through a Generic Event
+ * Device instead.  The device side only has to implement the few I/O
+ * ports below and one interrupt.
  */
 #ifndef LKVM_X86_ACPI_H
 #define LKVM_X86_ACPI_H
@@ -63,6 +64,15 @@
 #define ACPI_COM1_PORT		0x3f8
 #define ACPI_COM1_IRQ		4
 
+/*
+ * The power button (PNP0C0C) of a hardware-reduced platform sends its
+ * events through a Generic Event Device (ACPI 6.5 §5.6.9, "ACPI0013"):
+ * lkvm pulses this GSI, an IOAPIC-only pin, edge-triggered and active
+ * high, and the GED's _EVT method notifies the button (0x80: pressed),
+ * which Linux's button driver turns into KEY_POWER.
+ */
+#define ACPI_GED_GSI		20
+
 struct acpi_config {
 	unsigned int nr_cpus;	/* local APIC IDs 0..nr_cpus-1, UIDs the same */
 	u64 lapic_addr;		/* 0xfee00000 */
@@ -71,6 +81,7 @@ struct acpi_config {
 	/* 32-bit PCI MMIO window for \_SB.PCI0; size 0 means none */
 	u64 pci_mmio_base, pci_mmio_size;
 	u16 pvpanic_port;	/* ACPI_PVPANIC_PORT, or 0 for no device */
+	u32 ged_gsi;		/* ACPI_GED_GSI, or 0 for no power button */
 };
 
 /*

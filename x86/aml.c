@@ -29,6 +29,7 @@
 #define AML_ROOT_CHAR		'\\'
 #define AML_PARENT_PREFIX	'^'
 #define AML_RETURN_OP		0xa4
+#define AML_NOTIFY_OP		0x86
 #define AML_NULL_NAME		0x00
 
 /* §20.2.4: a PkgLength counts itself and encodes at most 28 bits. */
@@ -44,6 +45,7 @@
 #define RES_DWORD_ADDR		0x87
 #define RES_WORD_ADDR		0x88
 #define RES_QWORD_ADDR		0x8a
+#define RES_EXT_IRQ		0x89
 
 /* §6.4.3.5.1: Resource Type */
 #define RES_TYPE_MEM		0
@@ -358,6 +360,14 @@ void aml_return(struct aml *aml)
 	aml_byte(aml, AML_RETURN_OP);
 }
 
+/* §20.2.5.3 DefNotify := NotifyOp NotifyObject NotifyValue */
+void aml_notify(struct aml *aml, const char *path, u64 value)
+{
+	aml_byte(aml, AML_NOTIFY_OP);
+	aml_namestring(aml, path);
+	aml_integer(aml, value);
+}
+
 /*
  * Every PkgLength-carrying object is: opcode, PkgLength, body.  The mark is
  * where the body starts; aml_close() slides the body over to make room.
@@ -501,6 +511,20 @@ void aml_res_irq_noflags(struct aml *aml, u16 mask)
 {
 	aml_byte(aml, RES_IRQ_NOFLAGS);
 	aml_le(aml, mask, 2);
+}
+
+/*
+ * §6.4.3.6 Extended Interrupt Descriptor, one GSI: tag, length, flags
+ * (bit 0 consumer, bit 1 edge, bit 2 active low, bit 3 shared), the
+ * table's length, then the interrupt number.
+ */
+void aml_res_ext_irq(struct aml *aml, u32 gsi, bool edge, bool active_low)
+{
+	aml_byte(aml, RES_EXT_IRQ);
+	aml_le(aml, 6, 2);
+	aml_byte(aml, 1 | (edge ? 2 : 0) | (active_low ? 4 : 0));
+	aml_byte(aml, 1);
+	aml_le(aml, gsi, 4);
 }
 
 /*

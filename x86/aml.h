@@ -56,6 +56,8 @@ void aml_name_eisaid(struct aml *aml, const char *path, const char *id);
 
 /* Return (<object>): the caller emits the object right after. */
 void aml_return(struct aml *aml);
+/* Notify (path, value) */
+void aml_notify(struct aml *aml, const char *path, u64 value);
 
 /* PkgLength-carrying objects; each open returns a mark for its close. */
 size_t aml_scope_open(struct aml *aml, const char *path);
@@ -80,6 +82,8 @@ void aml_restemplate_close(struct aml *aml, size_t mark);
 void aml_res_io(struct aml *aml, u16 min, u16 max, u8 align, u8 len);
 /* IRQNoFlags () { irqs in mask } (§6.4.2.1) */
 void aml_res_irq_noflags(struct aml *aml, u16 mask);
+/* Interrupt (ResourceConsumer, Edge|Level, ActiveHigh|Low, Exclusive) { gsi } */
+void aml_res_ext_irq(struct aml *aml, u32 gsi, bool edge, bool active_low);
 
 /*
  * Address space descriptors (§6.4.3.5) for a bridge's windows: always

@@ -64,3 +64,33 @@ int bzimage_parse(const void *buf, size_t size, struct bzimage *bz,
 						     : 0x37ffffff;
 	return 0;
 }
+
+/*
+ * boot.rst: kernel_version (protocol 2.00+) points, less 0x200, at the
+ * NUL-terminated version string in the setup code, "6.1.0-57-cloud-amd64
+ * (debian-kernel@...) #1 SMP ...": the release is its first word.
+ */
+int bzimage_release(const void *buf, size_t size, char *out, size_t len)
+{
+	const u8 *img = buf;
+	struct setup_header hdr;
+	size_t off, i;
+
+	if (size < SETUP_HDR_OFFSET + sizeof(hdr) || !len)
+		return -ENOEXEC;
+	memcpy(&hdr, img + SETUP_HDR_OFFSET, sizeof(hdr));
+	if (hdr.header != HDRS_MAGIC)
+		return -ENOEXEC;
+	off = (size_t)hdr.kernel_version + 0x200;
+	if (!hdr.kernel_version || off >= size)
+		return -ENOENT;
+	for (i = 0; i < len - 1 && off + i < size; i++) {
+		u8 c = img[off + i];
+
+		if (c <= ' ' || c > '~')
+			break;
+		out[i] = c;
+	}
+	out[i] = 0;
+	return i ? 0 : -ENOENT;
+}

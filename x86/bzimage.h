@@ -26,4 +26,11 @@ struct bzimage {
 int bzimage_parse(const void *buf, size_t size, struct bzimage *bz,
 		  const char **why);
 
+/*
+ * The kernel's release ("6.1.0-57-cloud-amd64", what uname -r says) from
+ * the setup header's kernel_version string.  -ENOEXEC for no bzImage,
+ * -ENOENT if it has no version string.
+ */
+int bzimage_release(const void *buf, size_t size, char *out, size_t len);
+
 #endif

@@ -223,35 +223,63 @@ out:
 	return buf;
 }
 
+/*
+ * The initrd file, then vm->cfg.initrd_extra (an archive lkvm built, for
+ * the guest agent) 4-byte aligned after it: the kernel unpacks
+ * concatenated cpio archives, compressed or not, in order.
+ */
 static int load_initrd(struct vm *vm, const struct bzimage *bz,
 		       struct boot_layout *l)
 {
-	size_t size;
-	void *data, *hva;
+	const char *what = vm->cfg.initrd ? vm->cfg.initrd : "with the agent";
+	size_t size = 0, total;
+	void *data = NULL, *hva;
 	int r;
 
-	if (!vm->cfg.initrd)
+	if (!vm->cfg.initrd && !vm->cfg.initrd_extra_size)
 		return 0;
-	data = read_file("initrd", vm->cfg.initrd, &size);
-	if (!data)
-		return -ENOENT;
-	if (!size) {
-		pr_err("initrd %s is empty", vm->cfg.initrd);
-		free(data);
-		return -EINVAL;
+	if (vm->cfg.initrd) {
+		data = read_file("initrd", vm->cfg.initrd, &size);
+		if (!data)
+			return -ENOENT;
+		if (!size) {
+			pr_err("initrd %s is empty", vm->cfg.initrd);
+			free(data);
+			return -EINVAL;
+		}
 	}
-	r = boot_place_initrd(bz, vm->arch.low_ram_end, size, &l->initrd_gpa);
-	hva = r ? NULL : gpa_to_hva(&vm->mem, l->initrd_gpa, size);
+	total = ALIGN_UP(size, 4) + vm->cfg.initrd_extra_size;
+	r = boot_place_initrd(bz, vm->arch.low_ram_end, total, &l->initrd_gpa);
+	hva = r ? NULL : gpa_to_hva(&vm->mem, l->initrd_gpa, total);
 	if (!hva) {
 		pr_err("initrd %s (%zu MiB) does not fit in guest memory; raise -m",
-		       vm->cfg.initrd, size >> 20);
+		       what, total >> 20);
 		free(data);
 		return -ENOSPC;
 	}
-	memcpy(hva, data, size);
-	l->initrd_size = size;
+	if (size)
+		memcpy(hva, data, size);
+	memset((u8 *)hva + size, 0, ALIGN_UP(size, 4) - size);
+	memcpy((u8 *)hva + ALIGN_UP(size, 4), vm->cfg.initrd_extra,
+	       vm->cfg.initrd_extra_size);
+	l->initrd_size = total;
 	free(data);
 	return 0;
+}
+
+int arch_kernel_release(const char *path, char *buf, size_t len)
+{
+	u8 head[64 * 1024];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return bzimage_release(head, n, buf, len);
 }
 
 /* "console=ttyS0" unless the user chose a console, then the user's params. */
@@ -283,6 +311,7 @@ static int load_acpi(struct vm *vm, struct boot_layout *l)
 		.pci_mmio_base = PCI_MMIO_BASE,
 		.pci_mmio_size = PCI_MMIO_SIZE,
 		.pvpanic_port = PVPANIC_PORT,
+		.ged_gsi = ACPI_GED_GSI,
 	};
 	void *hva = gpa_to_hva(&vm->mem, BIOS_AREA_GPA, BIOS_AREA_SIZE);
 	int r;

@@ -4,7 +4,10 @@
 #include <string.h>
 #include <misc/pvpanic.h>
 
+#include "kvm/control.h"
+#include "kvm/irq.h"
 #include "kvm/log.h"
+#include "kvm/vm-control.h"
 #include "kvm/vm.h"
 #include "x86/power.h"
 
@@ -83,6 +86,25 @@ static void pvpanic_access(struct io_range *r, u64 offset, void *data,
 			    "guest kernel panicked (pvpanic)");
 }
 
+/*
+ * `lkvm stop --graceful` without a guest agent: press the power button.
+ * An edge on the GED's interrupt (x86/acpi.h); Linux's button driver
+ * reports KEY_POWER, and the guest's userspace (systemd-logind, acpid)
+ * decides to power off.  From the control thread.
+ */
+static int power_button(void *opaque, const struct control_req *q,
+			struct control_reply *r)
+{
+	struct power *p = opaque;
+	int ret = irq_line(p->vm, ACPI_GED_GSI, 1);
+
+	if (!ret)
+		ret = irq_line(p->vm, ACPI_GED_GSI, 0);
+	if (!ret)
+		control_reply_printf(r, "pressed the ACPI power button");
+	return ret;
+}
+
 /* The VM is going away: the ranges go with its buses. */
 static void power_destroy(struct vm_device *dev)
 {
@@ -134,5 +156,8 @@ int power_init(struct vm *vm)
 		r = vm_register_pio(vm, &p->i8042);
 	if (!r)
 		r = vm_register_pio(vm, &p->pvpanic);
+	if (!r)
+		r = vm_control_register(vm, CONTROL_CMD_POWER_BUTTON,
+					power_button, p);
 	return r;
 }

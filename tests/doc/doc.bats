@@ -119,3 +119,22 @@ man_tags() {
 	done
 	[ "$bad" -eq 0 ]
 }
+
+# `lkvm run -- CMD` exits with CMD's own status, which is no fixed number:
+# it needs its own paragraph in EXIT STATUS, tagged "-- cmd", that says
+# so, and the run section a paragraph for "--" (the option check above
+# finds it only through the help's "-- CMD [ARGS...]" line).
+@test "doc: the exit status of run -- CMD has its own paragraph in EXIT STATUS" {
+	"$LKVM" help run | sed -n '/^Exit status:/,$p' | grep -q -- '-- CMD, CMD.s own'
+	"$LKVM" help run | grep -qE '^  -- CMD'
+	run awk '/^\.SH/ { on = ($0 == ".SH EXIT STATUS"); next }
+		on && tag { print "TAG " $0; tag = 0; next }
+		on && /^\.TP/ { tag = 1; next }
+		on { print }' "$MAN_PAGE"
+	# The tag, then its text up to the next paragraph.
+	body=$(awk '/^TAG .*\\-\\- .*cmd/ { on = 1; next } /^TAG / { on = 0 } on' <<<"$output")
+	[ -n "$body" ] || { echo "lkvm.1, EXIT STATUS: no paragraph tagged '-- cmd'"; return 1; }
+	grep -q "^.IR cmd 's" <<<"$body"
+	grep -qx "own:.*" <<<"$body"
+	grep -q '^\.BI 128+ n' <<<"$body"
+}

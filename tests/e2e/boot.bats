@@ -2,8 +2,24 @@
 # Booting a real Debian kernel: userspace, vCPUs, power-off, panic and
 # --timeout, each checked by lkvm's exit code and by the guest's console.
 # The guest scenarios are tests/e2e/guest/{hello,panic,hang}.sh.
+# Besides Debian's modular kernel with its initramfs, it boots the kernel a
+# kernel developer builds (tests/kit/kernel.sh: everything built in, no
+# initramfs, root on a virtio disk), when that kernel is cached.
 
 load ../lib/e2e
+
+# The built-in kernel's root disk: busybox, and tests/kit/kdev-init.sh as
+# /init.  Read-only: the kernel mounts it as it is and init writes nothing.
+ship_kdev_root() {
+	local root=$BATS_FILE_TMPDIR/kdev-root
+
+	rm -rf "$root"
+	mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys"
+	cp "$KIT_OUT/busybox" "$root/bin/busybox"
+	cp "$E2E_ROOT/tests/kit/kdev-init.sh" "$root/init"
+	chmod 0755 "$root/init"
+	e2e_ship_ext4 kdev-root.img 8 "$root"
+}
 
 setup_file() {
 	e2e_run hello -- -c 2 --stats
@@ -14,7 +30,39 @@ setup_file() {
 	e2e_run reboot-acpi --scenario reboot --append reboot=a
 	# The limit is lkvm's; the run's outer timeout (60 s) only guards it.
 	e2e_run hang -- --timeout 5
+	KDEV=$(sh "$E2E_ROOT/tests/kit/kernel.sh" path)
+	if [[ -f $KDEV ]]; then
+		e2e_ship "$KDEV" kdev-bzImage
+		ship_kdev_root
+		# No initrd, no modules: the kernel's own virtio_blk finds
+		# root on vda and init writes a marker to vdb.
+		e2e_run kdev --raw --pre 'disk_raw out.img 1' \
+			--post 'head -c 512 out.img | tr -d "\000"' -- \
+			run -k ship/kdev-bzImage -c 2 -d ship/kdev-root.img,ro \
+			-d out.img -p "console=ttyS0 quiet panic=-1 root=/dev/vda ro init=/init"
+	fi
 	e2e_execute
+}
+
+kdev_result() {
+	[[ -f $(sh "$E2E_ROOT/tests/kit/kernel.sh" path) ]] ||
+		skip "the built-in kernel is not cached: make kdev builds it (25 min on 2 cores)"
+	e2e_result kdev
+}
+
+@test "boot: a built-in kernel (defconfig + kvm_guest.config) boots with no initramfs, root on virtio-blk" {
+	kdev_result
+	e2e_assert_status 0
+	e2e_assert_console "lkvm-kdev: init up, kernel 6.12"
+	e2e_assert_console ", 2 cpus, root /dev/root"
+	e2e_assert_console "reboot: Power down"
+}
+
+@test "boot: the built-in kernel's virtio_blk writes what the host reads back" {
+	kdev_result
+	e2e_assert_status 0
+	e2e_assert_console "lkvm-kdev: wrote the marker to vdb"
+	[[ $e2e_post == "lkvm-kdev: marker 6.12"*" 2" ]]
 }
 
 @test "boot: the guest's init writes to the console" {

@@ -4,6 +4,8 @@
 #   build.sh fetch       download the .debs into tests/kit/cache/ (once)
 #   build.sh unpack      extract kernel, modules and busybox into out/
 #   build.sh l2-initrd   the L2 guest's initramfs (init + scenarios)
+#   build.sh l2-vsock    an archive the vsock tests append to it: socat
+#                        with its libraries, the hostile vsock driver
 #   build.sh l1-base     the emulated L1's initramfs, without lkvm and plan
 #
 # tests/tests.mk calls these with stamps, so a second `make kit` does no
@@ -101,9 +103,32 @@ cmd_unpack() {
 			say "warning: module $m is not in the kernel package"
 		fi
 	done
+	module_tree
 	# The extracted tree (90 MiB of modules) is not needed any more.
 	rm -rf "$OUT/deb/kernel/lib"
 	say "kernel $(cat "$OUT/kernel-release"), $(ls "$OUT/modules" | wc -l) modules"
+}
+
+# A /lib/modules/VERSION tree of the L2 modules (and the ACPI button's),
+# with the modules.dep that busybox's depmod writes: what `lkvm run --
+# CMD` finds in L1 by default (--modules), as on a distro host.  vhost
+# and vhost_vsock too: make bench loads them in L1 for QEMU's
+# vhost-vsock-pci (the same kernel runs L1 and L2).
+module_tree() {
+	rel=$(cat "$OUT/kernel-release")
+	src=$OUT/deb/kernel/lib/modules/$rel
+	dst=$OUT/modtree/lib/modules/$rel
+	rm -rf "$OUT/modtree"
+	mkdir -p "$dst"
+	for m in $(module_names "$KIT_DIR/l2-modules.txt") button evdev \
+		vhost_iotlb vhost vhost_vsock; do
+		f=$(cd "$src" && find kernel -name "$m.ko" | head -n 1)
+		[ -n "$f" ] || continue
+		mkdir -p "$dst/$(dirname "$f")"
+		cp "$src/$f" "$dst/$f"
+	done
+	cp "$src/modules.builtin" "$src/modules.order" "$dst/"
+	"$OUT/busybox" depmod -b "$OUT/modtree" "$rel"
 }
 
 module_names() {
@@ -150,6 +175,7 @@ cmd_l2_initrd() {
 		rm -f "$root/bin/$(basename "$f")"
 		cp "$f" "$root/bin/"
 	done
+	cp "$OUT/xfer" "$root/bin/"
 	mkdir -p "$root/scenarios"
 	for s in "$TESTS_DIR"/e2e/guest/*.sh; do
 		[ -f "$s" ] || continue
@@ -159,6 +185,33 @@ cmd_l2_initrd() {
 	say "l2-initrd.cpio: $(ls "$root/scenarios" | wc -l) scenarios, $(wc -c <"$OUT/l2-initrd.cpio") bytes"
 }
 
+# socat (VSOCK-LISTEN, VSOCK-CONNECT) with the libraries ldd names, at
+# their own paths, and the hostile vsock driver: the vsock tests ship it
+# and append it to the L2 initramfs, so other boots do not carry 10 MiB
+# more.  Without socat on the build host the archive is empty and the
+# vsock tests say so.
+cmd_l2_vsock() {
+	root=$OUT/l2-vsock-root
+	rm -rf "$root"
+	mkdir -p "$root/bin" "$root/lib/modules"
+	if s=$(command -v socat); then
+		cp "$s" "$root/bin/socat"
+		for lib in $(ldd "$s" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	else
+		say "warning: socat is not installed (apt-get install socat): vsock tests will skip"
+	fi
+	cp "$OUT/vsock-hostile" "$root/bin/"
+	for m in button evdev; do
+		f=$(find "$OUT/modtree" -name "$m.ko" | head -n 1)
+		[ -z "$f" ] || cp "$f" "$root/lib/modules/"
+	done
+	make_cpio "$root" "$OUT/l2-vsock.cpio"
+	say "l2-vsock.cpio: $(wc -c <"$OUT/l2-vsock.cpio") bytes"
+}
+
 # The L1 archive carries the L2 kit under /kit. lkvm-static, the plan and
 # the files a test ships are appended per run as a second cpio archive
 # (the kernel unpacks concatenated archives in order).
@@ -166,7 +219,10 @@ cmd_l1_base() {
 	root=$OUT/l1-root
 	make_root "$root" "$TESTS_DIR/lib/l1-init.sh" "$KIT_DIR/l1-modules.txt"
 	mkdir -p "$root/kit" "$root/e2e"
+	cp "$OUT/xfer" "$root/bin/"
 	cp "$OUT/vmlinuz" "$OUT/l2-initrd.cpio" "$root/kit/"
+	# The L2 kernel's modules where lkvm run -- CMD looks by default.
+	cp -r "$OUT/modtree/lib/modules/$(cat "$OUT/kernel-release")" "$root/lib/modules/"
 	cp "$TESTS_DIR/lib/plan-exec.sh" "$TESTS_DIR/lib/disk.sh" "$root/e2e/"
 	make_cpio "$root" "$OUT/l1-base.cpio"
 	say "l1-base.cpio: $(wc -c <"$OUT/l1-base.cpio") bytes"
@@ -176,6 +232,7 @@ case "${1:-}" in
 fetch) cmd_fetch ;;
 unpack) cmd_unpack ;;
 l2-initrd) cmd_l2_initrd ;;
+l2-vsock) cmd_l2_vsock ;;
 l1-base) cmd_l1_base ;;
-*) echo "usage: $0 fetch|unpack|l2-initrd|l1-base" >&2; exit 2 ;;
+*) echo "usage: $0 fetch|unpack|l2-initrd|l2-vsock|l1-base" >&2; exit 2 ;;
 esac

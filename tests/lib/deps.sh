@@ -2,7 +2,7 @@
 # The Debian packages a make target needs, so that on a fresh Debian 12
 # machine `make demo` and `make check` are the only two commands to type.
 #
-#   deps.sh build|demo|l1|check
+#   deps.sh build|demo|l1|check|kdev
 #
 # Packages are detected with dpkg-query (no root needed). When some are
 # missing: as root, `apt-get update` and install them, non-interactively;
@@ -31,7 +31,19 @@ L1_PKGS=(qemu-system-x86)
 # ext4 images, util-linux has unshare, setsid and setpriv, procps has ps
 # (host.bats checks who a VM's parent is), groff-base checks the man page,
 # valgrind looks for leaks at a normal exit (host.bats skips without it).
-CHECK_PKGS=(bats jq e2fsprogs util-linux procps groff-base valgrind)
+# socat goes with its libraries into the vsock tests' guest
+# (VSOCK-LISTEN, VSOCK-CONNECT; without it vsock.bats skips those tests).
+# net.bats ships the host's passt into L1 for its `-n mode=user` runs
+# (they fail without it) and runs the host's passt cases; iproute2's ip
+# brings up lo in the network namespaces of those host cases. make
+# bench's network half runs iperf3 in L1 and in its guest (listed here:
+# bench has no list of its own).
+CHECK_PKGS=(bats jq e2fsprogs util-linux procps groff-base valgrind
+	passt iproute2 iperf3 socat)
+# make kdev (tests/kit/kernel.sh): Linux's own build needs bc, bison and
+# flex; objtool needs libelf, the certificate tools libssl; the source
+# package is a tar.xz.
+KDEV_PKGS=(bc bison flex libelf-dev libssl-dev xz-utils)
 
 say() { echo "deps: $*" >&2; }
 
@@ -55,6 +67,11 @@ kit_fetched() {
 	[[ -e $KIT_CACHE/.fetched ]]
 }
 
+# Whether tests/kit/kernel.sh has its source package (it downloads it).
+kdev_fetched() {
+	compgen -G "$KIT_CACHE/kdev/linux-source-*.deb" >/dev/null
+}
+
 main() {
 	local target=${1:-} need_update=0 line=
 	local -a pkgs todo
@@ -64,8 +81,9 @@ main() {
 	l1) pkgs=("${L1_PKGS[@]}") ;;
 	demo) pkgs=("${BUILD_PKGS[@]}" "${KIT_PKGS[@]}") ;;
 	check) pkgs=("${BUILD_PKGS[@]}" "${KIT_PKGS[@]}" "${L1_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
+	kdev) pkgs=("${BUILD_PKGS[@]}" "${KDEV_PKGS[@]}") ;;
 	*)
-		echo "usage: $0 build|demo|l1|check" >&2
+		echo "usage: $0 build|demo|l1|check|kdev" >&2
 		exit 2
 		;;
 	esac
@@ -75,7 +93,8 @@ main() {
 		return 0
 	fi
 	mapfile -t todo < <(missing "${pkgs[@]}")
-	if [[ $target == demo || $target == check ]] && ! kit_fetched; then
+	if { [[ $target == demo || $target == check ]] && ! kit_fetched; } ||
+		{ [[ $target == kdev ]] && ! kdev_fetched; }; then
 		if [[ $(id -u) == 0 ]] || ! apt_has_lists; then
 			need_update=1
 		fi

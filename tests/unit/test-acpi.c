@@ -728,6 +728,42 @@ static void test_dsdt_crs(void)
 		check_io(&r[0], ACPI_PVPANIC_PORT, 1);
 }
 
+/*
+ * The power button behind a Generic Event Device: \_SB.PWRB (PNP0C0C),
+ * \_SB.GED0 (ACPI0013) with one edge, active-high GSI, and an _EVT that
+ * notifies the button with 0x80.
+ */
+static void test_dsdt_power_button(void)
+{
+	static const u8 evt[] = { 0x86, '\\', 0x2e, '_', 'S', 'B', '_',
+				  'P', 'W', 'R', 'B', 0x0a, 0x80 };
+	struct acpi_config cfg = default_cfg;
+	const struct aml_object *o;
+	struct res r[4];
+	int n;
+
+	if (!dsdt_walk(&default_cfg))
+		return;
+	CHECK(aml_find("\\_SB_.GED0") == NULL);	/* only when asked */
+	cfg.ged_gsi = ACPI_GED_GSI;
+	if (!dsdt_walk(&cfg))
+		return;
+	check_name_integer("\\_SB_.PWRB._HID", 0x0c0cd041);	/* PNP0C0C */
+	o = aml_find("\\_SB_.GED0._HID");
+	CHECK(o && o->obj[0] == 0x0d && !strcmp((char *)o->obj + 1, "ACPI0013"));
+	n = crs_decode("\\_SB_.GED0._CRS", r, ARRAY_SIZE(r));
+	CHECK_EQ(n, 2);
+	if (n == 2) {
+		/* Extended Interrupt: consumer, edge, active high, exclusive. */
+		CHECK_EQ(r[0].tag, 0x89);
+		CHECK_EQ(r[0].data[0], 0x03);
+		CHECK_EQ(r[0].data[1], 1);
+		CHECK_EQ(rd32(r[0].data + 2), ACPI_GED_GSI);
+	}
+	o = aml_find("\\_SB_.GED0._EVT");
+	CHECK(o && !memcmp(o->obj, evt, sizeof(evt)));
+}
+
 static void test_dsdt_no_mmio_window(void)
 {
 	struct acpi_config cfg = default_cfg;
@@ -1113,6 +1149,7 @@ UNIT_MAIN("test-acpi",
 	  UNIT_TEST(test_fadt),
 	  UNIT_TEST(test_dsdt_names),
 	  UNIT_TEST(test_dsdt_no_pvpanic),
+	  UNIT_TEST(test_dsdt_power_button),
 	  UNIT_TEST(test_dsdt_crs),
 	  UNIT_TEST(test_dsdt_no_mmio_window),
 	  UNIT_TEST(test_dsdt_255_cpus),

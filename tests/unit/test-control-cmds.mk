@@ -1,1 +1,1 @@
-test-control-cmds-objs := builtin-cmds/list.o builtin-cmds/stop.o builtin-cmds/pause.o builtin-cmds/resume.o builtin-cmds/debug.o builtin-cmds/ctl-client.o kvm/control.o kvm/control-proto.o kvm/log.o
+test-control-cmds-objs := builtin-cmds/list.o builtin-cmds/stop.o builtin-cmds/exec.o builtin-cmds/agent-client.o builtin-cmds/agent/proto.o builtin-cmds/pause.o builtin-cmds/resume.o builtin-cmds/debug.o builtin-cmds/ctl-client.o kvm/control.o kvm/control-proto.o kvm/log.o

@@ -47,6 +47,7 @@ static void test_req_round_trip(void)
 		{ .cmd = CONTROL_CMD_DEBUG_PGWALK, .vcpu = 1,
 		  .gpa = 0xffffffff81000000ULL },
 		{ .cmd = CONTROL_CMD_DEBUG_PGWALK, .vcpu = 2, .walk_pc = true },
+		{ .cmd = CONTROL_CMD_NET_INFO, .seq = 4 },
 	};
 	struct control_req out;
 

@@ -339,6 +339,36 @@ static void test_wraparound(void)
 	CHECK(virtq_should_interrupt(&vq));
 }
 
+/*
+ * Several used elements published at once, across the 16-bit wrap: the
+ * driver sees none of them until it sees all (one used->idx update).
+ */
+static void test_push_n(void)
+{
+	struct virtq_used u[3] = { { 5, 100 }, { 2, 200 }, { 9, 3 } };
+	struct virtq_used bad[2] = { { 1, 1 }, { QSIZE, 1 } };
+	struct virtq_used many[QSIZE + 1] = { { 0 } };
+	unsigned int i;
+
+	setup(0);
+	virtq_set_state(&vq, 65535, 65535);
+	used()->idx = htole16(65535);
+	CHECK_EQ(virtq_push_n(&vq, u, 3), 0);
+	CHECK_EQ(le16toh(used()->idx), 2);
+	for (i = 0; i < 3; i++) {
+		CHECK_EQ(le32toh(used()->ring[(15 + i) % QSIZE].id), u[i].head);
+		CHECK_EQ(le32toh(used()->ring[(15 + i) % QSIZE].len), u[i].len);
+	}
+	/* A bad head, or more than the ring holds: nothing is pushed. */
+	CHECK_EQ(virtq_push_n(&vq, bad, 2), -EINVAL);
+	CHECK_EQ(virtq_push_n(&vq, many, QSIZE + 1), -EINVAL);
+	CHECK_EQ(le16toh(used()->idx), 2);
+	CHECK_EQ(le32toh(used()->ring[2].id), 0);
+	CHECK_EQ(virtq_push_n(&vq, u, 0), 0);
+	CHECK_EQ(le16toh(used()->idx), 2);
+	CHECK(virtq_should_interrupt(&vq));
+}
+
 static void test_event_idx(void)
 {
 	__virtio16 *used_event, *avail_event;
@@ -696,6 +726,7 @@ UNIT_MAIN("virtq",
 	  UNIT_TEST(test_indirect),
 	  UNIT_TEST(test_direct_then_indirect),
 	  UNIT_TEST(test_wraparound),
+	  UNIT_TEST(test_push_n),
 	  UNIT_TEST(test_event_idx),
 	  UNIT_TEST(test_event_idx_wraps),
 	  UNIT_TEST(test_no_interrupt_flag),

@@ -42,6 +42,11 @@ $(TSAN_DIR)/%.o: %.c
 
 $(TSAN_DIR)/builtin-cmds/version.o: TSAN_CFLAGS += -DLKVM_VERSION='"$(VERSION)-tsan"'
 
+# The guest agent's blob is no C: the same object as lkvm's.
+$(TSAN_DIR)/builtin-cmds/agent/blob.o: builtin-cmds/agent/blob.S $(AGENT)
+	@mkdir -p $(@D)
+	$(CC) -c -o $@ $<
+
 $(TSAN_LKVM): $(TSAN_OBJS)
 	$(CC) $(LDFLAGS) -fsanitize=thread -o $@ $(TSAN_OBJS) $(LDLIBS)
 

@@ -1,0 +1,200 @@
+#!/bin/bash
+# Turns the runs of tests/bench/net.bats into the network bench table:
+#
+#   net-report.sh ROUND_DIR...    (tests/kit/out/e2e/bench-net/round-*)
+#
+# Reads ROUND_DIR/results/{lkvm,qemu}-N/: the guest's console (iperf3's
+# receiver rate per pass, the NIC's interrupts around each direction),
+# the sampler's marks in post.out (L1 KVM's exit counters at each phase
+# mark), the exit status.  Throughput is iperf3's, by the receiver, in
+# Mbit/s: mean, %SD (sample standard deviation over the mean), median,
+# over every pass of every good boot.  Per MiB moved: KVM's counters over
+# a direction's phase less one idle phase (the 1 s sleep each phase starts
+# with), and the guest's interrupts of the NIC's queues; medians over the
+# boots.  Exits 1, after the table, if a VMM and direction has no good
+# pass at all.
+set -euo pipefail
+
+(($#)) || {
+	echo "usage: net-report.sh ROUND_DIR..." >&2
+	exit 2
+}
+
+problems=()
+files=()
+for state in "$@"; do
+	round=$(basename "$state")
+	if [[ -f $state/wedges ]]; then
+		while IFS= read -r line; do
+			problems+=("$round: $line")
+		done <"$state/wedges"
+	fi
+	if [[ -f $state/error ]]; then
+		problems+=("$round: lost: $(cat "$state/error")")
+		continue
+	fi
+	# L1 wedged twice: the runs that finished still count.
+	if [[ -f $state/wedged ]]; then
+		problems+=("$round: lost the runs that had not finished: $(cat "$state/wedged")")
+	elif [[ ! -f $state/results/plan.done ]]; then
+		problems+=("$round: lost: no results")
+		continue
+	fi
+	for d in "$state"/results/lkvm-* "$state"/results/qemu-*; do
+		[[ -d $d && -f $d/done ]] || continue
+		for f in status console post.out; do
+			[[ -f $d/$f ]] || : >"$d/$f"
+			files+=("$d/$f")
+		done
+	done
+done
+where=$(head -n 1 "$1/notes" 2>/dev/null | cut -d ';' -f 1 || true)
+problem_text=$(printf '%s\n' "${problems[@]}")
+((${#files[@]})) || files=(/dev/null)
+
+awk -v where="$where" -v problems="$problem_text" '
+function run_of(path,   p, n) { n = split(path, p, "/"); return p[n - 1] }
+function file_of(path,   p, n) { n = split(path, p, "/"); return p[n] }
+function vmm_of(run) { return substr(run, 1, index(run, "-") - 1) }
+function sort_num(a, n,   i, j, t) {
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+		}
+}
+function median(a, n) {
+	if (!n)
+		return ""
+	sort_num(a, n)
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function fmt(v, d) { return v == "" ? "-" : sprintf("%." d "f", v) }
+
+{ sub(/\r$/, "") }
+
+file_of(FILENAME) == "status" { status[run_of(FILENAME)] = $1; next }
+
+file_of(FILENAME) == "console" {
+	r = run_of(FILENAME)
+	runs[r] = 1
+	if ($0 ~ /lkvm-bench: result /) {
+		# lkvm-bench: result tx pass 0 secs 5.04 mbits 940
+		for (i = 1; i < NF; i++) {
+			if ($i == "result") d = $(i + 1)
+			if ($i == "secs") s = $(i + 1)
+			if ($i == "mbits") m = $(i + 1)
+		}
+		np[r, d]++
+		rate[r, d, np[r, d]] = m
+		mib[r, d] += m * s * 1e6 / 8 / 1048576
+	} else if ($0 ~ /lkvm-bench: virtio-irqs /) {
+		for (i = 1; i < NF; i++)
+			if ($i == "virtio-irqs") d = $(i + 1)
+		virq[r, d] = $NF - $(NF - 2)
+	} else if ($0 ~ /lkvm-bench: done/) {
+		done[r] = 1
+	}
+	next
+}
+
+file_of(FILENAME) == "post.out" && $1 == "mark" {
+	r = run_of(FILENAME)
+	for (i = 4; i <= NF; i++) {
+		split($i, kv, "=")
+		mark[r, $2, kv[1]] = kv[2]
+		counters[kv[1]] = 1
+	}
+	next
+}
+
+# What a direction cost in counter c: its phase less the idle one.
+function cost(r, d, c,   next_mark, a, b, i0, i1) {
+	next_mark = d == "tx" ? "rx" : "end"
+	a = mark[r, d, c]; b = mark[r, next_mark, c]
+	i0 = mark[r, "idle", c]; i1 = mark[r, "tx", c]
+	if (a == "" || b == "" || i0 == "" || i1 == "" || a == "na")
+		return ""
+	return (b - a) - (i1 - i0)
+}
+
+END {
+	ndir = split("tx rx", dirs, " ")
+	nvmm = split("lkvm qemu", vmms, " ")
+	ncnt = split("exits io_exits mmio_exits irq_injections halt_exits", cnts, " ")
+	for (r in runs) {
+		v = vmm_of(r)
+		good = status[r] == "0" && done[r]
+		for (k = 1; k <= ndir; k++) {
+			d = dirs[k]
+			if (!good || !np[r, d]) {
+				bad[v, d] = bad[v, d] " " r
+				continue
+			}
+			for (p = 1; p <= np[r, d]; p++)
+				all[v, d, ++nall[v, d]] = rate[r, d, p]
+			nb = ++nboots[v, d]
+			bmib[v, d] += mib[r, d]
+			if (virq[r, d] != "")
+				irq[v, d, nb] = virq[r, d] / mib[r, d]
+			for (c = 1; c <= ncnt; c++) {
+				x = cost(r, d, cnts[c])
+				if (x != "")
+					per[v, d, cnts[c], ++nper[v, d, cnts[c]]] = x / mib[r, d]
+			}
+		}
+	}
+	printf "Network bench: iperf3 in the guest against the host end of a tap\n"
+	printf "lkvm virtio-net vs QEMU virtio-net-pci (tap, vhost=off), %s\n\n", where
+	for (k = 1; k <= ndir; k++) {
+		d = dirs[k]
+		printf "%s (%s)\n", d, d == "tx" ? "guest to host" : "host to guest"
+		printf "  %-5s %6s %10s %7s %10s %10s %10s\n", "", "passes", "mean Mb/s",
+		       "%SD", "median", "min", "max"
+		for (j = 1; j <= nvmm; j++) {
+			v = vmms[j]; n = nall[v, d]; sum = 0; sq = 0
+			for (i = 1; i <= n; i++) { sum += all[v, d, i]; t[i] = all[v, d, i] }
+			mean[v, d] = n ? sum / n : ""
+			for (i = 1; i <= n; i++) sq += (all[v, d, i] - mean[v, d]) ^ 2
+			sd = n > 1 ? sqrt(sq / (n - 1)) : 0
+			med[v, d] = median(t, n)
+			printf "  %-5s %6d %10s %6s%% %10s %10s %10s\n", v, n, fmt(mean[v, d], 0),
+			       n ? fmt(100 * sd / mean[v, d], 1) : "-", fmt(med[v, d], 0),
+			       n ? fmt(t[1], 0) : "-", n ? fmt(t[n], 0) : "-"
+		}
+		if (mean["lkvm", d] != "" && mean["qemu", d] > 0)
+			printf "  ratio lkvm/QEMU: %.2fx (means), %.2fx (medians)\n",
+			       mean["lkvm", d] / mean["qemu", d], med["lkvm", d] / med["qemu", d]
+		printf "  per MiB moved (medians over boots)  %10s %10s\n", "lkvm", "qemu"
+		for (c = 1; c <= ncnt; c++) {
+			line = sprintf("    L1 KVM %-26s", cnts[c])
+			for (j = 1; j <= nvmm; j++) {
+				v = vmms[j]; n = nper[v, d, cnts[c]]
+				for (i = 1; i <= n; i++) t[i] = per[v, d, cnts[c], i]
+				line = line sprintf(" %10s", fmt(median(t, n), 1))
+			}
+			print line
+		}
+		line = sprintf("    %-33s", "guest NIC queue interrupts")
+		for (j = 1; j <= nvmm; j++) {
+			v = vmms[j]; n = nboots[v, d]
+			for (i = 1; i <= n; i++) t[i] = irq[v, d, i]
+			line = line sprintf(" %10s", fmt(median(t, n), 1))
+		}
+		print line
+		printf "\n"
+	}
+	fail = 0
+	for (k = 1; k <= ndir; k++)
+		for (j = 1; j <= nvmm; j++) {
+			v = vmms[j]; d = dirs[k]
+			if (bad[v, d] != "")
+				printf "left out (%s %s): %s\n", v, d, bad[v, d]
+			if (!nall[v, d]) {
+				printf "NO GOOD RUN: %s %s\n", v, d
+				fail = 1
+			}
+		}
+	if (problems != "")
+		printf "%s\n", problems
+	exit fail
+}' "${files[@]}"

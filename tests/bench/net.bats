@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# make bench, the network half: iperf3 in the guest against the host end of
+# a tap, both directions, through lkvm's virtio-net and through QEMU's
+# virtio-net-pci (tap, no vhost), in the same machine (the emulated L1
+# here, or the host when its KVM is fast), with the same L2 kernel,
+# initramfs (plus iperf3), guest size and tap setup.  Each VMM runs in a
+# network namespace of its own (tests/e2e/net-host.sh, role bench); the
+# guest is tests/e2e/guest/net-bench.sh; tests/bench/sampler.sh snapshots
+# KVM's exit counters at its phase marks; tests/bench/net-report.sh makes
+# the table in tests/kit/out/bench/net-result.txt.
+#
+# NET_BENCH_REPS (default 3) rounds, each one boot of L1 running lkvm then
+# QEMU; NET_BENCH_PASSES (2) iperf3 passes of NET_BENCH_SECS (5) seconds
+# per direction and boot.
+
+E2E_L1_SLACK=${E2E_L1_SLACK:-60}
+load ../lib/e2e
+
+BENCH_DIR=$E2E_ROOT/tests/bench
+BENCH_OUT=$KIT_OUT/bench
+# Not net/: that is tests/e2e/net.bats's.
+NET_STATE=$KIT_OUT/e2e/bench-net
+NET_BENCH_REPS=${NET_BENCH_REPS:-3}
+NET_BENCH_PASSES=${NET_BENCH_PASSES:-2}
+NET_BENCH_SECS=${NET_BENCH_SECS:-5}
+# A boot: 10 to 25 s in L1, then 2 directions of passes, 1 s per mark.
+NET_BENCH_LIMIT=${NET_BENCH_LIMIT:-$((60 + 2 * NET_BENCH_PASSES * (NET_BENCH_SECS + 2)))}
+BENCH_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
+
+net_fail() {
+	echo "bench: $*" >&2
+	return 1
+}
+
+# PROGRAM and every library ldd names, flat in ship/, with the loader.
+ship_with_libs() {
+	local prog=$1 lib
+
+	e2e_ship "$prog"
+	for lib in $(ldd "$prog" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
+		e2e_ship "$(readlink -f "$lib")" "$(basename "$lib")"
+	done
+}
+
+# QEMU (as tests/bench/bench.bats ships it: qemu.sh runs it through the
+# shipped loader), its firmware, and iperf3 for L1's side.
+ship_tools() {
+	local qemu iperf fw dir found lib
+
+	qemu=$(command -v "$QEMU") || net_fail "$QEMU is not installed (apt-get install qemu-system-x86)" || return
+	iperf=$(command -v iperf3) || net_fail "iperf3 is not installed (apt-get install iperf3)" || return
+	ship_with_libs "$qemu"
+	ship_with_libs "$iperf"
+	[[ -f $E2E_STATE/ship/ld-linux-x86-64.so.2 ]] || net_fail "ldd names no ld-linux-x86-64.so.2" || return
+	for lib in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
+		[[ -f $lib ]] && { e2e_ship "$lib"; break; }
+	done
+	for fw in $BENCH_FIRMWARE; do
+		found=
+		for dir in /usr/share/qemu /usr/share/seabios; do
+			if [[ -f $dir/$fw ]]; then
+				e2e_ship "$(readlink -f "$dir/$fw")" "$fw"
+				found=1
+				break
+			fi
+		done
+		[[ $found ]] || net_fail "QEMU firmware $fw not found" || return
+	done
+	e2e_ship "$BENCH_DIR/qemu.sh"
+	e2e_ship "$BENCH_DIR/sampler.sh"
+	e2e_ship "$E2E_ROOT/tests/e2e/net-host.sh"
+}
+
+# iperf3 for the guest: a cpio appended to the kit's initramfs (the kernel
+# unpacks concatenated archives), with the binary where it is at home.
+ship_guest_iperf() {
+	local root=$BATS_FILE_TMPDIR/iperf-root iperf lib d
+
+	iperf=$(command -v iperf3)
+	rm -rf "$root"
+	mkdir -p "$root/bin" "$root/lib64" "$root/lib/x86_64-linux-gnu"
+	cp "$iperf" "$root/bin/iperf3"
+	for lib in $(ldd "$iperf" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
+		cp "$(readlink -f "$lib")" "$root/lib/x86_64-linux-gnu/$(basename "$lib")"
+	done
+	cp "$(readlink -f /lib64/ld-linux-x86-64.so.2)" "$root/lib64/ld-linux-x86-64.so.2"
+	d=$E2E_STATE/ship
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$d/net-iperf.cpio"
+}
+
+# Before each boot: the guest's initramfs, the console's path for
+# net-host.sh, tracing set up while no guest runs, the sampler beside.
+net_pre() {
+	cat <<EOF
+cat kit/l2-initrd.cpio ship/net-iperf.cpio >l2.cpio
+echo "\$E2E_OUT" >e2e-out
+sh ship/sampler.sh --setup samples.txt
+sh ship/sampler.sh "\$E2E_OUT/console" samples.txt $((NET_BENCH_LIMIT + 10)) >sampler.log 2>&1 &
+echo \$! >sampler.pid
+EOF
+}
+
+net_post() {
+	cat <<'EOF'
+n=0
+while ! grep -q '^sampler: done' samples.txt && [ $n -lt 30 ]; do
+	sleep 0.2
+	n=$((n + 1))
+done
+grep -q '^sampler: done' samples.txt || kill "$(cat sampler.pid)" 2>/dev/null || true
+cat samples.txt
+dmesg | tail -n 30 >"$E2E_OUT/l1-dmesg" 2>&1 || true
+[ ! -f qemu-debug.log ] || cp qemu-debug.log "$E2E_OUT/"
+EOF
+	[[ ${1:-} != last ]] || echo 'sh ship/sampler.sh --teardown'
+}
+
+net_append() {
+	echo "console=ttyS0 panic=-1 quiet lkvm.scenario=net-bench lkvm.bench.secs=$NET_BENCH_SECS lkvm.bench.passes=$NET_BENCH_PASSES"
+}
+
+net_lkvm() {
+	e2e_run "$1" --limit "$NET_BENCH_LIMIT" --pre "$(net_pre)" --post "$(net_post)" \
+		--exec sh --raw -- ship/net-host.sh bench lkvm run -k kit/vmlinuz -i l2.cpio \
+		-p "$(net_append)" -c 1 -m 256 --stats \
+		-n mode=tap,tapif=lkvmtap0,script=./net-ifup.sh
+}
+
+# The same guest under QEMU: KVM, 1 vCPU, 256 MiB, virtio-net-pci on a tap
+# with QEMU's defaults (merged buffers, offloads, 256-entry rings), its
+# userspace virtio (vhost=off), the same MAC and the same ifup script; no
+# option ROM (romfile=), which a -kernel boot does not use.
+net_qemu() {
+	e2e_run "$1" --limit "$NET_BENCH_LIMIT" --pre "$(net_pre)" --post "$(net_post "${2:-}")" \
+		--exec sh --raw -- ship/net-host.sh bench sh ship/qemu.sh \
+		-accel kvm -M q35 -cpu host -smp 1 -m 256 \
+		-nodefaults -no-user-config -display none -serial stdio -no-reboot \
+		-kernel kit/vmlinuz -initrd l2.cpio -append "$(net_append)" \
+		-netdev tap,id=n0,ifname=lkvmtap0,script=./net-ifup.sh,downscript=no,vhost=off \
+		-device virtio-net-pci,netdev=n0,mac=02:4c:4b:56:4d:00,romfile= \
+		-d cpu_reset,guest_errors -D qemu-debug.log
+}
+
+# One L1 boot a round; when L1 wedges, the harness runs what had not
+# finished once more in a fresh L1 (tests/lib/e2e.bash), and the table
+# names the round.
+net_round() {
+	local round=$1
+
+	E2E_STATE=$NET_STATE/round-$round
+	E2E_NRUNS=
+	ship_tools || return
+	ship_guest_iperf || return
+	net_lkvm "lkvm-$round"
+	net_qemu "qemu-$round" last
+	e2e_execute
+	rm -rf "$E2E_STATE/ship" "$E2E_STATE/l1-extra" "$E2E_STATE/l1.cpio" \
+		"$E2E_STATE/results.img" "$E2E_STATE/work"
+}
+
+setup_file() {
+	local i
+
+	[[ $NET_BENCH_REPS =~ ^[1-9][0-9]*$ ]] || net_fail "NET_BENCH_REPS must be a positive number" || return
+	rm -rf "$NET_STATE"
+	for ((i = 1; i <= NET_BENCH_REPS; i++)); do
+		net_round "$i" || return
+		[[ ! -f $E2E_STATE/skip ]] || break
+	done
+}
+
+@test "bench: net: lkvm and QEMU each have good iperf3 runs both ways; the table is in tests/kit/out/bench/net-result.txt" {
+	local rc=0 d
+
+	d=$NET_STATE/round-1
+	[[ ! -f $d/skip ]] || skip "$(cat "$d/skip")"
+	mkdir -p "$BENCH_OUT"
+	bash "$BENCH_DIR/net-report.sh" "$NET_STATE"/round-* \
+		>"$BENCH_OUT/net-result.txt" 2>"$BENCH_OUT/net-report.err" || rc=$?
+	cat "$BENCH_OUT/net-result.txt" "$BENCH_OUT/net-report.err"
+	return "$rc"
+}

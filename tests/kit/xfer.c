@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xfer: move a checksummed stream over TCP, for the network tests.
+ *
+ *   xfer send HOST PORT BYTES SEED [RETRY_SECS]
+ *   xfer recv PORT [ADDR]
+ *   xfer hash BYTES SEED
+ *
+ * send connects (retrying for RETRY_SECS while nobody listens yet),
+ * writes BYTES of a pseudo-random stream made from SEED, half-closes its
+ * side and waits for the receiver to close: busybox nc closes the whole
+ * connection at its stdin's end and can lose what is in flight.  recv
+ * accepts one connection and reads to its end.  Both print the byte
+ * count and a 64-bit hash of the stream; hash prints what a sender with
+ * that seed sends, without a network.
+ *
+ *   xfer: sent 104857600 bytes hash 0123456789abcdef in 3.21 s
+ *
+ * Static, so the same binary runs in the emulated L1 and in its guest.
+ */
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUF (64 * 1024)
+#define IO_TIMEOUT_S 120
+
+/* A hash of a byte stream that does not depend on how it was cut. */
+struct hash {
+	uint64_t h, carry, n;
+};
+
+static void hash_word(struct hash *s, uint64_t w)
+{
+	s->h = (s->h ^ w) * 0x100000001b3ULL;
+	s->h ^= s->h >> 29;
+}
+
+static void hash_byte(struct hash *s, unsigned char c)
+{
+	s->carry |= (uint64_t)c << (8 * (s->n % 8));
+	if (++s->n % 8 == 0) {
+		hash_word(s, s->carry);
+		s->carry = 0;
+	}
+}
+
+/* Words in little-endian order, whole ones straight from the buffer. */
+static void hash_bytes(struct hash *s, const unsigned char *p, size_t len)
+{
+	uint64_t w;
+
+	for (; len && s->n % 8; len--)
+		hash_byte(s, *p++);
+	for (; len >= 8; len -= 8, p += 8, s->n += 8) {
+		memcpy(&w, p, 8);
+		hash_word(s, le64toh(w));
+	}
+	for (; len; len--)
+		hash_byte(s, *p++);
+}
+
+static uint64_t hash_end(struct hash *s)
+{
+	if (s->n % 8)
+		hash_word(s, s->carry);
+	hash_word(s, s->n);
+	return s->h;
+}
+
+/* xorshift64*: fast, and every seed gives a different stream. */
+static void gen(uint64_t *state, unsigned char *buf, size_t len)
+{
+	uint64_t x;
+	size_t i;
+
+	for (i = 0; i < len; i += 8) {
+		x = *state;
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		*state = x;
+		x *= 0x2545f4914f6cdd1dULL;
+		memcpy(buf + i, &x, len - i < 8 ? len - i : 8);
+	}
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "xfer: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void timeouts(int fd)
+{
+	struct timeval tv = { IO_TIMEOUT_S, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static int connect_retry(const char *host, int port, int retry)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	double end = now() + retry;
+	int fd;
+
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+		fprintf(stderr, "xfer: %s is not an IPv4 address\n", host);
+		exit(2);
+	}
+	for (;;) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			die("socket");
+		if (!connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			return fd;
+		close(fd);
+		if (now() >= end)
+			die("connect");
+		usleep(200 * 1000);
+	}
+}
+
+static uint64_t seed_state(const char *seed)
+{
+	return strtoull(seed, NULL, 0) * 0x9e3779b97f4a7c15ULL + 1;
+}
+
+static int do_send(char **argv, int argc)
+{
+	unsigned long long total = strtoull(argv[4], NULL, 0), done = 0;
+	uint64_t st = seed_state(argv[5]);
+	static unsigned char buf[BUF];
+	struct hash h = { 0 };
+	int fd = connect_retry(argv[2], atoi(argv[3]), argc > 6 ? atoi(argv[6]) : 0);
+	double t0 = now();
+	size_t n, off;
+	ssize_t r;
+
+	timeouts(fd);
+	while (done < total) {
+		n = total - done < BUF ? total - done : BUF;
+		gen(&st, buf, n);
+		hash_bytes(&h, buf, n);
+		for (off = 0; off < n; off += r) {
+			r = write(fd, buf + off, n - off);
+			if (r < 0)
+				die("write");
+		}
+		done += n;
+	}
+	if (shutdown(fd, SHUT_WR))
+		die("shutdown");
+	/* The receiver closes once it has read everything. */
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (r < 0)
+		die("read after shutdown");
+	printf("xfer: sent %llu bytes hash %016llx in %.2f s\n", done,
+	       (unsigned long long)hash_end(&h), now() - t0);
+	return 0;
+}
+
+static int do_recv(char **argv, int argc)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(atoi(argv[2])) };
+	static unsigned char buf[BUF];
+	unsigned long long done = 0;
+	struct hash h = { 0 };
+	int one = 1, l, fd;
+	double t0;
+	ssize_t r;
+
+	if (argc > 3 && inet_pton(AF_INET, argv[3], &a.sin_addr) != 1) {
+		fprintf(stderr, "xfer: %s is not an IPv4 address\n", argv[3]);
+		return 2;
+	}
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0)
+		die("socket");
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1))
+		die("listen");
+	/* Linux's accept() honours SO_RCVTIMEO: nobody waits forever. */
+	timeouts(l);
+	fd = accept(l, NULL, NULL);
+	if (fd < 0)
+		die("accept");
+	timeouts(fd);
+	t0 = now();
+	while ((r = read(fd, buf, sizeof(buf))) > 0) {
+		hash_bytes(&h, buf, (size_t)r);
+		done += (unsigned long long)r;
+	}
+	if (r < 0)
+		die("read");
+	printf("xfer: received %llu bytes hash %016llx in %.2f s\n", done,
+	       (unsigned long long)hash_end(&h), now() - t0);
+	fflush(stdout);
+	close(fd);
+	return 0;
+}
+
+static int do_hash(char **argv)
+{
+	unsigned long long total = strtoull(argv[2], NULL, 0), done;
+	uint64_t st = seed_state(argv[3]);
+	static unsigned char buf[BUF];
+	struct hash h = { 0 };
+	size_t n;
+
+	for (done = 0; done < total; done += n) {
+		n = total - done < BUF ? total - done : BUF;
+		gen(&st, buf, n);
+		hash_bytes(&h, buf, n);
+	}
+	printf("xfer: hash %016llx\n", (unsigned long long)hash_end(&h));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 6 && !strcmp(argv[1], "send"))
+		return do_send(argv, argc);
+	if (argc >= 3 && !strcmp(argv[1], "recv"))
+		return do_recv(argv, argc);
+	if (argc == 4 && !strcmp(argv[1], "hash"))
+		return do_hash(argv);
+	fprintf(stderr, "usage: xfer send HOST PORT BYTES SEED [RETRY_SECS]\n"
+			"       xfer recv PORT [ADDR]\n"
+			"       xfer hash BYTES SEED\n");
+	return 2;
+}

@@ -1,0 +1,1 @@
+test-initramfs-objs := builtin-cmds/initramfs.o
