@@ -563,6 +563,7 @@ int virtio_save(struct virtio_dev *dev, struct state_out *o)
 {
 	struct virtio_queue *q;
 	unsigned int i;
+	u16 unused;
 
 	if (!dev->type->save || !dev->type->load)
 		return -ENOTSUP;
@@ -579,7 +580,9 @@ int virtio_save(struct virtio_dev *dev, struct state_out *o)
 		state_put_u64(o, q->desc_gpa);
 		state_put_u64(o, q->avail_gpa);
 		state_put_u64(o, q->used_gpa);
-		state_put_u16(o, q->vq.last_avail_idx);
+		unused = dev->type->unused_chains && q->enabled ?
+				 dev->type->unused_chains(dev, i) : 0;
+		state_put_u16(o, (u16)(q->vq.last_avail_idx - unused));
 		state_put_u16(o, q->vq.used_idx);
 		state_put_u8(o, q->vq.broken);
 	}

@@ -93,6 +93,15 @@ struct virtio_dev_type {
 	int (*save)(struct virtio_dev *dev, struct state_out *out);
 	int (*load)(struct virtio_dev *dev, struct state_in *in);
 	int (*handover)(struct virtio_dev *dev, enum dev_handover step);
+	/*
+	 * Optional, at save (the device quiet): how many chains of queue
+	 * @qidx the device has popped and not used, all of them popped
+	 * after every chain it used (receive buffers taken ahead of need).
+	 * The stream gives them back to the ring, so the destination pops
+	 * them again instead of losing them; the source keeps them, in case
+	 * it runs on.
+	 */
+	u16 (*unused_chains)(struct virtio_dev *dev, unsigned int qidx);
 };
 
 /* Per-queue state (virtio 1.2 §2.6), as the driver configured it. */
