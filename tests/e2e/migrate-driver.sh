@@ -57,11 +57,13 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # dest TAG URI [STDIN]: start a destination; its pid in $dpid.  No eval
 # in the background command itself: then $! would be a shell, not lkvm.
+# STDIN is taken before `set --` replaces the arguments.
 dest() {
 	tag=$1
 	uri=$2
+	in=${3:-/dev/null}
 	eval "set -- $vm_args"
-	"$LKVM" "$@" --incoming "$uri" <"${3:-/dev/null}" \
+	"$LKVM" "$@" --incoming "$uri" <"$in" \
 		>"$tag.console" 2>"$tag.stderr" &
 	dpid=$!
 	pids="$pids $dpid"
