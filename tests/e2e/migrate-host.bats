@@ -126,6 +126,41 @@ follows() {
 	[ "$rc" -eq 0 ]
 }
 
+@test "host: a VM with a NIC and a vsock device migrates; a NIC with another MAC is refused" {
+	local d=$BATS_TEST_TMPDIR
+
+	need_tiny
+	[[ -c /dev/net/tun && $EUID -eq 0 ]] ||
+		skip "lkvm cannot make a tap here (no /dev/net/tun, or not root)"
+	tiny_bg a tick --name vm9 -n mode=tap --vsock 5 --vsock-uds "$d/a.vsock"
+	a=$BG_PID
+	wait_until 10 at_least a tick 3
+	# Each lkvm has its own tap and Unix socket; the MAC must match.
+	tiny_bg x tick --name vm9 -n mode=tap,guest_mac=02:00:00:00:00:99 \
+		--vsock 5 --vsock-uds "$d/x.vsock" --incoming "unix:$d/x.sock"
+	x=$BG_PID
+	wait_until 10 waiting x
+	mig -n vm9 "unix:$d/x.sock"
+	[ "$status" -eq 1 ]
+	[[ $output == *"eth0: mac=02:00:00:00:00:99 here, mac=02:4c:4b:56:4d:00 at the source"* ]]
+	exit_of "$x"
+	[ "$rc" -eq 1 ]
+	tiny_bg b tick --name vm9 -n mode=tap --vsock 5 --vsock-uds "$d/b.vsock" \
+		--incoming "unix:$d/m.sock"
+	b=$BG_PID
+	wait_until 10 waiting b
+	mig -n vm9 "unix:$d/m.sock"
+	[ "$status" -eq 0 ]
+	exit_of "$a"
+	[ "$rc" -eq 0 ]
+	wait_until 10 at_least b tick 3
+	follows a b tick
+	[ -S "$d/b.vsock" ]
+	run "$E2E_LKVM" stop -n vm9
+	exit_of "$b"
+	[ "$rc" -eq 0 ]
+}
+
 @test "host: a guest dirtying memory migrates over tcp in several passes, throttled, with no page lost" {
 	need_tiny
 	tiny_bg a dirty --name vm2
