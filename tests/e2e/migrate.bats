@@ -15,12 +15,12 @@ load ../lib/e2e
 
 TINY=$KIT_OUT/tiny-bzImage
 
-# plan RUN MODE [KERNEL ARGS]: the run's own lkvm is the first source.
+# plan RUN MODE [LKVM ARGS...]: the run's own lkvm is the first source.
 plan() {
-	local run=$1 mode=$2 extra=${3:-} a q=
+	local run=$1 mode=$2 a q=
 	local -a args=(run -k kit/vmlinuz -i kit/l2-initrd.cpio
-		-p "console=ttyS0 panic=-1 quiet lkvm.scenario=migrate-guest$extra"
-		-m 256 -d disk.img --name "mig-$run")
+		-p "console=ttyS0 panic=-1 quiet lkvm.scenario=migrate-guest"
+		-m 256 -d disk.img --name "mig-$run" "${@:3}")
 
 	for a in "${args[@]}"; do
 		q+=" $(e2e_sq "$a")"
@@ -39,7 +39,12 @@ setup_file() {
 
 	e2e_ship "$BATS_TEST_DIRNAME/migrate-driver.sh"
 	for run in ${MIGRATE_RUNS:-live fail}; do
-		plan "$run" "$run"
+		# live has a NIC, on a tap each lkvm makes for itself.
+		if [[ $run == live ]]; then
+			plan live live -n mode=tap
+		else
+			plan "$run" "$run"
+		fi
 	done
 	e2e_execute
 }
@@ -116,6 +121,21 @@ continues() {
 	mig "a2: guest: disk writable"
 	mig "a2: guest: done after"
 	mig "a2: exit 0"
+}
+
+@test "migrate: A->B->A with a NIC: its link is up, and each move announced the guest" {
+	e2e_result live
+	# The guest's NIC sends nothing of its own (IPv4 only, no traffic):
+	# what it sent by the end is gratuitous ARP, one per announcement.
+	[[ $output =~ lkvm-guest:\ eth0\ up,\ tx\ ([0-9]+) ]] || {
+		echo "the guest had no eth0"
+		return 1
+	}
+	local tx0=${BASH_REMATCH[1]}
+	[[ $e2e_post =~ a2:\ guest:\ eth0\ carrier\ ([0-9]+)\ tx\ ([0-9]+) ]]
+	echo "eth0: tx $tx0 at boot, ${BASH_REMATCH[2]} after two moves; carrier ${BASH_REMATCH[1]}"
+	[ "${BASH_REMATCH[1]}" = 1 ]
+	((BASH_REMATCH[2] >= tx0 + 2))
 }
 
 @test "migrate: lkvm list shows the destination under the VM's name once the source is gone" {
