@@ -45,7 +45,12 @@ wait_for() {
 	return 1
 }
 has() { grep -q "$2" "$1" 2>/dev/null; }
-last_tick() { grep 'lkvm-guest: tick' "$1" | tail -n 1 | tr -d '\r'; }
+# The last tick line that ended (in CR LF) there: a move may cut the line
+# being written, and its rest then goes out on the destination's console.
+last_tick() {
+	grep 'lkvm-guest: tick' "$1" | grep "$(printf '\r')\$" | tail -n 1 |
+		tr -d '\r'
+}
 first_tick() { grep 'lkvm-guest: tick' "$1" | head -n 1 | tr -d '\r'; }
 ticks() { grep -c 'lkvm-guest: tick' "$1" 2>/dev/null || true; }
 ticking() { [ "$(ticks "$1")" -ge "$2" ]; }
