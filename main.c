@@ -18,6 +18,7 @@ static const struct lkvm_cmd *const commands[] = {
 	&cmd_pause,
 	&cmd_resume,
 	&cmd_debug,
+	&cmd_migrate,
 	&cmd_exec,
 	&cmd_help,
 	&cmd_version,

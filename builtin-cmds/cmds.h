@@ -32,7 +32,7 @@ struct lkvm_cmd {
 extern const struct lkvm_cmd cmd_run, cmd_help, cmd_version;
 /* The control-channel clients (builtin-cmds/ctl-client.h). */
 extern const struct lkvm_cmd cmd_list, cmd_stop, cmd_pause, cmd_resume,
-	cmd_debug;
+	cmd_debug, cmd_migrate;
 /* Through the guest agent (builtin-cmds/agent-client.h). */
 extern const struct lkvm_cmd cmd_exec;
 

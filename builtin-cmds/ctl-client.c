@@ -183,7 +183,7 @@ int ctl_call(int fd, const struct control_req *req, struct control_reply *rep,
 	     int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
-	u8 out[CONTROL_HDR_SIZE + 64];
+	u8 out[CONTROL_HDR_SIZE + CONTROL_REQ_ARGS_MAX];
 	struct control_msg msg;
 	ssize_t n;
 	u8 *in = NULL;

@@ -2,9 +2,11 @@
 # Bash completion for lkvm(1): the commands, each command's options, file
 # names after -k, -i, -d, --console-log and --vsock-uds, directories after
 # --modules, run's -n (modes, then each mode's keys), the running VMs'
-# names after -n/--name of stop, pause, resume, debug and exec, and after
-# run's "--" the host's commands (lkvm packs the command from the host),
-# then file names. `make install` puts it in
+# names after -n/--name of stop, pause, resume, debug, exec and migrate,
+# migration URIs (the URI of lkvm migrate, the value of run's --incoming):
+# their schemes, then file names after file: and unix:, and after run's
+# "--" the host's commands (lkvm packs the command from the host), then
+# file names. `make install` puts it in
 # share/bash-completion/completions/lkvm; or source it from ~/.bashrc.
 #
 # Commands and options are read from the lkvm being completed (`lkvm help`,
@@ -146,6 +148,33 @@ _lkvm_takes() {
 	return 1
 }
 
+# _lkvm_uri CUR [SCHEME]: COMPREPLY for a migration URI being typed.
+# Bash splits "file:vm.st" at ':' (COMP_WORDBREAKS), so the scheme may be
+# a word of its own (then SCHEME, and CUR is what follows the colon);
+# otherwise CUR is the whole URI so far.
+_lkvm_uri() {
+	local cur=$1 scheme=${2:-} pre=
+
+	if [[ -z $scheme && $cur == *:* ]]; then
+		scheme=${cur%%:*}
+		pre=$scheme:
+		cur=${cur#*:}
+	fi
+	if [[ -z $scheme ]]; then
+		compopt -o nospace 2>/dev/null || true
+		mapfile -t COMPREPLY < <(compgen -W "tcp: unix: exec: file:" -- "$cur")
+		return 0
+	fi
+	case $scheme in
+	file | unix)
+		compopt -o filenames 2>/dev/null || true
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		COMPREPLY=("${COMPREPLY[@]/#/$pre}")
+		;;
+	esac
+	return 0
+}
+
 # _lkvm_after_opts LKVM CMD FROM: true if, between word FROM and the
 # cursor, a word ends CMD's options: "--", or for exec (getopt's '+') its
 # first word that is neither an option nor an option's value. Then
@@ -178,7 +207,7 @@ _lkvm_after_opts() {
 
 _lkvm() {
 	local lkvm=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev= cmd=
-	local i _lkvm_argn=0
+	local i _lkvm_argn=0 before scheme=
 
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	# "--name=web": bash splits words at '=' (COMP_WORDBREAKS).
@@ -221,6 +250,27 @@ _lkvm() {
 			compopt -o filenames 2>/dev/null || true
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		fi
+		return 0
+	fi
+
+	# A migration URI: migrate's argument, or the value of run's
+	# --incoming. "file:x" may be three words: file, :, x.
+	before=$prev
+	if [[ $cur == : ]] && ((COMP_CWORD > 2)); then
+		scheme=$prev
+		before=${COMP_WORDS[COMP_CWORD - 2]}
+		cur=
+	elif [[ $prev == : ]] && ((COMP_CWORD > 3)); then
+		scheme=${COMP_WORDS[COMP_CWORD - 2]}
+		before=${COMP_WORDS[COMP_CWORD - 3]}
+	fi
+	if [[ $cmd == run && $before == --incoming ]]; then
+		_lkvm_uri "$cur" "$scheme"
+		return 0
+	fi
+	if [[ $cmd == migrate && $cur != -* ]] &&
+		! _lkvm_takes "$lkvm" "$cmd" "$before"; then
+		_lkvm_uri "$cur" "$scheme"
 		return 0
 	fi
 

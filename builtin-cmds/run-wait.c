@@ -131,12 +131,22 @@ void run_wait(struct vm *vm, void *arg)
 	}
 }
 
+void run_poll(struct vm *vm, void *arg)
+{
+	struct run_wait *w = arg;
+	int sig = sigtimedwait(&w->set, NULL, &(struct timespec){ 0, 0 });
+
+	if (is_end_signal(sig))
+		vm_set_fate_signal(vm, sig);
+}
+
 int run_fate_status(enum vm_fate fate, int sig)
 {
 	switch (fate) {
 	case VM_FATE_POWEROFF:
 	case VM_FATE_REBOOT:
 	case VM_FATE_STOPPED:
+	case VM_FATE_MIGRATED:
 		return LKVM_EXIT_OK;
 	case VM_FATE_PANIC:
 		return LKVM_EXIT_PANIC;

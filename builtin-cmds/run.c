@@ -37,7 +37,7 @@
 
 enum core_opt { O_KERNEL, O_INITRD, O_PARAMS, O_MEM, O_CPUS, O_NAME,
 		O_TIMEOUT, O_AGENT, O_MODULES, O_CONSOLE_LOG, O_STATS, O_DEBUG,
-		O_HELP };
+		O_INCOMING, O_HELP };
 
 static const struct dev_option core_options[] = {
 	[O_KERNEL] = { "kernel", 'k', "FILE",
@@ -64,6 +64,10 @@ static const struct dev_option core_options[] = {
 	[O_STATS] = { "stats", 0, NULL,
 		      "print VM exits, device counters and memory use at exit" },
 	[O_DEBUG] = { "debug", 0, NULL, "verbose diagnostics on stderr" },
+	[O_INCOMING] = { "incoming", 0, "URI",
+			 "take the guest from `lkvm migrate` instead of booting:\n"
+			 "tcp:[HOST]:PORT, unix:PATH, exec:CMD or file:PATH\n"
+			 "(give the source's own options too)" },
 	[O_HELP] = { "help", 'h', NULL, "this text" },
 	{ NULL },
 };
@@ -210,6 +214,7 @@ static int parse_core(struct run_args *a, enum core_opt o, const char *arg)
 	case O_CONSOLE_LOG: a->agent.console_log = arg; break;
 	case O_STATS: a->stats = true; break;
 	case O_DEBUG: lkvm_debug_enabled = 1; break;
+	case O_INCOMING: a->cfg.incoming = arg; break;
 	case O_HELP:
 		run_usage();
 		exit(LKVM_EXIT_OK);
@@ -387,7 +392,8 @@ static int check_args(struct run_args *a, char *name, size_t name_len)
 
 	if (!a->cfg.kernel)
 		a->cfg.kernel = default_kernel();
-	if (!a->cfg.kernel) {
+	/* A migrated guest brings its kernel in its memory. */
+	if (!a->cfg.kernel && !a->cfg.incoming) {
 		pr_err("no kernel given (-k), and neither ./%s nor /boot/vmlinuz-$(uname -r) exists",
 		       ARCH_DEFAULT_KERNEL);
 		return LKVM_EXIT_ERROR;
@@ -464,6 +470,8 @@ static int run_vm(struct run_args *a)
 	int r, status = LKVM_EXIT_ERROR;
 
 	run_signals_block(&a->wait);
+	a->cfg.poll = run_poll;
+	a->cfg.poll_arg = &a->wait;
 	r = vm_create(&vm, &a->cfg);
 	if (r)
 		goto out;

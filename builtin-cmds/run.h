@@ -33,6 +33,8 @@ void run_signals_block(struct run_wait *w);
 void run_signals_restore(struct run_wait *w);
 /* vm_run()'s wait: until the fate, ending the VM on signals and timeout. */
 void run_wait(struct vm *vm, void *arg);
+/* The same, once and without waiting (vm_config.poll, for --incoming). */
+void run_poll(struct vm *vm, void *arg);
 /* The exit status of a fate (README: "Exit status"). */
 int run_fate_status(enum vm_fate fate, int sig);
 

@@ -111,3 +111,21 @@ void disk_set_serial(struct disk *disk, const char *serial)
 	memset(disk->serial, 0, sizeof(disk->serial));
 	memcpy(disk->serial, serial, n);
 }
+
+int disk_lock(struct disk *disk)
+{
+	int r;
+
+	if (disk->locked || !disk->ops->lock)
+		return 0;
+	r = disk->ops->lock(disk, true);
+	disk->locked = !r;
+	return r;
+}
+
+void disk_unlock(struct disk *disk)
+{
+	if (disk->locked && disk->ops->lock)
+		disk->ops->lock(disk, false);
+	disk->locked = false;
+}

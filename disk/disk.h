@@ -34,6 +34,8 @@ struct disk_ops {
 	/* Optional: make the range read as zeroes; @unmap lets it deallocate. */
 	int (*write_zeroes)(struct disk *disk, u64 offset, u64 len, bool unmap);
 	void (*close)(struct disk *disk);
+	/* Optional: take (-EBUSY if another holds it) or drop the image lock. */
+	int (*lock)(struct disk *disk, bool lock);
 };
 
 struct disk {
@@ -42,6 +44,7 @@ struct disk {
 	bool ro;
 	char serial[DISK_SERIAL_LEN];
 	int flush_err;			/* first failed flush; sticky */
+	bool locked;			/* holds its image lock */
 };
 
 /*
@@ -53,6 +56,15 @@ struct disk {
  * A size that is not a multiple of 512 is rounded down, with a warning.
  */
 int disk_raw_open(const char *path, bool ro, struct disk **disk);
+/*
+ * The same without the lock (nor O_EXCL on a block device): a migration's
+ * destination opens the source's disks so, and takes the lock with
+ * disk_lock() only once the source has let go of it.
+ */
+int disk_raw_open_unlocked(const char *path, bool ro, struct disk **disk);
+/* Take or drop the image lock: 0, or -EBUSY while another holds it. */
+int disk_lock(struct disk *disk);
+void disk_unlock(struct disk *disk);
 
 int disk_readv(struct disk *disk, u64 offset, const struct iovec *iov,
 	       unsigned int iovcnt);

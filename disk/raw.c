@@ -163,12 +163,23 @@ static int raw_write_zeroes(struct disk *disk, u64 offset, u64 len, bool unmap)
 	return r;
 }
 
+static int raw_lock(int fd, bool ro);
+
 static void raw_close(struct disk *disk)
 {
 	struct disk_raw *raw = container_of(disk, struct disk_raw, disk);
 
 	close(raw->fd);		/* also drops the OFD lock */
 	free(raw);
+}
+
+static int raw_relock(struct disk *disk, bool lock)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+	if (lock)
+		return raw_lock(raw_fd(disk), disk->ro);
+	return fcntl(raw_fd(disk), F_OFD_SETLK, &fl) ? -errno : 0;
 }
 
 static const struct disk_ops raw_ops = {
@@ -178,6 +189,7 @@ static const struct disk_ops raw_ops = {
 	.discard = raw_discard,
 	.write_zeroes = raw_write_zeroes,
 	.close = raw_close,
+	.lock = raw_relock,
 };
 
 /*
@@ -229,14 +241,20 @@ static int raw_size(int fd, const char *path, u64 *size)
  * opener (open(2): O_EXCL without O_CREAT, on a block device).  The OFD
  * lock cannot see those users.  Without O_CREAT, O_EXCL means nothing
  * for other files, so we ask for it on block devices only, and check
- * after the open that the path did not become one in between.
+ * after the open that the path did not become one in between.  A
+ * migration's destination (!excl) opens a device the source still has
+ * open O_EXCL on the same host, so it cannot ask for it.
  */
-static int raw_open(const char *path, bool ro)
+static int raw_open(const char *path, bool ro, bool excl)
 {
 	int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	struct stat st;
 	int fd;
 
+	if (!excl) {
+		fd = open(path, flags);
+		return fd < 0 ? -errno : fd;
+	}
 	if (!ro && !stat(path, &st) && S_ISBLK(st.st_mode))
 		flags |= O_EXCL;
 	fd = open(path, flags);
@@ -253,16 +271,17 @@ static int raw_open(const char *path, bool ro)
 	return fd;
 }
 
-int disk_raw_open(const char *path, bool ro, struct disk **disk)
+static int raw_open_disk(const char *path, bool ro, bool lock,
+			 struct disk **disk)
 {
 	struct disk_raw *raw;
 	char *name;
 	int fd, r;
 
-	fd = raw_open(path, ro);
+	fd = raw_open(path, ro, lock);
 	if (fd < 0)
 		return fd;
-	r = raw_lock(fd, ro);
+	r = lock ? raw_lock(fd, ro) : 0;
 	if (r)
 		goto err_close;
 
@@ -274,6 +293,7 @@ int disk_raw_open(const char *path, bool ro, struct disk **disk)
 	raw->fd = fd;
 	raw->disk.ops = &raw_ops;
 	raw->disk.ro = ro;
+	raw->disk.locked = lock;
 	r = raw_size(fd, path, &raw->disk.size);
 	if (r)
 		goto err_free;
@@ -295,4 +315,14 @@ err_free:
 err_close:
 	close(fd);
 	return r;
+}
+
+int disk_raw_open(const char *path, bool ro, struct disk **disk)
+{
+	return raw_open_disk(path, ro, true, disk);
+}
+
+int disk_raw_open_unlocked(const char *path, bool ro, struct disk **disk)
+{
+	return raw_open_disk(path, ro, false, disk);
 }

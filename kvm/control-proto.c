@@ -99,10 +99,14 @@ static int req_args_size(u16 cmd)
 	case CONTROL_CMD_STOP:
 	case CONTROL_CMD_PAUSE:
 	case CONTROL_CMD_RESUME:
+	case CONTROL_CMD_MIGRATE_STATUS:
+	case CONTROL_CMD_MIGRATE_CANCEL:
 	case CONTROL_CMD_NET_INFO:
 	case CONTROL_CMD_VSOCK_PATH:
 	case CONTROL_CMD_POWER_BUTTON:
 		return 0;
+	case CONTROL_CMD_MIGRATE:
+		return 16 + CONTROL_URI_MAX;
 	case CONTROL_CMD_DEBUG_REGS:
 	case CONTROL_CMD_DEBUG_NMI:
 		return 4;
@@ -114,6 +118,30 @@ static int req_args_size(u16 cmd)
 		return 16;
 	}
 	return -1;
+}
+
+/*
+ * A URI of printable ASCII, NUL-terminated and NUL-padded (so that a
+ * decoded request encodes to the same bytes), and known flags, not both
+ * PAUSED and RESUME.
+ */
+static int migrate_args_valid(const struct control_req *req)
+{
+	size_t n = strnlen(req->uri, CONTROL_URI_MAX), i;
+
+	if (!n || n == CONTROL_URI_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (req->uri[i] < 0x20 || req->uri[i] > 0x7e)
+			return -EINVAL;
+	for (; i < CONTROL_URI_MAX; i++)
+		if (req->uri[i])
+			return -EINVAL;
+	if ((req->mflags & ~CONTROL_MIGRATE_KNOWN) ||
+	    ((req->mflags & CONTROL_MIGRATE_PAUSED) &&
+	     (req->mflags & CONTROL_MIGRATE_RESUME)))
+		return -EINVAL;
+	return 0;
 }
 
 /* Shared by encoder and decoder so that neither accepts what the other won't. */
@@ -143,6 +171,8 @@ static int req_args_valid(const struct control_req *req)
 		if (req->key < 0x21 || req->key > 0x7e)
 			return -EINVAL;
 		break;
+	case CONTROL_CMD_MIGRATE:
+		return migrate_args_valid(req);
 	}
 	return 0;
 }
@@ -176,6 +206,12 @@ ssize_t control_req_encode(const struct control_req *req, void *buf,
 		put_le32(a, (u32)req->vcpu);
 		put_le32(a + 4, req->walk_pc ? CONTROL_PGWALK_PC : 0);
 		put_le64(a + 8, req->gpa);
+		break;
+	case CONTROL_CMD_MIGRATE:
+		put_le64(a, req->speed);
+		put_le32(a + 8, req->downtime_ms);
+		put_le32(a + 12, req->mflags);
+		memcpy(a + 16, req->uri, CONTROL_URI_MAX);
 		break;
 	}
 	return CONTROL_HDR_SIZE + asize;
@@ -215,6 +251,12 @@ int control_req_decode(const struct control_msg *msg, struct control_req *req)
 			return -EINVAL;
 		req->walk_pc = get_le32(a + 4) & CONTROL_PGWALK_PC;
 		req->gpa = get_le64(a + 8);
+		break;
+	case CONTROL_CMD_MIGRATE:
+		req->speed = get_le64(a);
+		req->downtime_ms = get_le32(a + 8);
+		req->mflags = get_le32(a + 12);
+		memcpy(req->uri, a + 16, CONTROL_URI_MAX);
 		break;
 	}
 	return req_args_valid(req);
@@ -456,6 +498,9 @@ const char *control_cmd_name(u16 cmd)
 		[CONTROL_CMD_NET_INFO] = "net-info",
 		[CONTROL_CMD_VSOCK_PATH] = "vsock-path",
 		[CONTROL_CMD_POWER_BUTTON] = "power-button",
+		[CONTROL_CMD_MIGRATE] = "migrate",
+		[CONTROL_CMD_MIGRATE_STATUS] = "migrate-status",
+		[CONTROL_CMD_MIGRATE_CANCEL] = "migrate-cancel",
 	};
 
 	cmd &= ~CONTROL_REPLY_BIT;
@@ -473,6 +518,10 @@ const char *control_state_name(u32 state)
 		return "paused";
 	case CONTROL_STATE_STOPPING:
 		return "stopping";
+	case CONTROL_STATE_MIGRATING:
+		return "migrating";
+	case CONTROL_STATE_INCOMING:
+		return "incoming";
 	}
 	return "unknown";
 }

@@ -25,10 +25,12 @@
  * header alone decides a message's size, so a reader can refuse a liar
  * before it has buffered anything.
  *
- * Large binary payloads (migration) will travel as a run of messages with
- * the same cmd, each but the last carrying CONTROL_F_MORE; each chunk stays
- * under the size limit, so no reader ever buffers more than one chunk.  No
- * command of version 1 uses it yet, and servers refuse it with -EOPNOTSUPP.
+ * Large binary payloads could travel as a run of messages with the same
+ * cmd, each but the last carrying CONTROL_F_MORE; each chunk stays under
+ * the size limit, so no reader ever buffers more than one chunk.  No
+ * command of version 1 uses it, and servers refuse it with -EOPNOTSUPP.
+ * (Migration does not: the VM itself opens the migration's URI, and the
+ * control channel only starts, watches and cancels it.)
  *
  * Everything in this file is a pure function over caller-provided buffers,
  * so it can be unit-tested and fuzzed without a socket.
@@ -60,6 +62,16 @@
 /* Regs for every vCPU rather than one. */
 #define CONTROL_VCPU_ALL (-1)
 
+/* MIGRATE: the URI, NUL-padded; its flags. */
+#define CONTROL_URI_MAX 1024
+#define CONTROL_MIGRATE_DETACH (1U << 0)	/* no client waits for the end */
+#define CONTROL_MIGRATE_PAUSED (1U << 1)	/* a save leaves the source paused */
+#define CONTROL_MIGRATE_RESUME (1U << 2)	/* a save lets the source run on */
+#define CONTROL_MIGRATE_KNOWN (CONTROL_MIGRATE_DETACH | \
+			       CONTROL_MIGRATE_PAUSED | CONTROL_MIGRATE_RESUME)
+/* The largest request argument block (MIGRATE's). */
+#define CONTROL_REQ_ARGS_MAX (16 + CONTROL_URI_MAX)
+
 enum control_cmd {
 	CONTROL_CMD_LIST_INFO = 1,	/* no args; reply CONTROL_FMT_INFO */
 	CONTROL_CMD_STOP = 2,		/* no args */
@@ -78,6 +90,10 @@ enum control_cmd {
 	CONTROL_CMD_NET_INFO = 10,
 	CONTROL_CMD_VSOCK_PATH = 11,	/* no args; text: the vsock Unix socket */
 	CONTROL_CMD_POWER_BUTTON = 12,	/* no args: press the ACPI power button */
+	/* u64 speed, u32 downtime_ms, u32 flags, char uri[CONTROL_URI_MAX] */
+	CONTROL_CMD_MIGRATE = 13,
+	CONTROL_CMD_MIGRATE_STATUS = 14, /* no args; text, its first word the state */
+	CONTROL_CMD_MIGRATE_CANCEL = 15, /* no args */
 	CONTROL_CMD_NR,			/* first unknown command */
 };
 
@@ -102,6 +118,8 @@ enum control_state {
 	CONTROL_STATE_RUNNING = 0,
 	CONTROL_STATE_PAUSED = 1,
 	CONTROL_STATE_STOPPING = 2,
+	CONTROL_STATE_MIGRATING = 3,	/* the source of a migration in progress */
+	CONTROL_STATE_INCOMING = 4,	/* a destination waiting for its guest */
 };
 
 /* One message as framed on the wire; payload points into the buffer. */
@@ -123,6 +141,10 @@ struct control_req {
 	u64 len;	/* DEBUG_MEM */
 	bool walk_pc;	/* DEBUG_PGWALK: at the vCPU's PC, not gpa */
 	char key;	/* DEBUG_SYSRQ */
+	u64 speed;	/* MIGRATE: bytes per second, 0 unlimited */
+	u32 downtime_ms; /* MIGRATE: 0 for the default */
+	u32 mflags;	/* MIGRATE: CONTROL_MIGRATE_* */
+	char uri[CONTROL_URI_MAX]; /* MIGRATE: NUL-terminated */
 };
 
 /*

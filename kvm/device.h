@@ -28,9 +28,28 @@
 
 struct vm;
 struct vm_device;
-/* Migration streams (kvm/migrate, later): each device writes its own state. */
+/* Migration streams (kvm/migrate-stream.h): each device writes its own state. */
 struct state_out;
 struct state_in;
+
+/*
+ * The steps of a migration at which a device may have to act beyond
+ * saving and loading its state (see handover below).
+ */
+enum dev_handover {
+	/* Source, all state sent: let go of what the destination takes. */
+	DEV_HANDOVER_RELEASE,
+	/* Source, the migration failed after RELEASE: take it back. */
+	DEV_HANDOVER_RECLAIM,
+	/* Destination, all state loaded: take it; failing refuses it all. */
+	DEV_HANDOVER_CLAIM,
+	/*
+	 * Destination, devices started, vCPUs about to run: tell the guest
+	 * and the world (a NIC announces itself, vsock resets connections,
+	 * virtio re-kicks its queues and re-raises its interrupts).
+	 */
+	DEV_HANDOVER_RESUMED,
+};
 
 struct vm_device_ops {
 	/*
@@ -48,13 +67,42 @@ struct vm_device_ops {
 	void (*destroy)(struct vm_device *dev);
 	/* --stats: a few lines about the device, each starting "  ". */
 	void (*stats)(struct vm_device *dev, FILE *f);
+
 	/*
-	 * Migration (its own issue): write or read the device's state, with
-	 * every vCPU parked and the I/O thread quiet.  A device without them
-	 * cannot be migrated, and migration says so.
+	 * ---- Migration (kvm/migrate.c) ----
+	 *
+	 * save() writes the device's state with the state_put_*() helpers of
+	 * kvm/migrate-stream.h; load() reads it back with state_get_*() on
+	 * the destination, checks every value it cannot take as it is
+	 * (state_fail() says why), and applies it.  The stream is not
+	 * trusted: a bad value must be refused, never crash or corrupt lkvm.
+	 * Both run with every vCPU parked and no device writing guest
+	 * memory (the I/O thread waits at the gate of kvm/mem.h), in the
+	 * VM's device order, after RAM, the vCPUs and the irqchip: an
+	 * interrupt raised by load() is delivered.  A device without save
+	 * and load cannot be migrated, and migration says so by its name.
+	 *
+	 * describe() is the device's identity for the stream's header: its
+	 * type and options as "key=value ..." ("size=64MiB ro=no path=..."),
+	 * compared key by key on the destination, which refuses a migration
+	 * whose devices differ ("vda: size=64MiB here, size=32MiB at the
+	 * source").  A key named path is shown but not compared: shared
+	 * storage may be mounted elsewhere.
+	 *
+	 * handover() is for what is neither state nor identity (enum
+	 * dev_handover): disk locks, announcing the guest.  Optional.
+	 *
+	 * A new device needs a few lines: a NIC saves nothing beyond its
+	 * config and sends VIRTIO_NET_F_GUEST_ANNOUNCE at RESUMED; vsock
+	 * drops its host connections at RESUMED and queues a
+	 * TRANSPORT_RESET event.  virtio devices have the same three hooks
+	 * in struct virtio_dev_type; the virtio core and the transport save
+	 * the rest (status, features, rings, MSI-X).
 	 */
+	void (*describe)(struct vm_device *dev, char *buf, size_t len);
 	int (*save)(struct vm_device *dev, struct state_out *out);
 	int (*load)(struct vm_device *dev, struct state_in *in);
+	int (*handover)(struct vm_device *dev, enum dev_handover step);
 };
 
 struct vm_device {

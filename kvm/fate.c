@@ -21,6 +21,7 @@ static const char *const fate_names[] = {
 	[VM_FATE_HOST_ERROR] = "host-error",
 	[VM_FATE_STOPPED] = "stopped",
 	[VM_FATE_SIGNAL] = "signal",
+	[VM_FATE_MIGRATED] = "migrated",
 };
 
 const char *vm_fate_name(enum vm_fate fate)

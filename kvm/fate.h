@@ -24,6 +24,7 @@ enum vm_fate {
 	VM_FATE_HOST_ERROR,	/* lkvm itself failed while running it */
 	VM_FATE_STOPPED,	/* lkvm stop, Ctrl-A x */
 	VM_FATE_SIGNAL,		/* a signal told lkvm to end */
+	VM_FATE_MIGRATED,	/* the guest runs elsewhere now, or was saved */
 };
 
 /*

@@ -9,6 +9,7 @@
 
 #include "kvm/irq.h"
 #include "kvm/log.h"
+#include "kvm/migrate-stream.h"
 #include "kvm/msix.h"
 #include "kvm/pci.h"
 #include "kvm/vm.h"
@@ -274,4 +275,40 @@ void msix_destroy(struct msix *m)
 	free(m->vec);
 	m->vec = NULL;
 	pthread_mutex_destroy(&m->lock);
+}
+
+void msix_save(struct msix *m, struct state_out *o)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&m->lock);
+	state_put_u32(o, m->nr);
+	state_put(o, m->table, m->nr * PCI_MSIX_ENTRY_SIZE);
+	for (i = 0; i < ARRAY_SIZE(m->pba); i++)
+		state_put_u64(o, m->pba[i]);
+	pthread_mutex_unlock(&m->lock);
+}
+
+int msix_load(struct msix *m, struct state_in *in)
+{
+	u64 pba[ARRAY_SIZE(m->pba)];
+	const void *table;
+	unsigned int i;
+
+	if (state_get_u32(in) != m->nr)
+		return state_fail(in, "MSI-X: another number of vectors");
+	table = state_get_ptr(in, m->nr * PCI_MSIX_ENTRY_SIZE);
+	for (i = 0; i < ARRAY_SIZE(pba); i++)
+		pba[i] = state_get_u64(in);
+	if (in->err)
+		return in->err;
+	pthread_mutex_lock(&m->lock);
+	memcpy(m->table, table, m->nr * PCI_MSIX_ENTRY_SIZE);
+	/* Pending bits of vectors that do not exist stay clear. */
+	for (i = 0; i < m->nr; i++)
+		if (pba[i / 64] & (1ULL << (i % 64)))
+			m->pba[i / 64] |= 1ULL << (i % 64);
+	pthread_mutex_unlock(&m->lock);
+	msix_cfg_write(m);
+	return 0;
 }

@@ -80,4 +80,14 @@ void msix_cfg_write(struct msix *m);
 /* The function was reset: nothing raised before is pending any more. */
 void msix_clear_pending(struct msix *m);
 
+struct state_out;
+struct state_in;
+/*
+ * Migration: the vector table and pending bits.  Load after the
+ * function's config space (the capability's Enable and Function Mask
+ * are read from it); what is pending and unmasked fires then.
+ */
+void msix_save(struct msix *m, struct state_out *out);
+int msix_load(struct msix *m, struct state_in *in);
+
 #endif

@@ -40,7 +40,7 @@ void vm_pause_release(struct vm *vm)
  * the pause as a soft lockup (KVM_KVMCLOCK_CTRL).  A guest without
  * kvmclock answers EINVAL, which is fine.
  */
-static void kvmclock_ctrl(struct vm *vm)
+void vm_kvmclock_ctrl(struct vm *vm)
 {
 	unsigned int i;
 
@@ -59,7 +59,7 @@ int vm_pause(struct vm *vm)
 	if (was)
 		return -EALREADY;
 	vm_pause_hold(vm);
-	kvmclock_ctrl(vm);
+	vm_kvmclock_ctrl(vm);
 	return 0;
 }
 

@@ -228,3 +228,27 @@ void pci_cfg_write(struct pci_bus *bus, u8 busnr, u8 devfn, u32 offset,
 out:
 	pthread_mutex_unlock(&bus->lock);
 }
+
+void pci_dev_load_cfg(struct pci_dev *d, const u8 cfg[PCI_CFG_SIZE])
+{
+	unsigned int i;
+	u32 mask;
+
+	pthread_mutex_lock(&d->bus->lock);
+	for (i = 0; i < PCI_CFG_SIZE; i++) {
+		if (i >= PCI_BASE_ADDRESS_0 && i < PCI_BASE_ADDRESS_0 + 24)
+			continue;
+		d->cfg[i] = (d->cfg[i] & ~d->wmask[i]) | (cfg[i] & d->wmask[i]);
+	}
+	for (i = 0; i < PCI_NUM_BARS; i++) {
+		if (!d->bar[i].size)
+			continue;
+		mask = (u32)~(d->bar[i].size - 1);
+		put32(d->cfg + PCI_BASE_ADDRESS_0 + 4 * i,
+		      (get32(d->cfg + PCI_BASE_ADDRESS_0 + 4 * i) & ~mask) |
+			      (get32(cfg + PCI_BASE_ADDRESS_0 + 4 * i) & mask));
+	}
+	for (i = 0; i < PCI_NUM_BARS; i++)
+		bar_sync(d, i);
+	pthread_mutex_unlock(&d->bus->lock);
+}

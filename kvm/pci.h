@@ -82,6 +82,15 @@ int pci_add_bar(struct pci_dev *d, int bar, u64 size, io_access_fn *access,
 int pci_add_cap(struct pci_dev *d, u8 id, const void *body, u8 len);
 int pci_register(struct pci_bus *bus, struct pci_dev *d);
 
+/*
+ * Migration: put config space back as the source had it.  Only the bits
+ * a guest could have written change (wmask, and BAR addresses), so a
+ * stream cannot turn a device into another; BARs then move to where the
+ * guest had put them.  The device's own side effects (bus mastering,
+ * MSI-X enable) are its owner's to apply.
+ */
+void pci_dev_load_cfg(struct pci_dev *d, const u8 cfg[PCI_CFG_SIZE]);
+
 /* Config access by bus/devfn, from a transport such as x86 conf1. */
 void pci_cfg_read(struct pci_bus *bus, u8 busnr, u8 devfn, u32 offset,
 		  void *data, u32 len);

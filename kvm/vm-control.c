@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kvm/control.h"
+#include "kvm/migrate.h"
 #include "kvm/vm-control.h"
 #include "kvm/vm.h"
 
@@ -21,8 +22,10 @@
 static int h_info(void *opaque, struct control_info *info)
 {
 	struct vm *vm = opaque;
+	int mig = migrate_list_state(vm);
 
 	info->state = vm_exiting(vm) ? CONTROL_STATE_STOPPING :
+		      mig >= 0 ? (u32)mig :
 		      vm_is_paused(vm) ? CONTROL_STATE_PAUSED :
 					 CONTROL_STATE_RUNNING;
 	info->nr_vcpus = vm->nr_vcpus;

@@ -13,6 +13,7 @@
 #include "kvm/control.h"
 #include "kvm/kvm.h"
 #include "kvm/log.h"
+#include "kvm/migrate.h"
 #include "kvm/vm.h"
 #include "kvm/vm-control.h"
 
@@ -62,6 +63,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		r = guest_mem_alloc(&vm->mem, cfg->ram_size);
 	if (!r)
 		r = vm_control_init(vm);
+	if (!r)
+		r = migrate_register(vm);
 	if (!r)
 		r = arch_vm_init(vm);
 	if (r) {
@@ -117,6 +120,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	destroy_devices(vm);
+	migrate_incoming_free(vm);
+	migrate_free(vm);
 	vm_control_fini(vm);
 	/* After the devices: they take their events off the loop first. */
 	ioloop_fini(&vm->loop);
@@ -203,7 +208,8 @@ static void stop_devices(struct vm *vm)
 
 static int start_control(struct vm *vm)
 {
-	int r = vm_control_start(vm);
+	int r = vm->cfg.incoming ? migrate_incoming_control(vm) :
+				   vm_control_start(vm);
 
 	if (r == -EADDRINUSE) {
 		pr_err("a VM named '%s' is already running", vm->cfg.name);
@@ -222,6 +228,9 @@ static void run_vcpus(struct vm *vm, void (*wait)(struct vm *, void *),
 	unsigned int i;
 	int r;
 
+	/* A migrated guest: devices announce it, kvmclock learns of the pause. */
+	if (vm->cfg.incoming)
+		migrate_incoming_resume(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		r = vcpu_start(&vm->vcpus[i]);
 		if (r) {
@@ -230,6 +239,9 @@ static void run_vcpus(struct vm *vm, void (*wait)(struct vm *, void *),
 			break;
 		}
 	}
+	/* It runs here now: the source may let go. */
+	if (vm->cfg.incoming && !r)
+		migrate_incoming_done(vm);
 	wait(vm, arg);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].started)
@@ -240,11 +252,18 @@ int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg)
 {
 	int r;
 
-	r = arch_vm_load_kernel(vm);
+	/* An incoming guest comes from the stream, not from a kernel. */
+	r = vm->cfg.incoming ? 0 : arch_vm_load_kernel(vm);
 	if (!r)
 		r = create_vcpus(vm);
 	if (!r)
 		r = start_control(vm);
+	if (!r && vm->cfg.incoming) {
+		r = migrate_incoming(vm);
+		/* Stopped while waiting (a signal, lkvm stop): the fate says. */
+		if (r && vm_exiting(vm))
+			return 0;
+	}
 	if (r)
 		return r;
 	r = start_devices(vm);
@@ -255,6 +274,8 @@ int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg)
 	}
 	if (!r) {
 		run_vcpus(vm, wait, arg);
+		/* A migration's thread may hold the I/O thread at its gate. */
+		migrate_stop(vm);
 		ioloop_stop(&vm->loop);
 	}
 	stop_devices(vm);

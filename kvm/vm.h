@@ -38,6 +38,15 @@ struct vm_config {
 	const char *name;
 	u64 ram_size;		/* bytes */
 	unsigned int nr_vcpus;
+	/*
+	 * --incoming URI (kvm/migrate.h): the guest comes from a migration
+	 * stream instead of a kernel.  While it waits for one, the main
+	 * thread calls poll(vm, poll_arg) every 100 ms or so, to answer
+	 * signals and timeouts; it may decide the fate.
+	 */
+	const char *incoming;
+	void (*poll)(struct vm *vm, void *arg);
+	void *poll_arg;
 };
 
 struct vcpu {
@@ -61,6 +70,8 @@ struct vcpu {
 
 struct pci_bus;
 struct control;
+struct migration;
+struct mig_incoming;
 
 struct vm {
 	int kvm_fd;
@@ -82,6 +93,10 @@ struct vm {
 	struct pci_bus *pci;
 	/* Allocated by vm_create() so devices can register their requests. */
 	struct control *control;
+	/* The source's migration, if one was started (kvm/migrate.c). */
+	struct migration *migration;
+	/* The destination's, while it loads and until it confirmed. */
+	struct mig_incoming *incoming;
 
 	/* The guest's fate (kvm/fate.h): set once, by whoever sees it first. */
 	pthread_mutex_t fate_lock;
@@ -179,5 +194,23 @@ void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len);
 int arch_vcpu_dump(struct vcpu *vcpu, char *buf, size_t len);
 /* Inject an NMI; the vCPU is parked. */
 int arch_vcpu_nmi(struct vcpu *vcpu);
+
+/*
+ * Migration (kvm/migrate-state.c): the arch's part of the stream's
+ * header (CPU model), the VM-wide state (irqchip, timers, clock) and
+ * each vCPU's.  Saves run with every vCPU parked; loads before any vCPU
+ * runs, VM-wide first, and check what they read (state_fail()).
+ */
+struct state_out;
+struct state_in;
+void arch_mig_header_put(struct vm *vm, struct state_out *o);
+int arch_mig_header_check(struct vm *vm, struct state_in *in);
+int arch_vm_save(struct vm *vm, struct state_out *o);
+int arch_vm_load(struct vm *vm, struct state_in *in);
+int arch_vcpu_save(struct vcpu *vcpu, struct state_out *o);
+int arch_vcpu_load(struct vcpu *vcpu, struct state_in *in);
+
+/* Tell a kvmclock guest it was stopped (KVM_KVMCLOCK_CTRL), every vCPU. */
+void vm_kvmclock_ctrl(struct vm *vm);
 
 #endif

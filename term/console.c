@@ -10,6 +10,7 @@
 #include "kvm/control.h"
 #include "kvm/irq.h"
 #include "kvm/log.h"
+#include "kvm/migrate-stream.h"
 #include "kvm/vm.h"
 #include "kvm/vm-control.h"
 #include "term/console.h"
@@ -421,10 +422,38 @@ static void console_destroy(struct vm_device *dev)
 	free(c);
 }
 
+/*
+ * Migration: the UART's registers and receive FIFO.  Output already
+ * written went to the source's stdout; input the source's host had not
+ * pushed yet stays there (the destination has its own terminal).
+ */
+static int console_save(struct vm_device *dev, struct state_out *out)
+{
+	struct console *c = dev->priv;
+
+	pthread_mutex_lock(&c->lock);
+	serial8250_save(&c->uart, out);
+	pthread_mutex_unlock(&c->lock);
+	return out->err;
+}
+
+static int console_load(struct vm_device *dev, struct state_in *in)
+{
+	struct console *c = dev->priv;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = serial8250_load(&c->uart, in);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
 static const struct vm_device_ops console_ops = {
 	.start = console_start,
 	.stop = console_stop,
 	.destroy = console_destroy,
+	.save = console_save,
+	.load = console_load,
 };
 
 static struct console *console_alloc(struct vm *vm)

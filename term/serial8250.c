@@ -24,6 +24,7 @@
 #include <string.h>
 #include <linux/serial_reg.h>
 
+#include "kvm/migrate-stream.h"
 #include "term/serial8250.h"
 
 /* IER bits 7:4 do not exist on a 16550A and read as 0. */
@@ -449,4 +450,73 @@ void serial8250_break(struct serial8250 *s)
 		return;
 	rx_enqueue(s, 0, UART_LSR_BI);
 	irq_update(s);
+}
+
+void serial8250_save(const struct serial8250 *s, struct state_out *o)
+{
+	unsigned int i;
+
+	state_put_u8(o, s->ier);
+	state_put_u8(o, s->lcr);
+	state_put_u8(o, s->mcr);
+	state_put_u8(o, s->msr);
+	state_put_u8(o, s->scr);
+	state_put_u8(o, s->fcr);
+	state_put_u16(o, s->divisor);
+	state_put_u8(o, s->lsr_err);
+	state_put_u8(o, s->fifo_err);
+	state_put_u8(o, s->thri_pending);
+	state_put_u8(o, s->tx_stalled);
+	state_put_u8(o, s->rbr);
+	state_put_u8(o, s->rx_count);
+	for (i = 0; i < s->rx_count; i++) {
+		state_put_u8(o, s->rx_data[rx_slot(s, i)]);
+		state_put_u8(o, s->rx_flags[rx_slot(s, i)]);
+	}
+}
+
+int serial8250_load(struct serial8250 *s, struct state_in *in)
+{
+	unsigned int i, n;
+	bool stalled;
+
+	s->ier = state_get_u8(in) & IER_MASK;
+	s->lcr = state_get_u8(in);
+	s->mcr = state_get_u8(in) & MCR_MASK;
+	s->msr = state_get_u8(in);
+	s->scr = state_get_u8(in);
+	s->fcr = state_get_u8(in) & (UART_FCR_ENABLE_FIFO |
+				     UART_FCR_TRIGGER_MASK);
+	s->divisor = state_get_u16(in);
+	s->lsr_err = state_get_u8(in) & (UART_LSR_OE | LSR_ERR_BITS);
+	s->fifo_err = state_get_u8(in) & 1;
+	s->thri_pending = state_get_u8(in) & 1;
+	stalled = state_get_u8(in) & 1;
+	s->rbr = state_get_u8(in);
+	n = state_get_u8(in);
+	if (!in->err && n > rx_capacity(s))
+		return state_fail(in, "UART: %u bytes in a FIFO of %u", n,
+				  rx_capacity(s));
+	rx_clear(s);
+	for (i = 0; i < n && !in->err; i++) {
+		s->rx_data[i] = state_get_u8(in);
+		s->rx_flags[i] = state_get_u8(in) & LSR_ERR_BITS;
+	}
+	if (in->err)
+		return in->err;
+	s->rx_count = n;
+	s->tx_stalled = stalled;
+	/* Our host has room: what waited at the source goes out now. */
+	serial8250_tx_resume(s);
+	/*
+	 * Say where INTR is, even if low.  The irqchip came from the
+	 * source's KVM: an edge-triggered IOAPIC pin keeps its IRR bit while
+	 * the line is high there, and with that bit stale a later rising
+	 * edge here counts as coalesced, never reaches the guest, and the
+	 * line stays high for good (no console input, output held).
+	 */
+	s->irq_level = iir_id(s) != UART_IIR_NO_INT;
+	if (s->set_irq)
+		s->set_irq(s->opaque, s->irq_level);
+	return 0;
 }

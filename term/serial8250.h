@@ -102,4 +102,16 @@ void serial8250_tx_resume(struct serial8250 *s);
  */
 void serial8250_break(struct serial8250 *s);
 
+/*
+ * Migration: the registers and the receive FIFO.  load() checks every
+ * value as a guest write would be, and then reports INTR through
+ * set_irq(), high or low, whether or not it changed, so the irqchip's
+ * view of the line matches the loaded state.  A transmitter the source's
+ * host held back is free again here.
+ */
+struct state_out;
+struct state_in;
+void serial8250_save(const struct serial8250 *s, struct state_out *o);
+int serial8250_load(struct serial8250 *s, struct state_in *in);
+
 #endif

@@ -83,7 +83,9 @@ static int blk_opt_create(struct vm *vm, void *state)
 	int r;
 
 	for (i = 0; o && i < o->nr; i++) {
-		r = blk_open(o->disk[i].path, o->disk[i].ro, &vm->mem, &blk);
+		/* An incoming migration takes the lock from the source later. */
+		r = blk_open(o->disk[i].path, o->disk[i].ro,
+			     vm->cfg.incoming != NULL, &vm->mem, &blk);
 		if (r) {
 			pr_err("disk %s: %s", o->disk[i].path, open_error(r));
 			return r;

@@ -28,6 +28,7 @@
 #include <linux/virtio_ids.h>
 
 #include "kvm/log.h"
+#include "kvm/migrate-stream.h"
 #include "virtio/blk.h"
 #include "virtio/iov.h"
 
@@ -66,6 +67,10 @@ struct virtio_blk {
 
 static bool blk_queue_notify(struct virtio_dev *dev, unsigned int qidx);
 static void blk_vdestroy(struct virtio_dev *dev);
+static void blk_describe(struct virtio_dev *dev, char *buf, size_t len);
+static int blk_save(struct virtio_dev *dev, struct state_out *out);
+static int blk_load(struct virtio_dev *dev, struct state_in *in);
+static int blk_handover(struct virtio_dev *dev, enum dev_handover step);
 
 static const struct virtio_dev_type blk_type = {
 	.name = "virtio-blk",
@@ -80,6 +85,10 @@ static const struct virtio_dev_type blk_type = {
 	.config_size = sizeof(struct virtio_blk_config),
 	.queue_notify = blk_queue_notify,
 	.destroy = blk_vdestroy,
+	.describe = blk_describe,
+	.save = blk_save,
+	.load = blk_load,
+	.handover = blk_handover,
 };
 
 /* ---- request handling ---- */
@@ -419,6 +428,61 @@ fail:
 	return false;
 }
 
+/* ---- migration ---- */
+
+/*
+ * The disk's identity: its contents are shared storage, not part of the
+ * stream (as with QEMU without block migration), so only what must match
+ * travels.
+ */
+static void blk_describe(struct virtio_dev *dev, char *buf, size_t len)
+{
+	struct virtio_blk *blk = dev->priv;
+	u64 size = blk->disk->size;
+
+	if (size % SZ_1M)
+		snprintf(buf, len, "size=%lluB ro=%s path=%s",
+			 (unsigned long long)size, blk->disk->ro ? "yes" : "no",
+			 blk->name);
+	else
+		snprintf(buf, len, "size=%lluMiB ro=%s path=%s",
+			 (unsigned long long)(size >> 20),
+			 blk->disk->ro ? "yes" : "no", blk->name);
+}
+
+/*
+ * The I/O thread is held outside the device: every completed write is
+ * in the image.  Make it durable before the destination reads it.
+ */
+static int blk_save(struct virtio_dev *dev, struct state_out *out)
+{
+	struct virtio_blk *blk = dev->priv;
+
+	return disk_flush(blk->disk);
+}
+
+static int blk_load(struct virtio_dev *dev, struct state_in *in)
+{
+	return 0;
+}
+
+/* The image lock moves with the guest (disk/disk.h). */
+static int blk_handover(struct virtio_dev *dev, enum dev_handover step)
+{
+	struct virtio_blk *blk = dev->priv;
+
+	switch (step) {
+	case DEV_HANDOVER_RELEASE:
+		disk_unlock(blk->disk);
+		return 0;
+	case DEV_HANDOVER_RECLAIM:
+	case DEV_HANDOVER_CLAIM:
+		return disk_lock(blk->disk);
+	default:
+		return 0;
+	}
+}
+
 /* ---- setup ---- */
 
 static void blk_config_init(struct virtio_blk *blk)
@@ -511,13 +575,14 @@ err:
 	return -EINVAL;
 }
 
-int blk_open(const char *path, bool ro, const struct guest_mem *mem,
-	     struct virtio_blk **blk)
+int blk_open(const char *path, bool ro, bool unlocked,
+	     const struct guest_mem *mem, struct virtio_blk **blk)
 {
 	struct disk *disk;
 	int r;
 
-	r = disk_raw_open(path, ro, &disk);
+	r = unlocked ? disk_raw_open_unlocked(path, ro, &disk) :
+		       disk_raw_open(path, ro, &disk);
 	if (r)
 		return r;
 	r = blk_create_disk(disk, path, mem, blk);
@@ -537,7 +602,7 @@ int blk_create(const char *arg, const struct guest_mem *mem,
 	free(bad);
 	if (r)
 		return r;
-	r = blk_open(path, ro, mem, blk);
+	r = blk_open(path, ro, false, mem, blk);
 	free(path);
 	return r;
 }

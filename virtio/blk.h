@@ -30,9 +30,12 @@ int blk_create(const char *arg, const struct guest_mem *mem,
  * caller frees it, NULL otherwise).
  */
 int blk_parse(const char *arg, char **path, bool *ro, char **bad);
-/* Create one from a path and flags already parsed. */
-int blk_open(const char *path, bool ro, const struct guest_mem *mem,
-	     struct virtio_blk **blk);
+/*
+ * Create one from a path and flags already parsed.  With @unlocked (a
+ * migration's destination) the image lock is taken only at the hand-over.
+ */
+int blk_open(const char *path, bool ro, bool unlocked,
+	     const struct guest_mem *mem, struct virtio_blk **blk);
 /* The same over an open disk, which the device then owns. */
 int blk_create_disk(struct disk *disk, const char *name,
 		    const struct guest_mem *mem, struct virtio_blk **blk);

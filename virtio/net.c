@@ -55,6 +55,7 @@
 #include <linux/virtio_ids.h>
 
 #include "kvm/log.h"
+#include "kvm/migrate-stream.h"
 #include "virtio/iov.h"
 #include "virtio/net.h"
 
@@ -127,6 +128,11 @@ static bool net_queue_notify(struct virtio_dev *dev, unsigned int qidx);
 static int net_activate(struct virtio_dev *dev);
 static void net_reset(struct virtio_dev *dev);
 static void net_vdestroy(struct virtio_dev *dev);
+static void net_describe(struct virtio_dev *dev, char *buf, size_t len);
+static int net_save(struct virtio_dev *dev, struct state_out *out);
+static int net_load(struct virtio_dev *dev, struct state_in *in);
+static int net_handover(struct virtio_dev *dev, enum dev_handover step);
+static u16 net_unused_chains(struct virtio_dev *dev, unsigned int qidx);
 
 /*
  * What every NIC offers.  GUEST_ANNOUNCE and CTRL_GUEST_OFFLOADS need the
@@ -150,6 +156,11 @@ static const struct virtio_dev_type net_type = {
 	.reset = net_reset,
 	.queue_notify = net_queue_notify,
 	.destroy = net_vdestroy,
+	.describe = net_describe,
+	.save = net_save,
+	.load = net_load,
+	.handover = net_handover,
+	.unused_chains = net_unused_chains,
 };
 
 /* ---- counters ---- */
@@ -944,6 +955,80 @@ static void net_reset(struct virtio_dev *dev)
 	net->config.status &= htole16(VIRTIO_NET_S_LINK_UP);
 	if (net_io_hand_over(net, 0, false))
 		pr_warn_ratelimited("%s: reset: out of memory", net->name);
+}
+
+/* ---- migration ---- */
+
+/*
+ * What must match at the destination: the guest keeps its driver's view
+ * of the NIC.  The backend is the destination's own (its -n opened it),
+ * so a tap's name is not compared; its offloads are, as device features
+ * (virtio_load()).
+ */
+static void net_describe(struct virtio_dev *dev, char *buf, size_t len)
+{
+	struct virtio_net *net = dev->priv;
+	const u8 *m = net->config.mac;
+
+	snprintf(buf, len, "mode=%s mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u",
+		 net->be->mode, m[0], m[1], m[2], m[3], m[4], m[5], net->mtu);
+}
+
+/*
+ * Frames in flight are not state: the chains in the rx cache go back to
+ * the ring in the stream (net_unused_chains()), and a frame the backend
+ * has not taken yet is still on the tx ring.  What is left is the
+ * config's status word, for a pending announcement.
+ */
+static int net_save(struct virtio_dev *dev, struct state_out *out)
+{
+	struct virtio_net *net = dev->priv;
+
+	pthread_mutex_lock(&net->vdev.lock);
+	state_put_u16(out, le16toh(net->config.status));
+	pthread_mutex_unlock(&net->vdev.lock);
+	return out->err;
+}
+
+/* The rx cache: chains popped in ring order, used from its head. */
+static u16 net_unused_chains(struct virtio_dev *dev, unsigned int qidx)
+{
+	struct virtio_net *net = dev->priv;
+
+	return qidx == NET_RX_QUEUE ? net->rx_nbufs : 0;
+}
+
+/* The link is this host's backend's; an announcement carries over. */
+static int net_load(struct virtio_dev *dev, struct state_in *in)
+{
+	struct virtio_net *net = dev->priv;
+	u16 st = state_get_u16(in);
+
+	if (in->err)
+		return in->err;
+	if (st & ~(VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE))
+		return state_fail(in, "%s: status %#x", net->name, st);
+	pthread_mutex_lock(&net->vdev.lock);
+	net->config.status = htole16((le16toh(net->config.status) &
+				      VIRTIO_NET_S_LINK_UP) |
+				     (st & VIRTIO_NET_S_ANNOUNCE));
+	pthread_mutex_unlock(&net->vdev.lock);
+	return 0;
+}
+
+/*
+ * The guest now sits behind another port of the network: a driver that
+ * negotiated GUEST_ANNOUNCE sends gratuitous ARP and unsolicited NA when
+ * asked (virtio 1.2 §5.1.6.5.4), so that switches learn where its MAC
+ * went.  A driver without it only sees the link as it is here.
+ */
+static int net_handover(struct virtio_dev *dev, enum dev_handover step)
+{
+	struct virtio_net *net = dev->priv;
+
+	if (step == DEV_HANDOVER_RESUMED && net_announce(net))
+		virtio_config_changed(dev);
+	return 0;
 }
 
 /* ---- setup ---- */

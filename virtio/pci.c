@@ -50,6 +50,7 @@
 
 #include "kvm/irq.h"
 #include "kvm/log.h"
+#include "kvm/migrate-stream.h"
 #include "kvm/vm.h"
 #include "virtio/pci-priv.h"
 #include "virtio/pci.h"
@@ -528,6 +529,81 @@ err:
 		virtio_queue(dev, i)->transport = NULL;
 	virtio_pci_destroy(vp);
 	return r;
+}
+
+/* ---- migration ---- */
+
+int virtio_pci_save(struct virtio_pci *vp, struct state_out *o)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&vp->pci.bus->lock);
+	state_put(o, vp->pci.cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&vp->pci.bus->lock);
+	pthread_mutex_lock(&vp->lock);
+	state_put_u32(o, vp->dfselect);
+	state_put_u32(o, vp->gfselect);
+	state_put_u16(o, vp->queue_select);
+	state_put_u16(o, vp->config_vector);
+	state_put_u32(o, vp->nr_queues);
+	for (i = 0; i < vp->nr_queues; i++)
+		state_put_u16(o, vp->queues[i].vector);
+	state_put_u8(o, vp->isr);
+	pthread_mutex_unlock(&vp->lock);
+	msix_save(&vp->msix, o);
+	return virtio_save(vp->dev, o);
+}
+
+/* A vector the guest chose, checked as a register write would be. */
+static u16 load_vector(struct virtio_pci *vp, struct state_in *in)
+{
+	u16 v = state_get_u16(in);
+
+	if (v != VIRTIO_MSI_NO_VECTOR && v >= vp->msix.nr)
+		state_fail(in, "virtio-pci: MSI-X vector %u of %u", v,
+			   vp->msix.nr);
+	return v;
+}
+
+int virtio_pci_load(struct virtio_pci *vp, struct state_in *in)
+{
+	const u8 *cfg = state_get_ptr(in, PCI_CFG_SIZE);
+	unsigned int i;
+
+	pthread_mutex_lock(&vp->lock);
+	vp->dfselect = state_get_u32(in);
+	vp->gfselect = state_get_u32(in);
+	vp->queue_select = state_get_u16(in);
+	vp->config_vector = load_vector(vp, in);
+	if (!in->err && state_get_u32(in) != vp->nr_queues)
+		state_fail(in, "virtio-pci: another number of queues");
+	for (i = 0; i < vp->nr_queues && !in->err; i++)
+		vp->queues[i].vector = load_vector(vp, in);
+	vp->isr = state_get_u8(in);
+	pthread_mutex_unlock(&vp->lock);
+	if (in->err)
+		return in->err;
+	/* BARs where the guest put them (doorbells follow), then MSI-X. */
+	pci_dev_load_cfg(&vp->pci, cfg);
+	vp->dma = cfg16(&vp->pci, PCI_COMMAND) & PCI_COMMAND_MASTER;
+	if (msix_load(&vp->msix, in))
+		return in->err;
+	virtio_set_dma(vp->dev, vp->dma);
+	return virtio_load(vp->dev, in);
+}
+
+void virtio_pci_resumed(struct virtio_pci *vp)
+{
+	unsigned int i;
+	u16 vec;
+
+	for (i = 0; i < vp->nr_queues; i++) {
+		vpci_doorbell(&vp->queues[i]);
+		vec = __atomic_load_n(&vp->queues[i].vector, __ATOMIC_RELAXED);
+		if (vec != VIRTIO_MSI_NO_VECTOR &&
+		    (virtio_get_status(vp->dev) & VIRTIO_CONFIG_S_DRIVER_OK))
+			msix_notify(&vp->msix, vec);
+	}
 }
 
 void virtio_pci_destroy(struct virtio_pci *vp)

@@ -26,6 +26,20 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *dev,
 		   struct virtio_pci **vp);
 
 /*
+ * Migration: the function's config space, the transport's registers,
+ * MSI-X, then the device (virtio_save()).  resumed() runs on the
+ * destination once the I/O thread runs: it re-kicks every queue and
+ * re-raises every queue's vector, so that neither a doorbell nor an
+ * interrupt in flight at the switch-over is lost (both are harmless when
+ * nothing was: virtio 1.2 §2.7.10, and drivers check the used ring).
+ */
+struct state_out;
+struct state_in;
+int virtio_pci_save(struct virtio_pci *vp, struct state_out *out);
+int virtio_pci_load(struct virtio_pci *vp, struct state_in *in);
+void virtio_pci_resumed(struct virtio_pci *vp);
+
+/*
  * Free the transport's host resources.  Only once vCPUs and the I/O thread
  * have stopped: the PCI bus keeps no way to unplug a device.
  */

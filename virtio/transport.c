@@ -26,8 +26,53 @@ static void attached_destroy(struct vm_device *vmdev)
 	free(a);
 }
 
+/* "type=virtio-blk " and the type's own options. */
+static void attached_describe(struct vm_device *vmdev, char *buf, size_t len)
+{
+	struct virtio_attached *a = vmdev->priv;
+	int n = snprintf(buf, len, "type=%s", a->dev->type->name);
+
+	if (a->dev->type->describe && n > 0 && (size_t)n + 1 < len) {
+		buf[n++] = ' ';
+		a->dev->type->describe(a->dev, buf + n, len - n);
+	}
+}
+
+static int attached_save(struct vm_device *vmdev, struct state_out *out)
+{
+	struct virtio_attached *a = vmdev->priv;
+
+	return a->pci ? virtio_pci_save(a->pci, out) : -ENODEV;
+}
+
+static int attached_load(struct vm_device *vmdev, struct state_in *in)
+{
+	struct virtio_attached *a = vmdev->priv;
+
+	return a->pci ? virtio_pci_load(a->pci, in) : -ENODEV;
+}
+
+static int attached_handover(struct vm_device *vmdev, enum dev_handover step)
+{
+	struct virtio_attached *a = vmdev->priv;
+
+	if (step == DEV_HANDOVER_RESUMED && a->pci)
+		virtio_pci_resumed(a->pci);
+	return a->dev->type->handover ? a->dev->type->handover(a->dev, step) :
+					0;
+}
+
+/* A device type without save and load: migration refuses it by name. */
+static const struct vm_device_ops attached_ops_nomig = {
+	.destroy = attached_destroy,
+};
+
 static const struct vm_device_ops attached_ops = {
 	.destroy = attached_destroy,
+	.describe = attached_describe,
+	.save = attached_save,
+	.load = attached_load,
+	.handover = attached_handover,
 };
 
 int virtio_transport_add(struct vm *vm, struct virtio_dev *dev,
@@ -38,8 +83,10 @@ int virtio_transport_add(struct vm *vm, struct virtio_dev *dev,
 
 	if (a) {
 		a->dev = dev;
-		a->vmdev = (struct vm_device){ .ops = &attached_ops,
-					       .name = name, .priv = a };
+		a->vmdev = (struct vm_device){
+			.ops = dev->type->save && dev->type->load ?
+				       &attached_ops : &attached_ops_nomig,
+			.name = name, .priv = a };
 		r = vm_add_device(vm, &a->vmdev);
 	}
 	if (r) {

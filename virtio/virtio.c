@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kvm/log.h"
+#include "kvm/migrate-stream.h"
 #include "virtio/virtio.h"
 
 static void virtio_set_live(struct virtio_dev *dev, bool live)
@@ -179,15 +180,25 @@ int virtio_config_changed(struct virtio_dev *dev)
 	return notify ? virtio_notify_guest(dev, VIRTIO_NOTIFY_CONFIG) : 0;
 }
 
+/*
+ * Inside, a device may write guest memory, so it is also inside the
+ * guest-memory write gate (kvm/mem.h), which migration closes to copy
+ * memory that no device is writing.  Taken before dev->lock: migration
+ * saves devices, under their locks, while it holds the gate.
+ */
 bool virtio_enter(struct virtio_dev *dev)
 {
 	bool ok;
 
+	if (!guest_mem_write_begin(dev->mem))
+		return false;
 	pthread_mutex_lock(&dev->lock);
 	ok = dev->live && !dev->dma_off;
 	if (ok)
 		dev->busy++;
 	pthread_mutex_unlock(&dev->lock);
+	if (!ok)
+		guest_mem_write_end(dev->mem);
 	return ok;
 }
 
@@ -200,6 +211,7 @@ void virtio_leave(struct virtio_dev *dev)
 	if (!--dev->busy && dev->reset_pending)
 		virtio_do_reset(dev);
 	pthread_mutex_unlock(&dev->lock);
+	guest_mem_write_end(dev->mem);
 }
 
 /* ---- features (§2.2) ---- */
@@ -543,4 +555,116 @@ bool virtio_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 		more = dev->type->queue_notify(dev, qidx);
 	virtio_leave(dev);
 	return more;
+}
+
+/* ---- migration ---- */
+
+int virtio_save(struct virtio_dev *dev, struct state_out *o)
+{
+	struct virtio_queue *q;
+	unsigned int i;
+	u16 unused;
+
+	if (!dev->type->save || !dev->type->load)
+		return -ENOTSUP;
+	pthread_mutex_lock(&dev->lock);
+	state_put_u64(o, dev->device_features);
+	state_put_u64(o, dev->driver_features);
+	state_put_u8(o, dev->status);
+	state_put_u8(o, dev->config_generation);
+	state_put_u32(o, dev->type->nr_queues);
+	for (i = 0; i < dev->type->nr_queues; i++) {
+		q = &dev->queues[i];
+		state_put_u16(o, q->size);
+		state_put_u8(o, q->enabled);
+		state_put_u64(o, q->desc_gpa);
+		state_put_u64(o, q->avail_gpa);
+		state_put_u64(o, q->used_gpa);
+		unused = dev->type->unused_chains && q->enabled ?
+				 dev->type->unused_chains(dev, i) : 0;
+		state_put_u16(o, (u16)(q->vq.last_avail_idx - unused));
+		state_put_u16(o, q->vq.used_idx);
+		state_put_u8(o, q->vq.broken);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return dev->type->save(dev, o);
+}
+
+/* The ring indices of a queue being loaded, set once it is bound. */
+struct queue_idx {
+	u16 last_avail;
+	u16 used;
+	bool broken;
+};
+
+/* One queue's setup and ring indices, checked like a driver's writes. */
+static void load_queue(struct virtio_dev *dev, struct virtio_queue *q,
+		       struct state_in *in, struct queue_idx *x)
+{
+	q->size = state_get_u16(in);
+	q->enabled = state_get_u8(in);
+	q->desc_gpa = state_get_u64(in);
+	q->avail_gpa = state_get_u64(in);
+	q->used_gpa = state_get_u64(in);
+	x->last_avail = state_get_u16(in);
+	x->used = state_get_u16(in);
+	x->broken = state_get_u8(in);
+	if (!in->err && (!q->size || (q->size & (q->size - 1)) ||
+			 q->size > dev->type->queue_max_size))
+		state_fail(in, "%s: queue size %u", dev->name, q->size);
+}
+
+/* Live as DRIVER_OK made it: bind the rings, then set their indices. */
+static void load_live(struct virtio_dev *dev, struct state_in *in,
+		      const struct queue_idx *x)
+{
+	unsigned int i;
+
+	if (!(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		return;
+	if (virtio_activate(dev)) {
+		state_fail(in, "%s: its rings are not in guest RAM", dev->name);
+		return;
+	}
+	for (i = 0; i < dev->type->nr_queues; i++) {
+		if (!dev->queues[i].enabled)
+			continue;
+		virtq_set_state(&dev->queues[i].vq, x[i].last_avail, x[i].used);
+		dev->queues[i].vq.broken = x[i].broken;
+	}
+}
+
+int virtio_load(struct virtio_dev *dev, struct state_in *in)
+{
+	unsigned int i, nr = dev->type->nr_queues;
+	struct queue_idx *x;
+	u64 features;
+
+	features = state_get_u64(in);
+	if (!in->err && features != dev->device_features)
+		return state_fail(in, "%s: features %#llx at the source, %#llx here",
+				  dev->name, (unsigned long long)features,
+				  (unsigned long long)dev->device_features);
+	x = calloc(nr, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	pthread_mutex_lock(&dev->lock);
+	dev->driver_features = state_get_u64(in);
+	dev->status = state_get_u8(in);
+	dev->config_generation = state_get_u8(in);
+	if (!in->err && state_get_u32(in) != nr)
+		state_fail(in, "%s: another number of queues", dev->name);
+	if (!in->err && (dev->driver_features & ~dev->device_features))
+		state_fail(in, "%s: driver features beyond the device's",
+			   dev->name);
+	for (i = 0; i < nr && !in->err; i++)
+		load_queue(dev, &dev->queues[i], in, &x[i]);
+	if (!in->err)
+		load_live(dev, in, x);
+	pthread_mutex_unlock(&dev->lock);
+	free(x);
+	if (in->err)
+		return in->err;
+	return dev->type->load(dev, in);
 }

@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <linux/virtio_config.h>
 
+#include "kvm/device.h"
 #include "kvm/mem.h"
 #include "kvm/types.h"
 #include "virtio/virtq.h"
@@ -81,6 +82,26 @@ struct virtio_dev_type {
 	 * which calls this when it is destroyed.
 	 */
 	void (*destroy)(struct virtio_dev *dev);
+	/*
+	 * Migration: the device's identity, its own state, and its part in
+	 * the hand-over, as in kvm/device.h (which says when each runs).
+	 * The core saves status, features, config generation and the
+	 * queues; the transport its registers and MSI-X.  save and load are
+	 * required for the device to migrate; the others are optional.
+	 */
+	void (*describe)(struct virtio_dev *dev, char *buf, size_t len);
+	int (*save)(struct virtio_dev *dev, struct state_out *out);
+	int (*load)(struct virtio_dev *dev, struct state_in *in);
+	int (*handover)(struct virtio_dev *dev, enum dev_handover step);
+	/*
+	 * Optional, at save (the device quiet): how many chains of queue
+	 * @qidx the device has popped and not used, all of them popped
+	 * after every chain it used (receive buffers taken ahead of need).
+	 * The stream gives them back to the ring, so the destination pops
+	 * them again instead of losing them; the source keeps them, in case
+	 * it runs on.
+	 */
+	u16 (*unused_chains)(struct virtio_dev *dev, unsigned int qidx);
 };
 
 /* Per-queue state (virtio 1.2 §2.6), as the driver configured it. */
@@ -228,6 +249,14 @@ int virtio_queue_set_addr(struct virtio_dev *dev, unsigned int qidx,
 			  enum virtio_queue_area area, u64 gpa);
 int virtio_queue_set_enabled(struct virtio_dev *dev, unsigned int qidx,
 			     bool enabled);
+
+/*
+ * Migration (transports only): the core's state, then the type's.  Both
+ * with the device quiet (no thread inside it; kvm/device.h).  load()
+ * checks what it reads and binds live queues to guest memory again.
+ */
+int virtio_save(struct virtio_dev *dev, struct state_out *out);
+int virtio_load(struct virtio_dev *dev, struct state_in *in);
 
 /*
  * The driver kicked queue @qidx.  Call on the I/O thread only.  Returns

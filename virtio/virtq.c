@@ -49,6 +49,15 @@ static u64 used_area_size(u16 size)
 	       sizeof(struct vring_used_elem) * (u64)size + sizeof(__virtio16);
 }
 
+/*
+ * We wrote into the used area (an element, idx, flags or avail_event):
+ * tell migration, which cannot see our writes in KVM's dirty log.
+ */
+static void mark_used(struct virtq *vq)
+{
+	guest_mem_mark_dirty(vq->mem, vq->used_gpa, used_area_size(vq->size));
+}
+
 /* Map one area, which must lie inside one RAM region and be aligned. */
 static void *map_area(const struct guest_mem *mem, u64 gpa, u64 len, u64 align)
 {
@@ -97,6 +106,7 @@ int virtq_init(struct virtq *vq, const struct guest_mem *mem, u16 size,
 	 */
 	__atomic_store_n(&vq->used->flags, 0, __ATOMIC_RELAXED);
 	virtq_set_state(vq, 0, 0);
+	mark_used(vq);
 	return 0;
 }
 
@@ -119,6 +129,7 @@ void virtq_set_state(struct virtq *vq, u16 last_avail_idx, u16 used_idx)
 	if (vq->event_idx)
 		__atomic_store_n(avail_event(vq), htole16(last_avail_idx),
 				 __ATOMIC_RELAXED);
+	mark_used(vq);
 }
 
 static int virtq_break(struct virtq *vq, int err, const char *why)
@@ -171,6 +182,13 @@ static int walk_add(struct virtq *vq, struct walk *w, const struct vring_desc *d
 
 	w->iov[n].iov_base = hva;
 	w->iov[n].iov_len = d->len;
+	/*
+	 * The device may write this buffer from now until it pushes the
+	 * chain: mark it now, while the device is inside the write gate
+	 * (kvm/mem.h), so migration copies it after the write.
+	 */
+	if (writable)
+		guest_mem_mark_dirty(vq->mem, d->addr, d->len);
 	if (writable) {
 		c->nr_in++;
 		c->in_len += d->len;
@@ -294,6 +312,7 @@ static int avail_wait(struct virtq *vq)
 		return -EAGAIN;
 	__atomic_store_n(avail_event(vq), htole16(vq->last_avail_idx),
 			 __ATOMIC_RELAXED);
+	mark_used(vq);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	r = avail_refresh(vq);
 	if (r)
@@ -374,6 +393,7 @@ int virtq_push_n(struct virtq *vq, const struct virtq_used *used,
 	 */
 	__atomic_store_n(&vq->used->idx, htole16(vq->used_idx),
 			 __ATOMIC_RELEASE);
+	mark_used(vq);
 	return 0;
 }
 

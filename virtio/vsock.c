@@ -23,11 +23,13 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_ids.h>
 
 #include "kvm/log.h"
+#include "kvm/migrate-stream.h"
 #include "virtio/iov.h"
 #include "virtio/vsock-priv.h"
 
@@ -40,6 +42,10 @@ static bool vsock_queue_notify(struct virtio_dev *dev, unsigned int qidx);
 static int vsock_activate(struct virtio_dev *dev);
 static void vsock_vreset(struct virtio_dev *dev);
 static void vsock_vdestroy(struct virtio_dev *dev);
+static void vsock_describe(struct virtio_dev *dev, char *buf, size_t len);
+static int vsock_save(struct virtio_dev *dev, struct state_out *out);
+static int vsock_load(struct virtio_dev *dev, struct state_in *in);
+static int vsock_handover(struct virtio_dev *dev, enum dev_handover step);
 
 static const struct virtio_dev_type vsock_type = {
 	.name = "virtio-vsock",
@@ -52,6 +58,10 @@ static const struct virtio_dev_type vsock_type = {
 	.reset = vsock_vreset,
 	.queue_notify = vsock_queue_notify,
 	.destroy = vsock_vdestroy,
+	.describe = vsock_describe,
+	.save = vsock_save,
+	.load = vsock_load,
+	.handover = vsock_handover,
 };
 
 static void bad_packet(struct vsock *vs, const char *why)
@@ -268,6 +278,59 @@ static void vsock_vreset(struct virtio_dev *dev)
 	vsock_conns_drop(vs);
 	vsock_conns_reap(vs);
 	vs->event_pending = false;
+}
+
+/* ---- migration ---- */
+
+/* The guest's address; the Unix socket is this host's (--vsock-uds). */
+static void vsock_describe(struct virtio_dev *dev, char *buf, size_t len)
+{
+	struct vsock *vs = dev->priv;
+
+	snprintf(buf, len, "cid=%llu", (unsigned long long)vs->cid);
+}
+
+/*
+ * Connections are host sockets of the source's lkvm: they cannot move.
+ * The guest learns they are gone at RESUMED; nothing to save.
+ */
+static int vsock_save(struct virtio_dev *dev, struct state_out *out)
+{
+	return 0;
+}
+
+static int vsock_load(struct virtio_dev *dev, struct state_in *in)
+{
+	return 0;
+}
+
+/*
+ * I/O thread.  The guest's sockets belong to a transport it no longer
+ * has: drop what this side holds and tell the driver with
+ * TRANSPORT_RESET (virtio 1.2 §5.10.6.7, "typically sent ... after live
+ * migration"), into a buffer the guest gave the event queue at the
+ * source.  Linux then resets every connected socket.
+ */
+static void vsock_resumed(void *arg)
+{
+	struct vsock *vs = arg;
+
+	if (!virtio_enter(&vs->vdev))
+		return;
+	vsock_conns_drop(vs);
+	vsock_conns_reap(vs);
+	vs->event_pending = true;
+	vsock_event_run(vs);
+	virtio_leave(&vs->vdev);
+}
+
+static int vsock_handover(struct virtio_dev *dev, enum dev_handover step)
+{
+	struct vsock *vs = dev->priv;
+
+	if (step != DEV_HANDOVER_RESUMED)
+		return 0;
+	return ioloop_call(vs->loop, vsock_resumed, vs, false);
 }
 
 int vsock_create(u64 cid, const char *uds, const struct guest_mem *mem,

@@ -29,6 +29,9 @@ struct arch_vm {
 	u64 boot_params_gpa;	 /* the zero page */
 	u64 rsdp_gpa;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, filtered */
+	u32 *msrs;		 /* migration: the MSRs to move (x86/migrate.c) */
+	u32 nr_msrs;
+	u32 tsc_khz;		 /* vCPU 0's, read at setup (0: unknown) */
 };
 
 struct arch_vcpu {

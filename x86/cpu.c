@@ -121,9 +121,18 @@ static int set_long_mode(struct vcpu *vcpu)
 
 int arch_vcpu_init(struct vcpu *vcpu)
 {
-	int r;
+	int r, khz;
 
 	r = set_cpuid(vcpu);
+	/*
+	 * Read now, while no vCPU runs: a vCPU ioctl waits for KVM_RUN to
+	 * return, which for a guest that rarely exits may take long
+	 * (migration's header wants it while the guest runs).
+	 */
+	if (!r && vcpu->id == 0) {
+		khz = kvm_ioctl_val(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+		vcpu->vm->arch.tsc_khz = khz > 0 ? khz : 0;
+	}
 	if (!r)
 		r = set_msrs(vcpu);
 	if (!r)

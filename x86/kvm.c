@@ -161,6 +161,8 @@ void arch_vm_destroy(struct vm *vm)
 {
 	free(vm->arch.cpuid);
 	vm->arch.cpuid = NULL;
+	free(vm->arch.msrs);
+	vm->arch.msrs = NULL;
 }
 
 /*

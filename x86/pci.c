@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvm/migrate-stream.h"
 #include "kvm/pci.h"
 #include "kvm/vm.h"
 #include "x86/layout.h"
@@ -76,8 +77,35 @@ static void conf1_destroy(struct vm_device *dev)
 	free(c);
 }
 
+/* The address latch and the host bridge; functions save their own. */
+static int conf1_save(struct vm_device *dev, struct state_out *out)
+{
+	struct conf1 *c = dev->priv;
+
+	state_put_u32(out, __atomic_load_n(&c->addr, __ATOMIC_RELAXED));
+	pthread_mutex_lock(&c->bus.lock);
+	state_put(out, c->bus.host_bridge.cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&c->bus.lock);
+	return out->err;
+}
+
+static int conf1_load(struct vm_device *dev, struct state_in *in)
+{
+	struct conf1 *c = dev->priv;
+	u32 addr = state_get_u32(in);
+	const u8 *cfg = state_get_ptr(in, PCI_CFG_SIZE);
+
+	if (in->err)
+		return in->err;
+	__atomic_store_n(&c->addr, addr, __ATOMIC_RELAXED);
+	pci_dev_load_cfg(&c->bus.host_bridge, cfg);
+	return 0;
+}
+
 static const struct vm_device_ops conf1_ops = {
 	.destroy = conf1_destroy,
+	.save = conf1_save,
+	.load = conf1_load,
 };
 
 int x86_pci_init(struct vm *vm)

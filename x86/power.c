@@ -111,8 +111,24 @@ static void power_destroy(struct vm_device *dev)
 	free(dev->priv);
 }
 
+/*
+ * Nothing to move: the ports keep no state (what the guest announced,
+ * a panic or a reboot, is the machine's, kvm/migrate-state.c).
+ */
+static int power_save(struct vm_device *dev, struct state_out *out)
+{
+	return 0;
+}
+
+static int power_load(struct vm_device *dev, struct state_in *in)
+{
+	return 0;
+}
+
 static const struct vm_device_ops power_ops = {
 	.destroy = power_destroy,
+	.save = power_save,
+	.load = power_load,
 };
 
 int power_init(struct vm *vm)

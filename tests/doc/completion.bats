@@ -45,9 +45,11 @@ complete() {
 
 @test "completion: the commands, and help's argument" {
 	complete ./lkvm ''
-	[ "$(echo $output)" = "--help --version debug exec help list pause resume run stop version" ]
+	[ "$(echo $output)" = "--help --version debug exec help list migrate pause resume run stop version" ]
 	complete ./lkvm r
 	[ "$(echo $output)" = "resume run" ]
+	complete ./lkvm help m
+	[ "$output" = migrate ]
 	complete ./lkvm help p
 	[ "$output" = pause ]
 }
@@ -68,6 +70,10 @@ complete() {
 	[ "$(echo $output)" = "--all --graceful --help --name --wait" ]
 	complete ./lkvm exec -
 	[ "$(echo $output)" = "--env --help --name --workdir -e -h -n -w" ]
+	complete ./lkvm migrate --
+	[ "$(echo $output)" = "--cancel --detach --downtime --help --keep-paused --name --resume-source --speed --status" ]
+	complete ./lkvm run --inc
+	[ "$output" = --incoming ]
 }
 
 @test "completion: file names after -k, -i, -d, --console-log and --vsock-uds, directories after --modules" {
@@ -136,6 +142,10 @@ complete() {
 	[ "$output" = web-1 ]
 	complete ./lkvm debug --name =
 	[ "$(echo $output)" = "db.2 web-1" ]
+	complete ./lkvm migrate -n ''
+	[ "$(echo $output)" = "db.2 web-1" ]
+	complete ./lkvm migrate --speed 1M --name w
+	[ "$output" = web-1 ]
 	# run's --name is a new name, not a running VM's.
 	complete ./lkvm run --name ''
 	[ -z "$output" ]
@@ -144,6 +154,35 @@ complete() {
 @test "completion: VM names from the plain table when --json is refused" {
 	LIST=plain complete ./lkvm stop -n ''
 	[ "$(echo $output)" = "db.2 web-1" ]
+}
+
+@test "completion: migration URIs: lkvm migrate's argument and run's --incoming" {
+	# The schemes, where a URI goes (not after an option that takes a value).
+	complete ./lkvm migrate -n web-1 ''
+	[ "$(echo $output)" = "exec: file: tcp: unix:" ]
+	complete ./lkvm migrate --speed 1M -n web-1 f
+	[ "$output" = file: ]
+	complete ./lkvm migrate -n web-1 --downtime ''
+	[ -z "$output" ]
+	complete ./lkvm run -m 64 --incoming u
+	[ "$output" = unix: ]
+	# File names after file: and unix:, which bash gives as three words
+	# (file, :, the path) since ':' is in COMP_WORDBREAKS.
+	complete ./lkvm migrate -n web-1 file : images/b
+	[ "$output" = images/bzImage ]
+	complete ./lkvm run --incoming unix : images/i
+	[ "$output" = images/initrd.img ]
+	complete ./lkvm run --incoming file :
+	echo "$output" | grep -qx images
+	# Or as one word, where ':' is not a word break.
+	complete ./lkvm run --incoming file:images/b
+	[ "$output" = file:images/bzImage ]
+	# tcp: and exec: are not file names.
+	complete ./lkvm migrate -n web-1 tcp : ''
+	[ -z "$output" ]
+	# An option still completes as one.
+	complete ./lkvm migrate -n web-1 --st
+	[ "$output" = --status ]
 }
 
 # As bash splits a word at = and :, and replaces only the last part.

@@ -24,7 +24,7 @@
 static void check_request(const u8 *raw, size_t total,
 			  const struct control_msg *msg)
 {
-	u8 enc[CONTROL_HDR_SIZE + 64];
+	u8 enc[CONTROL_HDR_SIZE + CONTROL_REQ_ARGS_MAX];
 	struct control_req req;
 	ssize_t n;
 

@@ -14,7 +14,7 @@ FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer
 FUZZ_CFLAGS += -std=gnu11 -I. -D_GNU_SOURCE -pthread
 FUZZ_CFLAGS += -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-FUZZ_TARGETS := virtq control blk net vsock
+FUZZ_TARGETS := virtq control blk net vsock migrate
 fuzz-virtq-srcs := tests/fuzz/fuzz-virtq.c virtio/virtq.c kvm/mem.c kvm/log.c
 fuzz-control-srcs := tests/fuzz/fuzz-control.c kvm/control-proto.c
 # No kvm/log.c: the target has a quiet one.  Small I/O pieces (virtio/blk.c).
@@ -28,6 +28,13 @@ fuzz-vsock-srcs := tests/fuzz/fuzz-vsock.c virtio/vsock.c virtio/vsock-conn.c \
 	virtio/vsock-mux.c kvm/uds.c virtio/virtio.c virtio/virtq.c virtio/iov.c \
 	kvm/ioloop.c kvm/mem.c
 fuzz-vsock-deps := virtio/vsock-priv.h virtio/vsock.h virtio/virtio.h
+# The migration loader, with a real UART and virtio core behind it.
+fuzz-migrate-srcs := tests/fuzz/fuzz-migrate.c kvm/migrate-in.c \
+	kvm/migrate-state.c kvm/migrate-ram.c kvm/migrate-stream.c \
+	kvm/migrate-uri.c kvm/mem.c term/serial8250.c virtio/virtio.c \
+	virtio/virtq.c
+fuzz-migrate-deps := kvm/migrate-priv.h kvm/migrate-stream.h
+fuzz-migrate-cflags := -I$(ARCH_DIR)
 # Seeds a target starts from besides its corpus, if it has a writer.
 FUZZ_SEEDS := tests/fuzz/out/seeds
 
@@ -39,6 +46,16 @@ $(FUZZ_SEEDS)/blk/.done: tests/fuzz/seed-blk
 	./tests/fuzz/seed-blk $(@D)
 	touch $@
 
+# The migration seed: a valid stream, from the target's own fake VM.
+tests/fuzz/seed-migrate: $(fuzz-migrate-srcs) $(fuzz-migrate-deps)
+	$(FUZZ_CC) -g -std=gnu11 -I. -I$(ARCH_DIR) -D_GNU_SOURCE -pthread -DFUZZ_SEED_MAIN \
+		-o $@ $(fuzz-migrate-srcs)
+
+$(FUZZ_SEEDS)/migrate/.done: tests/fuzz/seed-migrate
+	mkdir -p $(@D)
+	./tests/fuzz/seed-migrate $(@D)/valid-stream
+	touch $@
+
 FUZZ_BINS := $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
 
 .SECONDEXPANSION:
@@ -47,7 +64,7 @@ tests/fuzz/fuzz-%: $$(fuzz-%-srcs) $$(fuzz-%-deps)
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)/blk/.done
+fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)/blk/.done $(FUZZ_SEEDS)/migrate/.done
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p tests/fuzz/corpus/$$t || exit 1; \
 		seeds=$(FUZZ_SEEDS)/$$t; [ -d $$seeds ] || seeds=; \

@@ -7,6 +7,7 @@
  * refused although every byte of it is RAM.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -277,7 +278,146 @@ static void test_alloc_huge(void)
 	CHECK_EQ(WEXITSTATUS(status), 0);
 }
 
+/* ---- lkvm's own dirty log and the write gate (kvm/mem.h) ---- */
+
+static bool bit(const unsigned long *bm, u64 i)
+{
+	return bm[i / (8 * sizeof(long))] & (1UL << (i % (8 * sizeof(long))));
+}
+
+static void test_dirty_log(void)
+{
+	struct guest_mem m;
+	unsigned long bm[64] = { 0 };
+	u8 *base;
+
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ(guest_mem_alloc(&m, 8 * SZ_1M), 0);
+	base = m.base;
+	/* Two regions back to back, the second at 4 GiB. */
+	CHECK_EQ(guest_mem_add(&m, 0, 4 * SZ_1M, base), 0);
+	CHECK_EQ(guest_mem_add(&m, SZ_4G, 4 * SZ_1M, base + 4 * SZ_1M), 0);
+
+	/* Not logging: marks are dropped. */
+	guest_mem_mark_dirty(&m, 0x1000, 1);
+	CHECK_EQ(guest_mem_log_start(&m), 0);
+	guest_mem_log_harvest(&m, bm);
+	CHECK_EQ(bm[0], 0);
+
+	/* A mark covers every page it touches, in host-mapping numbering. */
+	guest_mem_mark_dirty(&m, 0x1ff0, 0x20);		/* pages 1 and 2 */
+	guest_mem_mark_dirty(&m, SZ_4G + 0x3000, 1);	/* page 1024 + 3 */
+	guest_mem_mark_dirty(&m, 0x800000000ULL, 8);	/* not RAM: ignored */
+	guest_mem_log_harvest(&m, bm);
+	CHECK(!bit(bm, 0) && bit(bm, 1) && bit(bm, 2) && !bit(bm, 3));
+	CHECK(bit(bm, 1027));
+	/* Harvest clears what it took; dst keeps what it had (an OR). */
+	memset(bm, 0, sizeof(bm));
+	guest_mem_log_harvest(&m, bm);
+	CHECK_EQ(bm[0], 0);
+	bm[0] = 1;
+	guest_mem_mark_dirty(&m, 0x5000, 1);
+	guest_mem_log_harvest(&m, bm);
+	CHECK_EQ(bm[0], 0x21);
+
+	guest_mem_log_stop(&m);
+	guest_mem_mark_dirty(&m, 0x7000, 1);
+	CHECK_EQ(guest_mem_log_start(&m), 0);	/* starts clean */
+	memset(bm, 0, sizeof(bm));
+	guest_mem_log_harvest(&m, bm);
+	CHECK_EQ(bm[1], 0);
+	CHECK_EQ(bm[0], 0);
+	guest_mem_free(&m);
+}
+
+struct writer {
+	struct guest_mem *m;
+	int stage;	/* atomic: 1 inside, 2 done */
+	bool entered;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+
+	w->entered = guest_mem_write_begin(w->m);
+	__atomic_store_n(&w->stage, 1, __ATOMIC_SEQ_CST);
+	if (w->entered) {
+		usleep(100 * 1000);
+		guest_mem_mark_dirty(w->m, 0x3000, 1);
+		guest_mem_write_end(w->m);
+	}
+	__atomic_store_n(&w->stage, 2, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* A harvest waits for a writer inside: its mark is in this harvest. */
+static void test_gate_harvest_waits(void)
+{
+	struct guest_mem m;
+	struct writer w = { &m };
+	unsigned long bm[8] = { 0 };
+	pthread_t t;
+
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ(guest_mem_alloc(&m, 4 * SZ_1M), 0);
+	CHECK_EQ(guest_mem_add(&m, 0, 4 * SZ_1M, m.base), 0);
+	CHECK_EQ(guest_mem_log_start(&m), 0);
+	pthread_create(&t, NULL, writer_main, &w);
+	while (!__atomic_load_n(&w.stage, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	guest_mem_log_harvest(&m, bm);
+	CHECK_EQ(__atomic_load_n(&w.stage, __ATOMIC_SEQ_CST), 2);
+	CHECK(bit(bm, 3));
+	pthread_join(t, NULL);
+	guest_mem_free(&m);
+}
+
+/* Held: writers wait until release; shut: they are refused. */
+static void test_gate_hold_shut(void)
+{
+	struct guest_mem m;
+	struct writer w = { &m };
+	pthread_t t;
+
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ(guest_mem_alloc(&m, 4 * SZ_1M), 0);
+	CHECK_EQ(guest_mem_add(&m, 0, 4 * SZ_1M, m.base), 0);
+	guest_mem_hold(&m);
+	pthread_create(&t, NULL, writer_main, &w);
+	usleep(50 * 1000);
+	CHECK_EQ(__atomic_load_n(&w.stage, __ATOMIC_SEQ_CST), 0);
+	guest_mem_release(&m);
+	pthread_join(t, NULL);
+	CHECK(w.entered);
+
+	guest_mem_hold(&m);
+	w = (struct writer){ &m };
+	pthread_create(&t, NULL, writer_main, &w);
+	usleep(20 * 1000);
+	guest_mem_shut(&m);
+	pthread_join(t, NULL);
+	CHECK(!w.entered);
+	CHECK(!guest_mem_write_begin(&m));
+	guest_mem_free(&m);
+}
+
+/* A hand-made guest_mem (tests, fuzzers) has no gate: always open. */
+static void test_gate_none(void)
+{
+	struct guest_mem m;
+
+	memset(&m, 0, sizeof(m));
+	CHECK(guest_mem_write_begin(&m));
+	guest_mem_write_end(&m);
+	guest_mem_mark_dirty(&m, 0, 4096);
+}
+
 UNIT_MAIN("mem",
+	  UNIT_TEST(test_dirty_log),
+	  UNIT_TEST(test_gate_harvest_waits),
+	  UNIT_TEST(test_gate_hold_shut),
+	  UNIT_TEST(test_gate_none),
 	  UNIT_TEST(test_in_range),
 	  UNIT_TEST(test_end_exact),
 	  UNIT_TEST(test_one_past),

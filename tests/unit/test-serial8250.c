@@ -6,6 +6,7 @@
  */
 #include <linux/serial_reg.h>
 
+#include "kvm/migrate-stream.h"
 #include "kvm/types.h"
 #include "term/serial8250.h"
 #include "tests/unit/unit.h"
@@ -577,6 +578,61 @@ static void test_fifo_reset(void)
 	CHECK_EQ(rd(&s, UART_LSR), UART_LSR_THRE | UART_LSR_TEMT);
 }
 
+/* Save @from, load it into a fresh UART @to; the load's result. */
+static int migrate_uart(struct serial8250 *from, struct serial8250 *to,
+			struct host *h)
+{
+	struct state_out o = {};
+	struct state_in in;
+	int r;
+
+	serial8250_save(from, &o);
+	CHECK_EQ(o.err, 0);
+	setup(to, h);
+	state_in_init(&in, o.buf, o.len);
+	r = serial8250_load(to, &in);
+	state_out_free(&o);
+	return r;
+}
+
+/*
+ * After a load, set_irq() tells the irqchip where INTR is, low as well as
+ * high: the destination's irqchip is the source's, and may think the
+ * line is still high.
+ */
+static void test_load_reports_irq(void)
+{
+	struct serial8250 a, b;
+	struct host ha, hb;
+	u8 c;
+
+	/* Input waiting with RDI on: high, and the byte comes across. */
+	setup(&a, &ha);
+	fifo_on(&a);
+	wr(&a, UART_IER, UART_IER_RDI);
+	serial8250_rx_push(&a, (const u8 *)"k", 1);
+	CHECK_EQ(ha.level, 1);
+	CHECK_EQ(migrate_uart(&a, &b, &hb), 0);
+	CHECK_EQ(hb.irq_calls, 1);
+	CHECK_EQ(hb.level, 1);
+	c = rd(&b, UART_RX);
+	CHECK_EQ(c, 'k');
+	CHECK_EQ(hb.level, 0);
+
+	/* Nothing pending: a call all the same, saying low. */
+	setup(&a, &ha);
+	fifo_on(&a);
+	wr(&a, UART_IER, UART_IER_RDI);
+	CHECK_EQ(ha.level, 0);
+	CHECK_EQ(migrate_uart(&a, &b, &hb), 0);
+	CHECK_EQ(hb.irq_calls, 1);
+	CHECK_EQ(hb.level, 0);
+	/* And the next input raises it. */
+	serial8250_rx_push(&b, (const u8 *)"x", 1);
+	CHECK_EQ(hb.irq_calls, 2);
+	CHECK_EQ(hb.level, 1);
+}
+
 UNIT_MAIN("serial8250",
 	  UNIT_TEST(test_reset_values),
 	  UNIT_TEST(test_scratch),
@@ -592,4 +648,5 @@ UNIT_MAIN("serial8250",
 	  UNIT_TEST(test_loopback),
 	  UNIT_TEST(test_break),
 	  UNIT_TEST(test_irq_level_changes_only),
-	  UNIT_TEST(test_fifo_reset))
+	  UNIT_TEST(test_fifo_reset),
+	  UNIT_TEST(test_load_reports_irq))

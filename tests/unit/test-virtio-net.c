@@ -21,6 +21,7 @@
 
 #include "kvm/ioloop.h"
 #include "kvm/mem.h"
+#include "kvm/migrate-stream.h"
 #include "virtio/net-passt.h"
 #include "virtio/net-tap.h"
 #include "virtio/net.h"
@@ -227,13 +228,12 @@ static int fake_set_offloads(struct net_backend *be, unsigned int f)
 }
 
 /* A "tap": frames with a virtio-net header, boundaries kept. */
-static void setup_tap(u64 drop)
+static struct net_backend *fake_tap(void)
 {
 	static struct net_backend_ops ops;
 	struct net_backend *be;
 	int sv[2];
 
-	setup_ram();
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv))
 		abort();
 	peer = sv[1];
@@ -241,7 +241,13 @@ static void setup_tap(u64 drop)
 	ops = *be->ops;
 	ops.set_offloads = fake_set_offloads;
 	be->ops = &ops;
-	setup_with(be, drop);
+	return be;
+}
+
+static void setup_tap(u64 drop)
+{
+	setup_ram();
+	setup_with(fake_tap(), drop);
 }
 
 /* A "passt": length-prefixed frames on a stream. */
@@ -757,6 +763,79 @@ static void test_announce(void)
 	teardown();
 }
 
+/* ---- migration ---- */
+
+/*
+ * To another NIC with its own tap and the same options: the buffers the
+ * source had cached go back to the ring (the next frame lands in the
+ * first of them, not after them), the guest's offloads reach the new tap
+ * at load, and RESUMED asks the guest to announce itself.
+ */
+static void test_migrate(void)
+{
+	struct net_config cfg = { .mac = { 0x02, 0, 0, 0, 0, 0x42 } };
+	u8 got[2048], want[1500];
+	struct virtio_net *src;
+	struct state_out o = {};
+	struct state_in in;
+	char a[64], b[64];
+	int src_peer;
+	u64 offs[8];
+
+	setup_tap(NET_F_GUEST_OFFLOADS);
+	rx_post(8, 2048, offs);
+	virtio_queue_notify(dev, NET_RX_QUEUE);
+	tap_put(&plain, 1000, 1);
+	net_poll(net);
+	CHECK_EQ(used_idx(NET_RX_QUEUE), 1);
+	CHECK_EQ(virtio_save(dev, &o), 0);
+	dev->type->describe(dev, a, sizeof(a));
+	CHECK(!strcmp(a, "mode=tap mac=02:00:00:00:00:42 mtu=1500"));
+	src = net;
+	src_peer = peer;
+
+	CHECK_EQ(net_create("eth0", fake_tap(), &cfg, &mem, &loop, &net), 0);
+	dev = net_dev(net);
+	dev->notify_guest = count_irq;
+	CHECK_EQ(net_start(net), 0);
+	dev->type->describe(dev, b, sizeof(b));
+	CHECK(!strcmp(a, b));
+	tun_flags = ~0U;
+	state_in_init(&in, o.buf, o.len);
+	CHECK_EQ(virtio_load(dev, &in), 0);
+	CHECK_EQ(in.off, in.len);
+	CHECK_EQ(tun_flags, 0);
+	CHECK_EQ(config_status(), VIRTIO_NET_S_LINK_UP);
+	irqs[3] = 0;
+	CHECK_EQ(dev->type->handover(dev, DEV_HANDOVER_CLAIM), 0);
+	CHECK_EQ(irqs[3], 0);
+	CHECK_EQ(dev->type->handover(dev, DEV_HANDOVER_RESUMED), 0);
+	CHECK_EQ(config_status(), VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+	CHECK_EQ(irqs[3], 1);
+
+	tap_put(&plain, 1200, 2);
+	net_poll(net);
+	CHECK_EQ(used_idx(NET_RX_QUEUE), 2);
+	CHECK_EQ(le32toh(used_elem(NET_RX_QUEUE, 1).id), 1);
+	CHECK_EQ(le32toh(used_elem(NET_RX_QUEUE, 1).len), NET_HDR_LEN + 1200);
+	rx_gather(1, 1, offs, got);
+	make_frame(want, 1200, 2);
+	CHECK(!memcmp(got + NET_HDR_LEN, want, 1200));
+	teardown();
+	net_stop(src);
+	net_destroy(src);
+	close(src_peer);
+	state_out_free(&o);
+
+	/* Without GUEST_ANNOUNCE: the link as it is, re-read on a config irq. */
+	setup_tap(F(VIRTIO_NET_F_GUEST_ANNOUNCE));
+	irqs[3] = 0;
+	CHECK_EQ(dev->type->handover(dev, DEV_HANDOVER_RESUMED), 0);
+	CHECK_EQ(config_status(), VIRTIO_NET_S_LINK_UP);
+	CHECK_EQ(irqs[3], 1);
+	teardown();
+}
+
 /* The guest's offloads, through the control queue, reach the backend. */
 static void test_guest_offloads(void)
 {
@@ -1051,6 +1130,7 @@ UNIT_MAIN("virtio-net",
 	  UNIT_TEST(test_hostile_rx_short),
 	  UNIT_TEST(test_hostile_tx_loop),
 	  UNIT_TEST(test_announce),
+	  UNIT_TEST(test_migrate),
 	  UNIT_TEST(test_guest_offloads),
 	  UNIT_TEST(test_backend_gone),
 	  UNIT_TEST(test_stream_rx),

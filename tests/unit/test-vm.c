@@ -72,6 +72,16 @@ int kvm_open(int *fd) { return -ENOENT; }
 int __kvm_ioctl(int fd, unsigned long cmd, const char *name,
 		unsigned long arg) { return -ENOTTY; }
 const char *kvm_ioctl_failed_name(void) { return "(fake)"; }
+/* Migration (kvm/migrate*.c) has its own tests. */
+int migrate_register(struct vm *v) { return 0; }
+void migrate_stop(struct vm *v) {}
+void migrate_free(struct vm *v) {}
+int migrate_incoming_control(struct vm *v) { return 0; }
+int migrate_incoming(struct vm *v) { return -ENOSYS; }
+void migrate_incoming_resume(struct vm *v) {}
+void migrate_incoming_done(struct vm *v) {}
+void migrate_incoming_free(struct vm *v) {}
+void migrate_incoming_stop(struct vm *v) {}
 
 /* ---- fake devices ---- */
 

@@ -22,6 +22,7 @@
 
 #include "kvm/ioloop.h"
 #include "kvm/mem.h"
+#include "kvm/migrate-stream.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock-priv.h"
 #include "tests/unit/unit.h"
@@ -773,6 +774,94 @@ static void test_reset_event(void)
 	teardown();
 }
 
+/* Give the event queue its one buffer, as Linux does at probe. */
+static void ev_give(void)
+{
+	set_desc(2, 0, EV_OFF, sizeof(struct virtio_vsock_event),
+		 VRING_DESC_F_WRITE, 0);
+	publish(2, 0);
+	kick(2);
+}
+
+/*
+ * At RESUMED the host connections go (the peer sees EOF) and the guest
+ * hears TRANSPORT_RESET, into the event buffer it gave before.
+ */
+static void test_resumed_reset(void)
+{
+	struct virtio_vsock_event *ev = (void *)(ram + EV_OFF);
+	char buf[8];
+	int lfd, fd;
+
+	setup();
+	lfd = host_listen(HP);
+	fd = establish(lfd, 1011, 4096);
+	ev_give();
+	CHECK_EQ(le16toh(used(2)->idx), 0);
+	CHECK_EQ(dev->type->handover(dev, DEV_HANDOVER_CLAIM), 0);
+	CHECK_EQ(le16toh(used(2)->idx), 0);
+	CHECK_EQ(vs->nr_conns, 1);
+
+	CHECK_EQ(dev->type->handover(dev, DEV_HANDOVER_RESUMED), 0);
+	CHECK_EQ(vs->nr_conns, 0);
+	CHECK_EQ(host_read(fd, buf, sizeof(buf)), 0);
+	CHECK_EQ(le16toh(used(2)->idx), 1);
+	CHECK_EQ(le32toh(used(2)->ring[0].len), sizeof(*ev));
+	CHECK_EQ(le32toh(ev->id), VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	close(fd);
+	close(lfd);
+	teardown();
+}
+
+/*
+ * A destination's device (another Unix socket, the same CID) loads the
+ * source's rings and sends its TRANSPORT_RESET only at RESUMED.  A
+ * device the driver never set up owes nothing.
+ */
+static void test_migrate_to_another(void)
+{
+	struct virtio_vsock_event *ev = (void *)(ram + EV_OFF);
+	struct virtio_dev *dev2;
+	struct state_out o = {};
+	struct state_in in;
+	char uds2[96], a[32], b[32];
+	struct vsock *vs2;
+
+	setup();
+	ev_give();
+	CHECK_EQ(virtio_save(dev, &o), 0);
+	snprintf(uds2, sizeof(uds2), "%s/w.sock", dir);
+	CHECK_EQ(vsock_create(GUEST_CID, uds2, &mem, &loop, &vs2), 0);
+	dev2 = vsock_dev(vs2);
+	dev->type->describe(dev, a, sizeof(a));
+	dev2->type->describe(dev2, b, sizeof(b));
+	CHECK(!strcmp(a, "cid=3"));
+	CHECK(!strcmp(a, b));
+	state_in_init(&in, o.buf, o.len);
+	CHECK_EQ(virtio_load(dev2, &in), 0);
+	CHECK_EQ(in.off, in.len);
+	state_out_free(&o);
+	CHECK_EQ(le16toh(used(2)->idx), 0);
+	CHECK_EQ(dev2->type->handover(dev2, DEV_HANDOVER_RESUMED), 0);
+	CHECK_EQ(le16toh(used(2)->idx), 1);
+	CHECK_EQ(le32toh(ev->id), VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	vsock_destroy(vs2);
+
+	/* Never set up (status 0 when saved): no event, nothing used. */
+	CHECK_EQ(vsock_create(GUEST_CID, uds2, &mem, &loop, &vs2), 0);
+	dev2 = vsock_dev(vs2);
+	virtio_set_status(dev, 0);
+	memset(ram, 0, 0x10000);
+	CHECK_EQ(virtio_save(dev, &o), 0);
+	state_in_init(&in, o.buf, o.len);
+	CHECK_EQ(virtio_load(dev2, &in), 0);
+	state_out_free(&o);
+	CHECK_EQ(dev2->type->handover(dev2, DEV_HANDOVER_RESUMED), 0);
+	CHECK_EQ(le16toh(used(2)->idx), 0);
+	vsock_destroy(vs2);
+	teardown();
+}
+
 /* A thousand connections at once, each with its own bytes. */
 static void test_many(void)
 {
@@ -826,4 +915,6 @@ UNIT_MAIN("vsock",
 	  UNIT_TEST(test_bad_packets),
 	  UNIT_TEST(test_tiny_rx),
 	  UNIT_TEST(test_reset_event),
+	  UNIT_TEST(test_resumed_reset),
+	  UNIT_TEST(test_migrate_to_another),
 	  UNIT_TEST(test_many))

@@ -12,6 +12,12 @@
  *   hello       print a line on COM1, power off by ACPI S5   (exit 0)
  *   tick        print "tiny: tick N" ten times a second, forever
  *   flood       print "tiny: flood N" lines as fast as the UART takes them
+ *   dirty       rewrite one word in each page of 16 MiB at 16 MiB, round
+ *               after round, checking first that every page still holds
+ *               what the round before wrote; print "tiny: dirty N" after
+ *               round N, and pause 50 ms.  A lost page (a migration that
+ *               missed a dirty page) prints "tiny: memory lost" and
+ *               panics (exit 3).  Needs -m 32 or more.
  *   reboot-kbd  i8042 pulse-reset command                     (exit 0)
  *   reboot-cf9  reset control register 0xcf9                  (exit 0)
  *   triple      fault with an empty IDT: an unannounced triple
@@ -66,6 +72,10 @@
  * KVM as an access to a guest physical address with no memslot.
  */
 #define NO_MEMORY_GPA	0xf0000000
+
+/* dirty: the pages it rewrites. */
+#define DIRTY_BASE	0x1000000
+#define DIRTY_PAGES	4096
 
 /* Memory from the load address the guest needs: code, then its stack. */
 #define INIT_SIZE	0x10000
@@ -244,6 +254,45 @@ mode_flood:
 6:	lea	s_flood(%rip), %rsi
 	call	putline
 	jmp	6b
+
+/*
+ * Round R writes (R << 32 | page) into the first word of each page,
+ * after checking that the page holds what round R - 1 wrote.
+ */
+mode_dirty:
+	mov	$PIT_CH1_RATE, %al
+	out	%al, $PIT_CMD
+	xor	%eax, %eax
+	out	%al, $PIT_CH1
+	out	%al, $PIT_CH1
+	xor	%r12d, %r12d
+7:	mov	$DIRTY_BASE, %edi
+	xor	%ecx, %ecx
+8:	test	%r12, %r12
+	jz	9f
+	lea	-1(%r12), %rax
+	shl	$32, %rax
+	or	%rcx, %rax
+	cmp	%rax, (%rdi)
+	jne	dirty_lost
+9:	mov	%r12, %rax
+	shl	$32, %rax
+	or	%rcx, %rax
+	mov	%rax, (%rdi)
+	add	$4096, %rdi
+	inc	%ecx
+	cmp	$DIRTY_PAGES, %ecx
+	jb	8b
+	lea	s_dirty(%rip), %rsi
+	call	putline
+	mov	$PIT_HZ / 20, %ecx
+	call	delay
+	jmp	7b
+
+dirty_lost:
+	lea	s_dirty_lost(%rip), %rsi
+	call	puts
+	jmp	mode_panic
 
 mode_reboot_kbd:
 	lea	s_reboot_kbd(%rip), %rsi
@@ -455,6 +504,7 @@ modes:
 	MODE	hello, mode_hello
 	MODE	tick, mode_tick
 	MODE	flood, mode_flood
+	MODE	dirty, mode_dirty
 	MODE	reboot-kbd, mode_reboot_kbd
 	MODE	reboot-cf9, mode_reboot_cf9
 	MODE	triple, mode_triple
@@ -470,6 +520,8 @@ s_key:		.ascii	"tiny.mode="
 s_hello:	.asciz	"tiny: hello from a tiny bzImage; powering off\n"
 s_tick:		.asciz	"tiny: tick "
 s_flood:	.asciz	"tiny: flood "
+s_dirty:	.asciz	"tiny: dirty "
+s_dirty_lost:	.asciz	"tiny: memory lost: a page does not hold what the last round wrote\n"
 s_nl:		.asciz	"\n"
 s_reboot_kbd:	.asciz	"tiny: rebooting through the i8042\n"
 s_reboot_cf9:	.asciz	"tiny: rebooting through port 0xcf9\n"

@@ -52,7 +52,7 @@ $(TSAN_LKVM): $(TSAN_OBJS)
 
 tsan: $(TSAN_LKVM) $(TINY) kit
 	E2E_LKVM=$(abspath $(TSAN_LKVM)) TSAN_OPTIONS='$(TSAN_OPTIONS)' \
-		$(BATS) $(BATS_FLAGS) tests/e2e/host.bats
+		$(BATS) $(BATS_FLAGS) tests/e2e/host.bats tests/e2e/migrate-host.bats
 	$(BATS) $(BATS_FLAGS) tests/tsan
 
 -include $(TSAN_OBJS:.o=.d)

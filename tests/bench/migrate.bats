@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# make bench: lkvm migrate against QEMU's migration, in the same machine
+# (the emulated L1 here, or the host when its KVM is fast), with the same
+# L2 kernel, initramfs and guest (tests/e2e/guest/migrate-guest.sh): for
+# each memory size, an idle guest and one dirtying about 50 MiB/s, a live
+# migration over tcp between two processes (downtime, total time, bytes,
+# as each VMM reports them), and for the idle guest a save to a file and
+# a restore (time until the guest runs again).  tests/bench/migrate-bench.sh
+# does one boot; the table goes to tests/kit/out/bench/migrate.txt.
+#
+# BENCH_MIGRATE_SIZES (default "256 512 1024") MiB.  One L1 boot for all.
+
+E2E_L1_SLACK=${E2E_L1_SLACK:-60}
+load ../lib/e2e
+
+BENCH_DIR=$E2E_ROOT/tests/bench
+BENCH_OUT=$KIT_OUT/bench
+BENCH_MIGRATE_SIZES=${BENCH_MIGRATE_SIZES:-256 512 1024}
+BENCH_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
+
+# QEMU with every shared library ldd lists, their loader, glibc's
+# on-demand libgcc_s and the firmware a -kernel boot needs, flat in ship/
+# for tests/bench/qemu.sh (as bench.bats ships it).
+ship_qemu() {
+	local qemu lib fw dir
+
+	qemu=$(command -v "$QEMU") || return 1
+	e2e_ship "$qemu" qemu-system-x86_64
+	for lib in $(ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
+		e2e_ship "$(readlink -f "$lib")" "$(basename "$lib")"
+	done
+	for lib in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
+		[[ -f $lib ]] && { e2e_ship "$lib"; break; }
+	done
+	for fw in $BENCH_FIRMWARE; do
+		for dir in /usr/share/qemu /usr/share/seabios; do
+			[[ -f $dir/$fw ]] && { e2e_ship "$(readlink -f "$dir/$fw")" "$fw"; break; }
+		done
+	done
+	e2e_ship "$BENCH_DIR/qemu.sh"
+}
+
+setup_file() {
+	local size mode vmm port=4500
+
+	ship_qemu || echo "no QEMU: its rows will be empty" >&3
+	e2e_ship "$BENCH_DIR/migrate-bench.sh"
+	for size in $BENCH_MIGRATE_SIZES; do
+		for mode in idle dirty; do
+			for vmm in lkvm qemu; do
+				port=$((port + 1))
+				e2e_run "$vmm-$size-$mode" --limit 300 --exec sh \
+					--raw -- ship/migrate-bench.sh "$vmm" "$size" \
+					"$mode" "$port"
+			done
+		done
+	done
+	e2e_execute
+}
+
+# val RUN KEY: the value the run printed as "bench: KEY VALUE".
+val() {
+	sed -n "s/^bench: $2 \([^ ]*\).*/\1/p" \
+		"$E2E_STATE/results/$1/console" 2>/dev/null | tail -n 1
+}
+
+row() {
+	local run=$1 st
+
+	st=$(val "$run" "live status")
+	printf '%-22s %-10s %9s %9s %8s %7s %12s %12s %10s\n' "$run" "${st:--}" \
+		"$(val "$run" "live total_ms")" "$(val "$run" "live downtime_ms")" \
+		"$(val "$run" "live mib")" "$(val "$run" "live passes")" \
+		"$(val "$run" "save wall_ms")" "$(val "$run" "restore running_ms")" \
+		"$(val "$run" "restore load_ms")"
+}
+
+@test "bench: lkvm migrate against QEMU; the table is in tests/kit/out/bench/migrate.txt" {
+	local size mode vmm ok=0
+
+	[[ ! -f $E2E_STATE/skip ]] || skip "$(cat "$E2E_STATE/skip")"
+	mkdir -p "$BENCH_OUT"
+	{
+		echo "lkvm migrate vs QEMU migrate, $(head -n 1 "$E2E_STATE/notes")"
+		echo "live: tcp between two processes; save: to a file; restore: process start to guest running"
+		printf '%-22s %-10s %9s %9s %8s %7s %12s %12s %10s\n' run live \
+			total_ms downtime mib passes save_ms restore_ms load_ms
+		for size in $BENCH_MIGRATE_SIZES; do
+			for mode in idle dirty; do
+				for vmm in lkvm qemu; do
+					row "$vmm-$size-$mode"
+				done
+			done
+		done
+		echo "(QEMU 7.2 has no file: migration: its save is migrate \"exec:cat > FILE\" of a"
+		echo " stopped guest, its restore -incoming \"exec:cat FILE\" then cont)"
+		grep -h "bench: error\|bench: live dirtied" "$E2E_STATE"/results/*/console 2>/dev/null
+		# The harness reran what a wedged L1 left (tests/lib/e2e.bash).
+		[[ ! -f $E2E_STATE/wedges ]] || sed 's/^/L1 wedged, /' "$E2E_STATE/wedges"
+		[[ ! -f $E2E_STATE/wedged ]] || echo "lost: $(cat "$E2E_STATE/wedged")"
+	} >"$BENCH_OUT/migrate.txt"
+	cat "$BENCH_OUT/migrate.txt"
+	for size in $BENCH_MIGRATE_SIZES; do
+		[[ $(val "lkvm-$size-idle" "live status") == completed ]] && ok=1
+	done
+	((ok))
+}

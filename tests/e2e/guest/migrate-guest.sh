@@ -1,0 +1,90 @@
+# Scenario migrate-guest: a guest to migrate (tests/e2e/migrate.bats).
+#
+# It fills 64 MiB of memory (a tmpfs file) with random bytes and notes
+# their md5, writes the first 4 MiB to the first disk (fsync'd), then
+# prints "lkvm-guest: tick N up U" every 100 ms, U its /proc/uptime.
+#
+# Commands on the console (a destination's stdin):
+#   dirty  from now on, also rewrite M MiB in place every 100 ms (about
+#          10 x M MiB/s of dirty pages), M from lkvm.dirty=M or 5;
+#   check  check the area and the disk, write the disk once more, print
+#          what was found, and power off.
+# lkvm.dirty=M on the command line dirties from the start.  So one guest
+# boot can be migrated, saved and restored as often as a test likes
+# before it is checked.
+area=/tmp/area
+dirty=5
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	lkvm.dirty=*) dirty=${arg#lkvm.dirty=} && touch /tmp/dirty-on ;;
+	esac
+done
+
+# A NIC, if the test gave one: up, with an IPv4 address and no IPv6, so
+# that it sends nothing but the gratuitous ARP of each announcement after
+# a move (virtio 1.2 §5.1.6.5.4).
+nic=/sys/class/net/eth0
+if [ -d $nic ]; then
+	echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6
+	ip addr add 169.254.7.2/24 dev eth0
+	ip link set eth0 up
+	echo "lkvm-guest: eth0 up, tx $(cat $nic/statistics/tx_packets)"
+fi
+
+dd if=/dev/urandom of=$area bs=1M count=64 2>/dev/null
+sum=$(md5sum <$area | cut -d ' ' -f 1)
+echo "lkvm-guest: area md5 $sum"
+head -c 4194304 $area >/tmp/disk4m
+disk=$(md5sum </tmp/disk4m | cut -d ' ' -f 1)
+dd if=/tmp/disk4m of=/dev/vda bs=1M conv=fsync 2>/dev/null &&
+	echo "lkvm-guest: disk written, md5 $disk"
+
+dd if=/dev/urandom of=/tmp/pattern bs=1M count="$dirty" 2>/dev/null
+cp /tmp/pattern /tmp/dirty
+(
+	while [ ! -f /tmp/dirty-on ]; do
+		sleep 0.1
+	done
+	echo "lkvm-guest: dirtying $dirty MiB every 100 ms"
+	while :; do
+		dd if=/tmp/pattern of=/tmp/dirty bs=1M count="$dirty" \
+			conv=notrunc 2>/dev/null
+		sleep 0.1
+	done
+) &
+
+# The console's input, read beside the ticks.
+(
+	while read -r line; do
+		case "$line" in
+		check) touch /tmp/check ;;
+		dirty) touch /tmp/dirty-on ;;
+		esac
+	done
+) </dev/console &
+
+echo "lkvm-guest: migrate-ready"
+i=0
+while [ ! -f /tmp/check ]; do
+	i=$((i + 1))
+	echo "lkvm-guest: tick $i up $(cut -d ' ' -f 1 /proc/uptime)"
+	sleep 0.1
+done
+
+if [ "$(md5sum <$area | cut -d ' ' -f 1)" = "$sum" ]; then
+	echo "lkvm-guest: area intact"
+else
+	echo "lkvm-guest: area CORRUPT"
+fi
+echo 3 >/proc/sys/vm/drop_caches
+if [ "$(head -c 4194304 /dev/vda | md5sum | cut -d ' ' -f 1)" = "$disk" ]; then
+	echo "lkvm-guest: disk intact"
+else
+	echo "lkvm-guest: disk CORRUPT"
+fi
+# The disk still takes writes here.
+echo "written after the migrations" | dd of=/dev/vda bs=512 seek=16384 \
+	conv=fsync 2>/dev/null && echo "lkvm-guest: disk writable"
+[ -d $nic ] && echo "lkvm-guest: eth0 carrier $(cat $nic/carrier) tx $(cat $nic/statistics/tx_packets)"
+echo "lkvm-guest: done after $i ticks"
+poweroff -f

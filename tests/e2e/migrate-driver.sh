@@ -1,0 +1,210 @@
+# Drives migrations of a guest (tests/e2e/guest/migrate-guest.sh) between
+# lkvm processes in one machine, for migrate.bats.  Started in the
+# background by a run's pre step, beside the run's own `lkvm run`, which
+# is the first source:
+#
+#   sh migrate-driver.sh MODE NAME LKVM-RUN-ARGS...
+#
+# Destinations are the same command line plus --incoming URI.  The last
+# one reads a FIFO as its console input; "check" there makes the guest
+# verify its memory and disk and power off.  Every step is reported as a
+# "mig: ..." line, for the test to read (and on /dev/console too, where
+# the emulated L1's log shows it live); the driver ends with "mig: done"
+# within DEADLINE seconds, and never leaves an lkvm behind: at the end,
+# or at the deadline, every one still alive is stopped or killed.
+# Its files (consoles, the state file) stay in the run's directory; only
+# the source's console is in $E2E_OUT, which goes back to the host.
+#
+# MODE live:  A -tcp-> B idle; then the guest dirties memory, and
+#             B -unix-> A' (A->B->A, under load); then check.
+# MODE fail:  to D1, killed mid-migration; to D2, cancelled; then a save
+#             to a file (A ends) and a restore from it, then check.
+mode=$1
+name=$2
+shift 2
+console=$E2E_OUT/console
+pids=
+DEADLINE=${DEADLINE:-240}
+
+say() {
+	echo "mig: $*"
+	echo "mig: $mode: $*" >/dev/console 2>/dev/null
+}
+now() { cut -d ' ' -f 1 /proc/uptime; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# wait_for SECS CMD...: poll CMD every 0.1 s for up to SECS seconds.
+wait_for() {
+	n=$(($1 * 10))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+has() { grep -q "$2" "$1" 2>/dev/null; }
+# The last tick line that ended (in CR LF) there: a move may cut the line
+# being written, and its rest then goes out on the destination's console.
+last_tick() {
+	grep 'lkvm-guest: tick' "$1" | grep "$(printf '\r')\$" | tail -n 1 |
+		tr -d '\r'
+}
+first_tick() { grep 'lkvm-guest: tick' "$1" | head -n 1 | tr -d '\r'; }
+ticks() { grep -c 'lkvm-guest: tick' "$1" 2>/dev/null || true; }
+ticking() { [ "$(ticks "$1")" -ge "$2" ]; }
+# A VM NAME listed as running, with pid PID if given.
+running() {
+	"$LKVM" list 2>/dev/null | grep -q "^$1 *${2:-[0-9]*} *running"
+}
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# dest TAG URI [STDIN]: start a destination; its pid in $dpid.  No eval
+# in the background command itself: then $! would be a shell, not lkvm.
+# STDIN is taken before `set --` replaces the arguments.
+dest() {
+	tag=$1
+	uri=$2
+	in=${3:-/dev/null}
+	eval "set -- $vm_args"
+	"$LKVM" "$@" --incoming "$uri" <"$in" \
+		>"$tag.console" 2>"$tag.stderr" &
+	dpid=$!
+	pids="$pids $dpid"
+	wait_for 20 has "$tag.stderr" "waiting for the guest" ||
+		say "$tag: never waited for a guest"
+}
+
+# migrate TAG ARGS...: lkvm migrate -n NAME ARGS, in the foreground.
+migrate() {
+	tag=$1
+	shift
+	t0=$(now)
+	"$LKVM" migrate -n "$name" "$@" >"$tag.migrate" 2>&1
+	rc=$?
+	say "$tag: migrate rc $rc in $(secs "$t0" "$(now)") s"
+	sed "s/^/mig: $tag: /" "$tag.migrate" | tail -n 3
+}
+
+# finish TAG: send "check" to the last destination, report how it ended.
+finish() {
+	echo check >&7
+	wait_for 120 gone "$dpid" || {
+		say "$1: still running after check, $(ticks "$1.console") ticks, last: $(tail -n 2 "$1.console" | tr -d '\r' | tr '\n' '|')"
+		kill -9 "$dpid"
+	}
+	wait "$dpid"
+	say "$1: exit $?"
+	sed -n "s/^lkvm-guest: \(area\|disk\|eth0\|done\)/mig: $1: guest: \1/p" \
+		"$1.console" | tr -d '\r'
+	sed "s/^/mig: $1: stderr: /" "$1.stderr"
+}
+
+# report TAG: how the guest went on in TAG after the move.
+report() {
+	say "$1: first $(first_tick "$1.console")"
+	grep -q 'init up' "$1.console" && say "$1: the guest booted again"
+}
+
+end() {
+	"$LKVM" stop -n "$name" >/dev/null 2>&1
+	for p in $pids; do
+		kill -9 "$p" 2>/dev/null
+	done
+	[ -z "${watchdog:-}" ] || kill "$watchdog" 2>/dev/null
+	say done
+	exit 0
+}
+
+# Past the deadline, the driver itself is stopped (TERM runs end).
+trap end TERM
+(sleep "$DEADLINE" && say "deadline of $DEADLINE s" && kill $$) &
+watchdog=$!
+
+# The source's own arguments, quoted for eval (-p has spaces).
+quote() { printf "'%s'" "$(printf %s "$1" | sed "s/'/'\\\\''/g")"; }
+vm_args=
+for a in "$@"; do
+	vm_args="$vm_args $(quote "$a")"
+done
+# tcp: goes over 127.0.0.1, and the emulated L1's init leaves the
+# loopback interface down (on the host it is up already).
+if ! ip link show lo 2>/dev/null | grep -q '[<,]UP[,>]'; then
+	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null ||
+		say "cannot bring the loopback interface up"
+fi
+# The last destination's console input: held open here, so that its
+# lkvm never sees end-of-file before "check".
+mkfifo "in.fifo"
+exec 7<>"in.fifo"
+
+wait_for 120 has "$console" "migrate-ready" || { say "guest never ready"; end; }
+wait_for 30 running "$name" || { say "source never listed"; end; }
+say "source: $(grep 'area md5' "$console" | tr -d '\r')"
+
+case $mode in
+live)
+	wait_for 20 ticking "$console" 10
+	dest b tcp:127.0.0.1:4441 in.fifo
+	migrate b tcp:127.0.0.1:4441
+	say "a: last $(last_tick "$console")"
+	wait_for 30 ticking b.console 10 || say "b: not ticking"
+	report b
+	"$LKVM" list | sed 's/^/mig: list: /'
+	# Back, under load: B (named $name once A has gone) to A'.
+	wait_for 20 running "$name" "$dpid" || say "b never took the name"
+	echo dirty >&7
+	wait_for 30 has b.console "dirtying" || say "b: not dirtying"
+	sleep 3
+	dest a2 unix:a2.sock in.fifo
+	migrate a2 unix:a2.sock
+	grep 'pass' a2.migrate | sed 's/^/mig: a2: progress: /'
+	say "b: last $(last_tick b.console)"
+	wait_for 30 ticking a2.console 10 || say "a2: not ticking"
+	report a2
+	finish a2
+	;;
+fail)
+	wait_for 20 ticking "$console" 10
+	dest d1 tcp:127.0.0.1:4442
+	d1=$dpid
+	"$LKVM" migrate -n "$name" --speed 1M tcp:127.0.0.1:4442 \
+		>d1.migrate 2>&1 &
+	mpid=$!
+	wait_for 30 has d1.migrate "pass 1" || say "d1: never active"
+	sleep 1
+	kill -9 "$d1"
+	say "d1: killed"
+	wait "$mpid"
+	say "d1: migrate rc $?"
+	tail -n 1 d1.migrate | sed 's/^/mig: d1: /'
+	t=$(ticks "$console")
+	wait_for 10 ticking "$console" $((t + 10)) && say "a: ticks on after d1"
+
+	dest d2 tcp:127.0.0.1:4443
+	"$LKVM" migrate -n "$name" --speed 1M -d tcp:127.0.0.1:4443 |
+		sed 's/^/mig: d2: /'
+	sleep 2
+	"$LKVM" migrate -n "$name" --cancel | sed 's/^/mig: d2: cancel: /'
+	wait_for 20 gone "$dpid" || kill -9 "$dpid"
+	wait "$dpid"
+	say "d2: exit $?"
+	"$LKVM" migrate -n "$name" --status | sed 's/^/mig: d2: status: /'
+	t=$(ticks "$console")
+	wait_for 10 ticking "$console" $((t + 10)) && say "a: ticks on after d2"
+
+	# Save, then restore in a new lkvm.
+	migrate save file:"state.bin"
+	say "a: last $(last_tick "$console")"
+	say "save: $(ls -l "state.bin" | awk '{print $5}') bytes, $(du -k "state.bin" | cut -f 1) KiB on disk"
+	t0=$(now)
+	dest restore file:"state.bin" "in.fifo"
+	wait_for 30 ticking restore.console 1
+	say "restore: first tick $(secs "$t0" "$(now)") s after starting lkvm"
+	wait_for 30 ticking restore.console 10
+	report restore
+	finish restore
+	;;
+esac
+end

@@ -1,0 +1,1 @@
+test-migrate-stream-objs := kvm/migrate-stream.o
