@@ -199,6 +199,13 @@ static int do_recv(char **argv, int argc)
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1))
 		die("listen");
+	/*
+	 * Said only now that a connection would be taken: a peer that waits
+	 * for this line cannot come too early (through passt, which accepts
+	 * for the guest, too early is a reset in the middle of the stream).
+	 */
+	printf("xfer: listening on %u\n", ntohs(a.sin_port));
+	fflush(stdout);
 	/* Linux's accept() honours SO_RCVTIMEO: nobody waits forever. */
 	timeouts(l);
 	fd = accept(l, NULL, NULL);

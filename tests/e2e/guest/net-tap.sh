@@ -14,7 +14,6 @@ ping -c 2 -W 10 169.254.1.1 >/dev/null && say "ping eth0 ok"
 ping -c 2 -W 10 169.254.2.1 >/dev/null && say "ping eth1 ok"
 
 xfer send 169.254.1.1 5001 $MIB100 1 20 2>&1 | sed 's/^/lkvm-guest: /'
-say "listening on 5002"
 xfer recv 5002 2>&1 | sed 's/^/lkvm-guest: /'
 
 # By now duplicate address detection is long over.

@@ -31,7 +31,6 @@ else
 fi
 
 xfer send "$router" 5003 1048576 3 20 2>&1 | sed 's/^/lkvm-guest: loopback /'
-say "listening on 5555"
 xfer recv 5555 2>&1 | sed 's/^/lkvm-guest: hostfwd /'
 
 say "kill passt now"
