@@ -98,7 +98,7 @@ setup_tap() {
 	) &
 	helpers="$helpers $!"
 	(
-		wait_console 120 'lkvm-guest: xfer: listening on 5002' &&
+		wait_console 120 'lkvm-guest: listening on 5002' &&
 			xfer send 169.254.1.2 5002 $SIZE 2 10 >tx.out 2>&1
 		echo "tap $(counters lkvmtap0)" >>tx.out
 	) &
@@ -138,7 +138,7 @@ setup_user() {
 	xfer recv 5003 127.0.0.1 >loop.out 2>&1 &
 	helpers="$helpers $!"
 	(
-		wait_console 120 'lkvm-guest: hostfwd xfer: listening on 5555' &&
+		wait_console 120 'lkvm-guest: listening on 5555' &&
 			xfer send 127.0.0.1 5555 1048576 4 10 >fwd.out 2>&1
 	) &
 	helpers="$helpers $!"

@@ -3,6 +3,8 @@
 # is tests/e2e/net-host.sh.  Pings, then 100 MiB each way on eth0 with
 # tests/kit/xfer.c, which checksums the stream on both ends.
 say() { echo "lkvm-guest: $*"; }
+
+. /scenarios/net-lib.sh
 MIB100=104857600
 
 ip link set lo up
@@ -14,7 +16,7 @@ ping -c 2 -W 10 169.254.1.1 >/dev/null && say "ping eth0 ok"
 ping -c 2 -W 10 169.254.2.1 >/dev/null && say "ping eth1 ok"
 
 xfer send 169.254.1.1 5001 $MIB100 1 20 2>&1 | sed 's/^/lkvm-guest: /'
-xfer recv 5002 2>&1 | sed 's/^/lkvm-guest: /'
+xfer_recv 5002
 
 # By now duplicate address detection is long over.
 ping6 -c 2 -W 10 -I eth0 fe80::1 >/dev/null && say "ping6 eth0 ok"

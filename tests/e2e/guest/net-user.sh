@@ -5,6 +5,8 @@
 # and nothing else.
 say() { echo "lkvm-guest: $*"; }
 
+. /scenarios/net-lib.sh
+
 cat >/tmp/dhcp.sh <<'SCRIPT'
 #!/bin/sh
 case "$1" in
@@ -31,7 +33,7 @@ else
 fi
 
 xfer send "$router" 5003 1048576 3 20 2>&1 | sed 's/^/lkvm-guest: loopback /'
-xfer recv 5555 2>&1 | sed 's/^/lkvm-guest: hostfwd /'
+xfer_recv 5555 'hostfwd '
 
 say "kill passt now"
 n=0
