@@ -15,6 +15,7 @@
 # L1's own time beyond its runs (tests/lib/e2e.bash reads it on load).
 E2E_L1_SLACK=${E2E_L1_SLACK:-60}
 load ../lib/e2e
+load ship
 
 BENCH_DIR=$E2E_ROOT/tests/bench
 BENCH_OUT=$KIT_OUT/bench
@@ -35,35 +36,6 @@ BENCH_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
 bench_fail() {
 	echo "bench: $*" >&2
 	return 1
-}
-
-# qemu-system-x86_64, every shared library ldd lists, their loader, glibc's
-# on-demand libgcc_s and the firmware a -kernel boot needs, flat in ship/
-# (tests/bench/qemu.sh runs them from there).
-bench_ship_qemu() {
-	local qemu lib fw dir found
-
-	qemu=$(command -v "$QEMU") || bench_fail "$QEMU is not installed (apt-get install qemu-system-x86)" || return
-	e2e_ship "$qemu" qemu-system-x86_64
-	for lib in $(ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
-		e2e_ship "$(readlink -f "$lib")" "$(basename "$lib")"
-	done
-	[[ -f $E2E_STATE/ship/ld-linux-x86-64.so.2 ]] || bench_fail "ldd $qemu names no ld-linux-x86-64.so.2" || return
-	for lib in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
-		[[ -f $lib ]] && { e2e_ship "$lib"; break; }
-	done
-	for fw in $BENCH_FIRMWARE; do
-		found=
-		for dir in /usr/share/qemu /usr/share/seabios; do
-			if [[ -f $dir/$fw ]]; then
-				e2e_ship "$(readlink -f "$dir/$fw")" "$fw"
-				found=1
-				break
-			fi
-		done
-		[[ $found ]] || bench_fail "QEMU firmware $fw not found in /usr/share/qemu or /usr/share/seabios" || return
-	done
-	e2e_ship "$BENCH_DIR/qemu.sh"
 }
 
 # The steps around every run: make the shared image once (in L1's tmpfs),
@@ -136,7 +108,7 @@ bench_round() {
 
 	E2E_STATE=$BENCH_STATE/round-$round
 	E2E_NRUNS=
-	bench_ship_qemu || return
+	ship_qemu $BENCH_FIRMWARE || return
 	e2e_ship "$BENCH_DIR/sampler.sh"
 	if ((round == 1)); then
 		bench_lkvm lkvm-idle idle

@@ -21,6 +21,7 @@
 
 E2E_L1_SLACK=${E2E_L1_SLACK:-60}
 load ../lib/e2e
+load ship
 
 # Not tests/e2e/boot.bats' state directory, whose file has the same name.
 E2E_STATE=$KIT_OUT/e2e/bench-boot
@@ -52,35 +53,6 @@ BOOT_QEMU_COMMON="-accel kvm -cpu host -smp $BOOT_CPUS -m $BOOT_MIB -nodefaults 
 boot_fail() {
 	echo "bench: $*" >&2
 	return 1
-}
-
-# qemu-system-x86_64 with every shared library ldd lists, their loader,
-# glibc's on-demand libgcc_s and the firmware, flat in ship/ (as
-# bench.bats does; tests/bench/qemu.sh runs them from there).
-boot_ship_qemu() {
-	local qemu lib fw dir found
-
-	qemu=$(command -v "$QEMU") || boot_fail "$QEMU is not installed (apt-get install qemu-system-x86)" || return
-	e2e_ship "$qemu" qemu-system-x86_64
-	for lib in $(ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
-		e2e_ship "$(readlink -f "$lib")" "$(basename "$lib")"
-	done
-	[[ -f $E2E_STATE/ship/ld-linux-x86-64.so.2 ]] || boot_fail "ldd $qemu names no ld-linux-x86-64.so.2" || return
-	for lib in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
-		[[ -f $lib ]] && { e2e_ship "$lib"; break; }
-	done
-	for fw in $BOOT_FIRMWARE; do
-		found=
-		for dir in /usr/share/qemu /usr/share/seabios; do
-			if [[ -f $dir/$fw ]]; then
-				e2e_ship "$(readlink -f "$dir/$fw")" "$fw"
-				found=1
-				break
-			fi
-		done
-		[[ $found ]] || boot_fail "QEMU firmware $fw not found in /usr/share/qemu or /usr/share/seabios" || return
-	done
-	e2e_ship "$BENCH_DIR/qemu.sh"
 }
 
 # The loop's root disk: busybox and loop-init.sh as /init.
@@ -178,7 +150,7 @@ setup_file() {
 
 	[[ $BOOT_REPS =~ ^[1-9][0-9]*$ ]] || boot_fail "BOOT_REPS must be a positive number, not '$BOOT_REPS'" || return
 	E2E_NRUNS=
-	boot_ship_qemu || return
+	ship_qemu $BOOT_FIRMWARE || return
 	e2e_ship "$BENCH_DIR/boot-probe.sh"
 	if [[ $BOOT_BASE ]]; then
 		[[ -x $BOOT_BASE ]] || boot_fail "BOOT_BASE: $BOOT_BASE is not an executable" || return

@@ -12,38 +12,17 @@
 
 E2E_L1_SLACK=${E2E_L1_SLACK:-60}
 load ../lib/e2e
+load ship
 
 BENCH_DIR=$E2E_ROOT/tests/bench
 BENCH_OUT=$KIT_OUT/bench
 BENCH_MIGRATE_SIZES=${BENCH_MIGRATE_SIZES:-256 512 1024}
 BENCH_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
 
-# QEMU with every shared library ldd lists, their loader, glibc's
-# on-demand libgcc_s and the firmware a -kernel boot needs, flat in ship/
-# for tests/bench/qemu.sh (as bench.bats ships it).
-ship_qemu() {
-	local qemu lib fw dir
-
-	qemu=$(command -v "$QEMU") || return 1
-	e2e_ship "$qemu" qemu-system-x86_64
-	for lib in $(ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
-		e2e_ship "$(readlink -f "$lib")" "$(basename "$lib")"
-	done
-	for lib in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
-		[[ -f $lib ]] && { e2e_ship "$lib"; break; }
-	done
-	for fw in $BENCH_FIRMWARE; do
-		for dir in /usr/share/qemu /usr/share/seabios; do
-			[[ -f $dir/$fw ]] && { e2e_ship "$(readlink -f "$dir/$fw")" "$fw"; break; }
-		done
-	done
-	e2e_ship "$BENCH_DIR/qemu.sh"
-}
-
 setup_file() {
 	local size mode vmm port=4500
 
-	ship_qemu || echo "no QEMU: its rows will be empty" >&3
+	ship_qemu $BENCH_FIRMWARE || echo "no QEMU: its rows will be empty" >&3
 	e2e_ship "$BENCH_DIR/migrate-bench.sh"
 	for size in $BENCH_MIGRATE_SIZES; do
 		for mode in idle dirty; do

@@ -15,6 +15,7 @@
 
 E2E_L1_SLACK=${E2E_L1_SLACK:-60}
 load ../lib/e2e
+load ship
 
 BENCH_DIR=$E2E_ROOT/tests/bench
 BENCH_OUT=$KIT_OUT/bench
@@ -32,41 +33,13 @@ net_fail() {
 	return 1
 }
 
-# PROGRAM and every library ldd names, flat in ship/, with the loader.
-ship_with_libs() {
-	local prog=$1 lib
-
-	e2e_ship "$prog"
-	for lib in $(ldd "$prog" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
-		e2e_ship "$(readlink -f "$lib")" "$(basename "$lib")"
-	done
-}
-
-# QEMU (as tests/bench/bench.bats ships it: qemu.sh runs it through the
-# shipped loader), its firmware, and iperf3 for L1's side.
+# QEMU (tests/bench/ship.bash), its firmware, and iperf3 for L1's side.
 ship_tools() {
-	local qemu iperf fw dir found lib
+	local iperf
 
-	qemu=$(command -v "$QEMU") || net_fail "$QEMU is not installed (apt-get install qemu-system-x86)" || return
+	ship_qemu $BENCH_FIRMWARE || return
 	iperf=$(command -v iperf3) || net_fail "iperf3 is not installed (apt-get install iperf3)" || return
-	ship_with_libs "$qemu"
 	ship_with_libs "$iperf"
-	[[ -f $E2E_STATE/ship/ld-linux-x86-64.so.2 ]] || net_fail "ldd names no ld-linux-x86-64.so.2" || return
-	for lib in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
-		[[ -f $lib ]] && { e2e_ship "$lib"; break; }
-	done
-	for fw in $BENCH_FIRMWARE; do
-		found=
-		for dir in /usr/share/qemu /usr/share/seabios; do
-			if [[ -f $dir/$fw ]]; then
-				e2e_ship "$(readlink -f "$dir/$fw")" "$fw"
-				found=1
-				break
-			fi
-		done
-		[[ $found ]] || net_fail "QEMU firmware $fw not found" || return
-	done
-	e2e_ship "$BENCH_DIR/qemu.sh"
 	e2e_ship "$BENCH_DIR/sampler.sh"
 	e2e_ship "$E2E_ROOT/tests/e2e/net-host.sh"
 }

@@ -14,33 +14,13 @@
 
 E2E_L1_SLACK=${E2E_L1_SLACK:-60}
 load ../lib/e2e
+load ship
 # Not e2e/vsock/, which is tests/e2e/vsock.bats's.
 E2E_STATE=$KIT_OUT/e2e/bench-vsock
 
 BENCH_DIR=$E2E_ROOT/tests/bench
 VSOCK_LIMIT=${VSOCK_LIMIT:-150}
 FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
-
-# QEMU with the libraries ldd names, its loader and firmware, flat in
-# ship/, for tests/bench/qemu.sh (as tests/bench/bench.bats ships it).
-ship_qemu() {
-	local qemu lib fw dir
-
-	qemu=$(command -v "$QEMU") || return 1
-	e2e_ship "$qemu" qemu-system-x86_64
-	for lib in $(ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
-		e2e_ship "$(readlink -f "$lib")" "$(basename "$lib")"
-	done
-	for lib in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
-		[[ -f $lib ]] && { e2e_ship "$lib"; break; }
-	done
-	for fw in $FIRMWARE; do
-		for dir in /usr/share/qemu /usr/share/seabios; do
-			[[ -f $dir/$fw ]] && { e2e_ship "$(readlink -f "$dir/$fw")" "$fw"; break; }
-		done
-	done
-	e2e_ship "$BENCH_DIR/qemu.sh"
-}
 
 POST='n=0; while ! grep -q "^bench: done" driver.out && [ $n -lt 150 ]; do
 	sleep 0.2; n=$((n + 1)); done; cat driver.out'
@@ -50,7 +30,7 @@ setup_file() {
 	e2e_ship "$KIT_OUT/vsock-peer"
 	e2e_ship "$KIT_OUT/l2-vsock.cpio"
 	e2e_ship "$BENCH_DIR/vsock-driver.sh"
-	ship_qemu || skip "$QEMU is not installed"
+	ship_qemu $FIRMWARE || skip "$QEMU is not installed"
 
 	e2e_run lkvm --raw --limit "$VSOCK_LIMIT" \
 		--pre 'cat kit/l2-initrd.cpio ship/l2-vsock.cpio >l2v.cpio

@@ -34,8 +34,8 @@ say "lkvm pid $pid"
 printf 'question' | $peer connect "$uds" 5001 >half.out 2>&1
 say "half-close rc $? reply $(tr '\n' ' ' <half.out)"
 
-# 16 connections, 2 MiB each way, while we watch lkvm's RSS.
-head -c 2097152 /dev/urandom >data
+# 16 connections, 8 MiB each way, while we watch lkvm's RSS.
+head -c 8388608 /dev/urandom >data
 say "sent md5 $(md5sum <data | cut -d ' ' -f 1)"
 mkdir -p out
 rss0=$(rss "$pid")

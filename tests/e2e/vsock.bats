@@ -4,7 +4,7 @@
 #
 # vsock-echo: guest/vsock-echo.sh listens with socat; tests/e2e/vsock-driver.sh
 # connects from the host with Firecracker's CONNECT handshake: a half-close,
-# 16 connections moving 2 MiB each way with checksums, lkvm's RSS; the guest
+# 16 connections moving 8 MiB each way with checksums, lkvm's RSS; the guest
 # connects to CID 2 (a listener on <uds>_6000, none on 6001); then a hostile
 # driver in the guest (tests/kit/vsock-hostile.c) sends malformed packets
 # and breaks its rings, and lkvm must still answer `lkvm list` and vsock.
@@ -24,10 +24,10 @@ setup_file() {
 	e2e_ship "$KIT_OUT/vsock-peer"
 	e2e_ship "$KIT_OUT/l2-vsock.cpio"
 	e2e_ship "$BATS_TEST_DIRNAME/vsock-driver.sh"
-	# The stress moves 16 x 2 MiB each way: 16 x 8 MiB took 85-105 s in
-	# the emulated L1 on an idle host and 176 s on a busy one, where it
-	# missed a 140 s limit.
-	e2e_run vsock-echo --limit 160 --raw \
+	# The stress (16 x 8 MiB each way, as issue 12 asks) takes 85-105 s
+	# in the emulated L1 on an idle host and took 176 s on a busy one,
+	# where it missed a 140 s limit: allow 300.
+	e2e_run vsock-echo --limit 310 --raw \
 		--pre "$VSOCK_INITRD
 ship/vsock-peer listen v.sock_6000 'hello from the host' >from-guest.txt 2>&1 &
 sh ship/vsock-driver.sh v.sock vsock-echo >driver.out 2>&1 &" \
@@ -35,7 +35,7 @@ sh ship/vsock-driver.sh v.sock vsock-echo >driver.out 2>&1 &" \
 				sleep 0.2; n=$((n + 1)); done
 			cat driver.out; echo "from-guest: $(cat from-guest.txt)"' \
 		-- run -k kit/vmlinuz -i l2v.cpio -m 256 --name vsock-echo \
-		--vsock-uds v.sock --stats --timeout 150 \
+		--vsock-uds v.sock --stats --timeout 300 \
 		-p "console=ttyS0 panic=-1 quiet lkvm.scenario=vsock-echo"
 
 	# lkvm run -- CMD: no initrd, no disk, no --modules.
@@ -99,7 +99,7 @@ found() {
 	e2e_assert_console "lkvm-guest: vsock ready"
 }
 
-@test "vsock: host to guest with CONNECT: 16 connections move 2 MiB each way, checksums match on both ends" {
+@test "vsock: host to guest with CONNECT: 16 connections move 8 MiB each way, checksums match on both ends" {
 	local sent n
 
 	e2e_result vsock-echo
@@ -107,7 +107,7 @@ found() {
 	[[ $e2e_post =~ vsock:\ sent\ md5\ ([0-9a-f]{32}) ]]
 	sent=${BASH_REMATCH[1]}
 	# The host got its own bytes back on every connection...
-	n=$(grep -c "vsock: echo md5 $sent bytes 2097152" <<<"$e2e_post")
+	n=$(grep -c "vsock: echo md5 $sent bytes 8388608" <<<"$e2e_post")
 	[[ $n == 16 ]] || { echo "$n of 16 echoes match $sent"; return 1; }
 	# ... and the guest received them intact.
 	n=$(grep -c "lkvm-guest: vsock rx md5 $sent" <<<"$output")
@@ -124,8 +124,8 @@ found() {
 	before=${BASH_REMATCH[1]} max=${BASH_REMATCH[2]}
 	e2e_note "lkvm RSS ${before} KiB before, at most ${max} KiB during the stress"
 	# RSS counts the guest's RAM too (the guest's 16 socats and their
-	# buffers), so it may grow some; 32 MiB each way must not show.
-	((max - before < 16 * 1024))
+	# buffers), so it may grow some; 128 MiB each way must not show.
+	((max - before < 64 * 1024))
 	# What the device itself held for host peers: at most buf_alloc
 	# (256 KiB) each, and 16 of them at once.
 	[[ $e2e_stderr =~ at\ most\ ([0-9]+)\ bytes\ held ]]
