@@ -19,6 +19,7 @@
 
 #define X86_CR0_PE (1ULL << 0)
 #define X86_CR0_ET (1ULL << 4)
+#define X86_CR0_CD_NW (3ULL << 29)
 #define X86_CR0_PG (1ULL << 31)
 #define X86_CR4_PAE (1ULL << 5)
 #define EFER_LME (1ULL << 8)
@@ -170,6 +171,19 @@ static u64 rip_linear(const struct kvm_sregs *s, u64 rip)
 	return s->cs.l ? rip : s->cs.base + rip;
 }
 
+/*
+ * On AMD, KVM puts a vCPU back to its power-on state when the guest
+ * triple-faults (svm.c, shutdown_interception: the VMCB is undefined
+ * after a SHUTDOWN intercept), so what we read afterwards is the reset
+ * vector, not the crash.  Intel keeps the faulting state.  Say so rather
+ * than let a reader hunt for a bug at f000:fff0.
+ */
+static bool is_reset_state(const struct kvm_regs *r, const struct kvm_sregs *s)
+{
+	return r->rip == 0xfff0 && s->cs.selector == 0xf000 &&
+	       (s->cr0 & ~(u64)X86_CR0_CD_NW) == X86_CR0_ET;
+}
+
 /* Why read_code() found no bytes, as the dump says it. */
 static const char *code_missing(int err)
 {
@@ -202,7 +216,11 @@ void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len)
 	for (i = 0; i < got && n > 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - n, " %02x", code[i]);
 	if (got < 0 && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - n, "%s", code_missing(got));
+		n += snprintf(buf + n, len - n, "%s", code_missing(got));
+	if (is_reset_state(&regs, &sregs) && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n,
+			 "\n  (the power-on state: KVM on AMD resets a vCPU that"
+			 " triple-faults, so the crash's registers are lost)");
 }
 
 static int dump_segment(char *buf, size_t len, const char *name,

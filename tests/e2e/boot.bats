@@ -30,6 +30,11 @@ setup_file() {
 	e2e_run reboot-acpi --scenario reboot --append reboot=a
 	# The limit is lkvm's; the run's outer timeout (60 s) only guards it.
 	e2e_run hang -- --timeout 5
+	# A crash with no word on the console. The post step says whose KVM
+	# ran it: on AMD (this L1) KVM resets a triple-faulting vCPU.
+	e2e_ship "$KIT_OUT/tiny-bzImage" tiny-bzImage
+	e2e_run tiny-triple --raw --post 'grep -m 1 ^vendor_id /proc/cpuinfo' -- \
+		run -k ship/tiny-bzImage -p tiny.mode=triple --timeout 10
 	KDEV=$(sh "$E2E_ROOT/tests/kit/kernel.sh" path)
 	if [[ -f $KDEV ]]; then
 		e2e_ship "$KDEV" kdev-bzImage
@@ -136,6 +141,19 @@ kdev_result() {
 	e2e_assert_stderr "timeout"
 	# The guest was stopped, not finished: it never reached power-off.
 	e2e_refute_console "reboot: Power down"
+}
+
+@test "boot: an unannounced triple fault is a crash (exit 6); where KVM lost the registers, lkvm says so" {
+	e2e_result tiny-triple
+	e2e_assert_status 6
+	e2e_assert_console "tiny: triple fault"
+	e2e_assert_stderr "guest crashed: triple fault on vCPU 0, with no reboot requested"
+	if [[ $e2e_post == *AuthenticAMD* ]]; then
+		e2e_assert_stderr "RIP 000000000000fff0"
+		e2e_assert_stderr "the power-on state: KVM on AMD resets a vCPU that triple-faults"
+	else
+		e2e_assert_stderr "code at RIP: 0f 0b"	# the ud2 that faulted
+	fi
 }
 
 @test "host: a missing kernel file is exit 1 with one clear line" {
