@@ -134,6 +134,17 @@ ran_in() {
 	ran_in second 0 2
 }
 
+@test "harness: an L1 that resets without a word (its CPU triple-faulted) is a wedge; the retry passes" {
+	fake_l1
+	e2e_run first --append fake.exit=0
+	e2e_run second --append "fake.wedge.1=reset fake.exit=0"
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	grep -E '^try 1: L1 wedged: it reset without a panic or a power-off \(QEMU exit 0 under -no-reboot\) after: .* \(run second: started\)$' "$E2E_STATE/wedges"
+	ran_in first 0 1
+	ran_in second 0 2
+}
+
 @test "harness: a run that outlives SIGKILL is L1 wedged, not an lkvm failure" {
 	fake_l1
 	# SIGHUP stands for SIGKILL, which nothing survives in userspace.
@@ -142,7 +153,7 @@ ran_in() {
 	e2e_run second --limit 1 --append "fake.wedge.1=unkillable fake.exit=0"
 	fake_l1_execute
 	[ "$(boots)" -eq 2 ]
-	grep -E '^try 1: L1 wedged: run second: lkvm \(pid [0-9]+\) still there 1 s after SIGHUP: [0-9]+ S ' "$E2E_STATE/wedges"
+	grep -E '^try 1: L1 wedged: run second: lkvm \(pid [0-9]+\) still there 1 s after SIGHUP: [0-9]+ [A-Z] ' "$E2E_STATE/wedges"
 	ran_in first 0 1
 	ran_in second 0 2
 }

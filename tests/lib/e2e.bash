@@ -341,7 +341,11 @@ e2e_l1_kill() {
 # - plan-exec.sh in L1 found the L2's VMM still there after SIGKILL, i.e.
 #   stuck in L1's kernel ("e2e: wedged: ...");
 # - the console stayed silent for E2E_L1_QUIET s though L1 prints a
-#   heartbeat every 10 s: every CPU of L1 stuck.
+#   heartbeat every 10 s: every CPU of L1 stuck;
+# - L1 reset without a word: QEMU exited 0 by itself (-no-reboot makes a
+#   reset an exit) with no panic, no power-off and no line from L1's init
+#   about the plan. That is L1's own CPU triple-faulting, which nothing
+#   in L1's userspace, lkvm included, can do.
 # A run that ended, however it ended, is a result and no wedge.
 e2e_l1_wedge_evidence() {
 	local log=$1 line run
@@ -357,13 +361,28 @@ e2e_l1_wedge_evidence() {
 		E2E_WEDGE="L1 wedged: ${line#e2e: wedged: }"
 		return 0
 	fi
-	[[ $E2E_L1_KILLED == quiet ]] || return 1
 	line=$(tr -d '\r' <"$log" | grep -a -v '^[[:space:]]*$' | tail -n 1)
 	run=$(tr -d '\r' <"$log" | grep -a '^e2e: run ' | tail -n 1)
-	E2E_WEDGE="L1 wedged: no console output for $E2E_L1_QUIET s after: ${line:-(nothing at all)}"
-	[[ $run != *": started" ]] || E2E_WEDGE+=" (${run#e2e: })"
-	E2E_WEDGE+="; L1's CPUs: $E2E_L1_CPUS"
-	return 0
+	[[ $run == *": started" ]] && run=" (${run#e2e: })" || run=
+	if [[ $E2E_L1_KILLED == quiet ]]; then
+		E2E_WEDGE="L1 wedged: no console output for $E2E_L1_QUIET s after: ${line:-(nothing at all)}$run"
+		E2E_WEDGE+="; L1's CPUs: $E2E_L1_CPUS"
+		return 0
+	fi
+	if e2e_l1_reset_silently "$log"; then
+		E2E_WEDGE="L1 wedged: it reset without a panic or a power-off (QEMU exit 0 under -no-reboot) after: $line$run"
+		return 0
+	fi
+	return 1
+}
+
+# e2e_l1_reset_silently LOG: true if L1, up and running its plan, ended
+# by itself with QEMU's exit 0 and said nothing of why: no panic, no
+# power-off, no word from its init (tests/lib/l1-init.sh) or from QEMU.
+e2e_l1_reset_silently() {
+	[[ -z $E2E_L1_KILLED && $E2E_L1_RC == 0 && ! -s $E2E_STATE/qemu.log ]] || return 1
+	grep -aq '^l1: up:' "$1" || return 1
+	! tr -d '\r' <"$1" | grep -aqE 'Kernel panic|^l1: results written|^l1: the plan did not finish|reboot: (Power down|Restarting)'
 }
 
 # e2e_retry_plan: $E2E_STATE/plan-retry holds the runs of the plan that

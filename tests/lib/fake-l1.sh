@@ -11,6 +11,7 @@
 #   silent      say nothing more and never exit (SIGTERM ends it), but
 #               answer "info registers -a" on the -monitor pipe: two
 #               CPUs, one halted
+#   reset       L1's CPU triple-faults: no word, QEMU exits 0
 #   crash       an L1 kernel panic that is no wedge
 # FAKE_L1_STATE (required) keeps the boot count; boot N sees
 # FAKE_L1_BOOT=N. A run that outlives SIGKILL needs no help from here:
@@ -73,6 +74,7 @@ wedge() {
 		fi
 		exec sleep 3600
 		;;
+	reset) exit 0 ;;
 	*)
 		echo "[   12.345678] Kernel panic - not syncing: Fatal exception"
 		exit 0
