@@ -91,6 +91,18 @@ file_of(FILENAME) == "console" {
 		for (i = 1; i < NF; i++)
 			if ($i == "virtio-irqs") d = $(i + 1)
 		virq[r, d] = $NF - $(NF - 2)
+	} else if ($0 ~ /lkvm-bench: virtio-irqs-queues /) {
+		# ... virtio-irqs-queues tx before IN OUT after IN OUT
+		for (i = 1; i < NF; i++)
+			if ($i == "virtio-irqs-queues") d = $(i + 1)
+		qirq[r, d, "in"] = $(NF - 1) - $(NF - 4)
+		qirq[r, d, "out"] = $NF - $(NF - 3)
+	} else if ($0 ~ /lkvm-bench: nicstat /) {
+		# ... nicstat tx before RXP RXB TXP TXB after RXP RXB TXP TXB
+		for (i = 1; i < NF; i++)
+			if ($i == "nicstat") d = $(i + 1)
+		frames[r, d, "in"] = $(NF - 3) - $(NF - 8)
+		frames[r, d, "out"] = $(NF - 1) - $(NF - 6)
 	} else if ($0 ~ /lkvm-bench: done/) {
 		done[r] = 1
 	}
@@ -121,6 +133,12 @@ END {
 	ndir = split("tx rx", dirs, " ")
 	nvmm = split("lkvm qemu", vmms, " ")
 	ncnt = split("exits io_exits mmio_exits irq_injections halt_exits", cnts, " ")
+	nq = split("in out", qs, " ")
+	nrow = split("irq in,irq out,frames in,frames out", rows, ",")
+	rowname["irq in"] = "  receive queue (input)"
+	rowname["irq out"] = "  transmit queue (output)"
+	rowname["frames in"] = "guest frames received"
+	rowname["frames out"] = "guest frames sent (a TSO frame: 1)"
 	for (r in runs) {
 		v = vmm_of(r)
 		good = status[r] == "0" && done[r]
@@ -136,6 +154,13 @@ END {
 			bmib[v, d] += mib[r, d]
 			if (virq[r, d] != "")
 				irq[v, d, nb] = virq[r, d] / mib[r, d]
+			for (q = 1; q <= nq; q++) {
+				x = qs[q]
+				if (qirq[r, d, x] != "")
+					qper[v, d, "irq " x, ++nqper[v, d, "irq " x]] = qirq[r, d, x] / mib[r, d]
+				if (frames[r, d, x] != "")
+					qper[v, d, "frames " x, ++nqper[v, d, "frames " x]] = frames[r, d, x] / mib[r, d]
+			}
 			for (c = 1; c <= ncnt; c++) {
 				x = cost(r, d, cnts[c])
 				if (x != "")
@@ -181,6 +206,16 @@ END {
 			line = line sprintf(" %10s", fmt(median(t, n), 1))
 		}
 		print line
+		for (q = 1; q <= nrow; q++) {
+			x = rows[q]
+			line = sprintf("    %-33s", rowname[x])
+			for (j = 1; j <= nvmm; j++) {
+				v = vmms[j]; n = nqper[v, d, x]
+				for (i = 1; i <= n; i++) t[i] = qper[v, d, x, i]
+				line = line sprintf(" %10s", fmt(median(t, n), 1))
+			}
+			print line
+		}
 		printf "\n"
 	}
 	fail = 0

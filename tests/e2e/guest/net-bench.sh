@@ -24,6 +24,8 @@ mark() {
 }
 # Interrupts of the NIC's queues (virtioN-input.0, -output.0), CPU0.
 virq() { awk '/virtio.*(input|output)/ { n += $2 } END { print n + 0 }' /proc/interrupts; }
+# The same, by queue: the receive queue's (input), then the transmit queue's.
+virqs() { awk '/virtio.*input/ { i += $2 } /virtio.*output/ { o += $2 } END { print i + 0, o + 0 }' /proc/interrupts; }
 nicstat() { s=/sys/class/net/eth0/statistics; echo "$(cat $s/rx_packets) $(cat $s/rx_bytes) $(cat $s/tx_packets) $(cat $s/tx_bytes)"; }
 
 ip link set lo up
@@ -40,13 +42,13 @@ for dir in tx rx; do
 	flag=
 	[ $dir = rx ] && flag=-R
 	mark $dir
-	eval "i0_$dir=\$(virq) s0_$dir=\"\$(nicstat)\""
+	eval "i0_$dir=\$(virq) q0_$dir=\"\$(virqs)\" s0_$dir=\"\$(nicstat)\""
 	i=0
 	while [ $i -lt "$passes" ]; do
 		iperf3 -c 169.254.1.1 -t "$secs" -f m $flag >/tmp/$dir.$i 2>&1
 		i=$((i + 1))
 	done
-	eval "i1_$dir=\$(virq) s1_$dir=\"\$(nicstat)\""
+	eval "i1_$dir=\$(virq) q1_$dir=\"\$(virqs)\" s1_$dir=\"\$(nicstat)\""
 done
 mark end
 
@@ -65,6 +67,7 @@ for dir in tx rx; do
 		i=$((i + 1))
 	done
 	eval "echo \"lkvm-bench: virtio-irqs $dir before \$i0_$dir after \$i1_$dir\""
+	eval "echo \"lkvm-bench: virtio-irqs-queues $dir before \$q0_$dir after \$q1_$dir\""
 	eval "echo \"lkvm-bench: nicstat $dir before \$s0_$dir after \$s1_$dir\""
 done
 echo "lkvm-bench: done"
