@@ -105,6 +105,21 @@ static const char *const state_names[] = {
 	[MS_CANCELLED] = "cancelled",	[MS_UNCERTAIN] = "uncertain",
 };
 
+/*
+ * Where step 4's downtime goes, phase by phase (ns), for --status: the
+ * guest runs nowhere from the pause to the destination's word.
+ */
+struct downtime {
+	u64 pause;		/* vCPUs parked, the device gate shut */
+	u64 pass;		/* the last dirty log, and its pages sent */
+	u64 pages;		/* how many pages that was */
+	u64 cpus;		/* machine, irqchip, clock, vCPUs */
+	u64 devices;		/* every device (disks flushed) */
+	u64 handover;		/* disk locks let go, END */
+	u64 reply;		/* until the destination said it runs it */
+	char dest[96];		/* its own account, in that reply */
+};
+
 struct migration {
 	struct vm *vm;
 	struct migrate_params p;
@@ -130,6 +145,8 @@ struct migration {
 
 	pthread_t throttler;
 	bool throttling;
+	u64 dirty_max;		/* the highest dirty_rate of a pass */
+	struct downtime dt;	/* where the downtime went */
 };
 
 static u64 ms_since(u64 t0)
@@ -206,7 +223,7 @@ static void throttle_off(struct migration *m)
  * lkvm --incoming at all (a wrong port, another program's socket).
  */
 static int await_reply(struct mig_chan *c, const char *when, char *why,
-		       bool *answered)
+		       bool *answered, char *said, size_t said_len)
 {
 	char msg[MIG_WHY_MAX - 64];
 	u64 before = c->received;
@@ -231,6 +248,8 @@ static int await_reply(struct mig_chan *c, const char *when, char *why,
 	*answered = true;
 	if (st)
 		snprintf(why, MIG_WHY_MAX, "the destination refused: %s", msg);
+	else if (said)
+		snprintf(said, said_len, "%s", msg);
 	return st;
 }
 
@@ -252,14 +271,14 @@ static int setup(struct migration *m, struct mig_chan *c, char *why)
 		said[0] = 0;
 		if (r == -EPIPE || r == -ECONNRESET) {
 			await_reply(c, "waiting for the destination to accept",
-				    said, &answered);
+				    said, &answered, NULL, 0);
 			if (said[0] && (answered || c->received))
 				memcpy(why, said, MIG_WHY_MAX);
 		}
 		return r;
 	}
 	return await_reply(c, "waiting for the destination to accept",
-			   why, &answered);
+			   why, &answered, NULL, 0);
 }
 
 /* After a pass of @dt_ns that put @bytes on the wire, @dirty pages left. */
@@ -275,6 +294,7 @@ static void account(struct migration *m, struct mig_chan *c, u64 dt_ns,
 	m->remaining = dirty * MIG_PAGE_SIZE;
 	m->expected_ms = m->remaining * 1000 / MAX(m->bandwidth, 1ULL);
 	m->transferred = c->sent;
+	m->dirty_max = MAX(m->dirty_max, m->dirty_rate);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -344,28 +364,46 @@ static int undo(struct migration *m, bool released, char *why)
 	return 0;
 }
 
+/* The time since *t, and *t moved to now: one phase of the downtime. */
+static u64 lap(u64 *t)
+{
+	u64 now = mig_now_ns(), d = now - *t;
+
+	*t = now;
+	return d;
+}
+
 /* Steps 4 and 5, with the guest paused throughout. */
 static int stop_and_copy(struct migration *m, struct mig_ram *ram,
 			 struct mig_chan *c, char *why)
 {
 	struct vm *vm = m->vm;
+	struct downtime dt = {};
 	bool released = false, end_sent = false, answered = false;
-	u64 t_stop, dirty;
+	u64 t_stop, t, sent0, dirty = 0;
 	int r;
 
 	/* 4. Stop: no vCPU runs, no device writes guest memory. */
 	throttle_off(m);
 	set_state(m, MS_STOPCOPY);
-	t_stop = mig_now_ns();
+	t = t_stop = mig_now_ns();
 	vm_pause_hold(vm);
 	guest_mem_hold(&vm->mem);
+	dt.pause = lap(&t);
 
 	/* The last dirty pages, then everything else. */
+	sent0 = ram->pages_sent + ram->pages_zero;
 	r = vm_exiting(vm) ? -ECANCELED : mig_ram_harvest(ram, &dirty);
 	if (!r && (r = mig_ram_send(ram, c)))
 		snprintf(why, MIG_WHY_MAX, "sending the last pages: %s", c->why);
-	if (!r && (r = mig_send_state(vm, c, why, MIG_WHY_MAX)) && !*why)
+	dt.pages = ram->pages_sent + ram->pages_zero - sent0;
+	dt.pass = lap(&t);
+	if (!r && (r = mig_send_cpus(vm, c, why, MIG_WHY_MAX)) && !*why)
 		snprintf(why, MIG_WHY_MAX, "sending the state: %s", c->why);
+	dt.cpus = lap(&t);
+	if (!r && (r = mig_send_devices(vm, c, why, MIG_WHY_MAX)) && !*why)
+		snprintf(why, MIG_WHY_MAX, "sending the state: %s", c->why);
+	dt.devices = lap(&t);
 
 	/* 5. Hand over: the disks, END, and the destination's word. */
 	if (!r && !(r = mig_handover(vm, DEV_HANDOVER_RELEASE, why,
@@ -377,12 +415,15 @@ static int stop_and_copy(struct migration *m, struct mig_ram *ram,
 				 c->why);
 		end_sent = !r;
 	}
+	dt.handover = lap(&t);
 	if (!r)
 		r = await_reply(c, "waiting for the destination to run the guest",
-				why, &answered);
+				why, &answered, dt.dest, sizeof(dt.dest));
+	dt.reply = lap(&t);
 	if (!r) {
 		pthread_mutex_lock(&m->lock);
 		m->downtime_ms = ms_since(t_stop);
+		m->dt = dt;
 		m->transferred = c->sent;
 		m->remaining = 0;
 		pthread_mutex_unlock(&m->lock);
@@ -618,6 +659,8 @@ static int h_migrate(void *opaque, const struct control_req *q,
 	m->pass = m->throttle = 0;
 	m->transferred = m->remaining = m->dirty_rate = m->bandwidth = 0;
 	m->expected_ms = m->total_ms = m->downtime_ms = 0;
+	m->dirty_max = 0;
+	memset(&m->dt, 0, sizeof(m->dt));
 	m->error[0] = 0;
 	m->final_seen = false;
 	m->t_start = mig_now_ns();
@@ -633,6 +676,26 @@ static int h_migrate(void *opaque, const struct control_req *q,
 }
 
 #define MIB(x) ((unsigned long long)((x) >> 20))
+
+/* Milliseconds with one decimal, from ns. */
+#define MS1(ns) (unsigned long long)((ns) / 1000000), \
+		(unsigned int)((ns) / 100000 % 10)
+
+/* A live migration's end: where its downtime went. */
+static void downtime_text(struct migration *m, struct control_reply *r)
+{
+	const struct downtime *d = &m->dt;
+
+	control_reply_printf(r, "; the guest dirtied up to %llu MiB/s",
+			     MIB(m->dirty_max));
+	control_reply_printf(r, "; downtime: pause %llu.%u, last pass %llu.%u (%llu pages), vCPUs %llu.%u, devices %llu.%u, hand-over %llu.%u, until the destination ran it %llu.%u ms",
+			     MS1(d->pause), MS1(d->pass),
+			     (unsigned long long)d->pages, MS1(d->cpus),
+			     MS1(d->devices), MS1(d->handover),
+			     MS1(d->reply));
+	if (d->dest[0])
+		control_reply_printf(r, " (%s)", d->dest);
+}
 
 /* The first word is the state, for the client; then words for a human. */
 static void status_text(struct migration *m, struct control_reply *r)
@@ -665,6 +728,8 @@ static void status_text(struct migration *m, struct control_reply *r)
 		if (m->throttle)
 			control_reply_printf(r, ", vCPUs throttled up to %u%%",
 					     m->throttle);
+		if (mig_uri_live(&m->uri))
+			downtime_text(m, r);
 		break;
 	default:
 		control_reply_printf(r, " to %s: %s", m->p.uri, m->error);

@@ -46,9 +46,13 @@ cp /tmp/pattern /tmp/dirty
 		sleep 0.1
 	done
 	echo "lkvm-guest: dirtying $dirty MiB every 100 ms"
+	cut -d ' ' -f 1 /proc/uptime >/tmp/dirty-since
+	n=0
 	while :; do
 		dd if=/tmp/pattern of=/tmp/dirty bs=1M count="$dirty" \
 			conv=notrunc 2>/dev/null
+		n=$((n + 1))
+		echo $n >/tmp/dirty-rounds
 		sleep 0.1
 	done
 ) &
@@ -86,5 +90,9 @@ fi
 echo "written after the migrations" | dd of=/dev/vda bs=512 seek=16384 \
 	conv=fsync 2>/dev/null && echo "lkvm-guest: disk writable"
 [ -d $nic ] && echo "lkvm-guest: eth0 carrier $(cat $nic/carrier) tx $(cat $nic/statistics/tx_packets)"
+# What the guest really dirtied (the rounds it managed, not what it asked).
+[ -f /tmp/dirty-rounds ] && awk -v n="$(cat /tmp/dirty-rounds)" -v m="$dirty" \
+	-v t0="$(cat /tmp/dirty-since)" -v t1="$(cut -d ' ' -f 1 /proc/uptime)" \
+	'BEGIN { printf "lkvm-guest: dirtied %.0f MiB/s (%d rounds of %d MiB in %.1f s)\n", n * m / (t1 - t0), n, m, t1 - t0 }'
 echo "lkvm-guest: done after $i ticks"
 poweroff -f
