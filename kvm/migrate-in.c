@@ -10,8 +10,9 @@
  *   HEADER      checked against this VM; on a two-way channel, answered
  *               with yes or the reason for no (the source then gives up
  *               and its guest runs on);
- *   RAM...      pages (pre-copy passes, as many as the source needs), or
- *               a file's image, mapped rather than read;
+ *   RAM...      pages (pre-copy passes, as many as the source needs, each
+ *               ended by a SYNC that we answer once it is loaded), or a
+ *               file's image, mapped rather than read;
  *   MACHINE, ARCH_VM, VCPU x n, DEVICE x m: loaded in this order, which
  *               is the only one accepted;
  *   END         then the disk locks are taken (the source let go of them
@@ -189,6 +190,12 @@ static int load_stream(struct vm *vm, struct mig_incoming *in,
 			step = IN_RAM;
 			continue;
 		}
+		/* A pass is loaded: say so (nothing to say to a file). */
+		if (id == MIG_SEC_SYNC && step == IN_RAM && !len) {
+			if (in)
+				reply(in, 0, "");
+			continue;
+		}
 		r = load_one(vm, c, id, buf, len, &step, &idx, touched, why,
 			     wlen);
 		if (in && !in->t_state && step != IN_RAM)
@@ -319,7 +326,7 @@ void migrate_incoming_done(struct vm *vm)
 {
 	struct mig_incoming *in = vm->incoming;
 	u64 now = mig_now_ns();
-	char said[96], a[24], b[24], c[24];
+	char said[160], a[24], b[24], c[24];
 
 	ms1(a, sizeof(a), in->t_end - in->t_state);
 	ms1(b, sizeof(b), in->t_loaded - in->t_end);

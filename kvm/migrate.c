@@ -18,11 +18,17 @@
  *
  *   3. Iterate.  Send the dirty pages, and reset their marks just before
  *      (kvm/migrate-ram.c).  While a pass runs, the guest dirties more:
- *      those go in the next pass.  Each pass measures two rates: how fast
- *      the link carries pages (bandwidth), and how fast the guest dirties
- *      them.  After a pass, what is left to send divided by the bandwidth
- *      is the downtime we would have if we stopped now.  When that fits
- *      the limit (--downtime, 300 ms by default), stop iterating.
+ *      those go in the next pass.  A pass ends when the destination says
+ *      it has loaded it (SYNC): until then its tail may still sit in
+ *      socket buffers, MiBs of it over tcp, to be sent in the downtime.
+ *      Each pass measures two rates: how fast the link carries pages
+ *      (bandwidth), and how fast the guest dirties them.  After a pass,
+ *      what is left to send divided by the bandwidth is the downtime we
+ *      would have if we stopped now.  When that fits the limit
+ *      (--downtime, 300 ms by default), stop iterating, unless the pass
+ *      halved what was left: then one more is cheap and shortens the
+ *      pause (an idle guest stops with a few pages to send, not with all
+ *      it wrote during the first, long pass).
  *
  *      It converges when the guest dirties pages slower than the link
  *      carries them: each pass is shorter than the one before.  A guest
@@ -38,8 +44,12 @@
  *      waits for a virtio request in flight and keeps the I/O thread out
  *      of guest memory from then on.  Send the last dirty pages, then the
  *      rest of the state: the vCPUs, the irqchip and clock, every device
- *      (virtio-blk flushes its disk, fdatasync, as it saves).  This is the
- *      downtime: the guest runs nowhere.
+ *      (virtio-blk flushes its disk, fdatasync, as it saves, unless
+ *      nothing was written since the guest's own last flush).  This is
+ *      the downtime: the guest runs nowhere.  So only what must be is
+ *      done in it: the last pass reads the dirty log but re-protects
+ *      nothing, and all of it is gathered into as few writes as can be.
+ *      --status says where it went, phase by phase.
  *
  *   5. Hand over.  Let go of what the destination takes (the disk image
  *      locks), send END, and wait.  The destination loads, takes the
@@ -81,6 +91,8 @@
 
 #define THROTTLE_FROM 6		/* the pass from which the vCPUs are slowed */
 #define MAX_PASSES 30
+/* So few pages left that another pass would not shorten the pause. */
+#define FEW_PAGES 16
 #define THROTTLE_PERIOD_MS 100
 /* A destination that takes no byte for this long has gone away. */
 #define IDLE_TIMEOUT_MS 30000
@@ -115,9 +127,9 @@ struct downtime {
 	u64 pages;		/* how many pages that was */
 	u64 cpus;		/* machine, irqchip, clock, vCPUs */
 	u64 devices;		/* every device (disks flushed) */
-	u64 handover;		/* disk locks let go, END */
+	u64 handover;		/* disk locks let go, END, all written */
 	u64 reply;		/* until the destination said it runs it */
-	char dest[96];		/* its own account, in that reply */
+	char dest[160];		/* its own account, in that reply */
 };
 
 struct migration {
@@ -249,7 +261,7 @@ static int await_reply(struct mig_chan *c, const char *when, char *why,
 	if (st)
 		snprintf(why, MIG_WHY_MAX, "the destination refused: %s", msg);
 	else if (said)
-		snprintf(said, said_len, "%s", msg);
+		snprintf(said, said_len, "%.*s", (int)said_len - 1, msg);
 	return st;
 }
 
@@ -281,6 +293,27 @@ static int setup(struct migration *m, struct mig_chan *c, char *why)
 			   why, &answered, NULL, 0);
 }
 
+/*
+ * Wait until the destination has loaded the pass: until then its tail
+ * may sit in socket buffers (MiBs of them over tcp), and would be sent
+ * inside the downtime, and the bandwidth would be the buffers' speed.
+ */
+static int sync_pass(struct mig_chan *c, unsigned int pass, char *why)
+{
+	char when[64];
+	bool answered;
+	int r;
+
+	r = mig_write_section(c, MIG_SEC_SYNC, NULL, 0);
+	if (r) {
+		snprintf(why, MIG_WHY_MAX, "pass %u: %s", pass, c->why);
+		return r;
+	}
+	snprintf(when, sizeof(when), "pass %u: waiting for the destination",
+		 pass);
+	return await_reply(c, when, why, &answered, NULL, 0);
+}
+
 /* After a pass of @dt_ns that put @bytes on the wire, @dirty pages left. */
 static void account(struct migration *m, struct mig_chan *c, u64 dt_ns,
 		    u64 bytes, u64 dirty)
@@ -298,11 +331,16 @@ static void account(struct migration *m, struct mig_chan *c, u64 dt_ns,
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Step 3: pass after pass, until what is left fits the downtime. */
+/*
+ * Step 3: pass after pass, until what is left fits the downtime.  Once it
+ * fits, go on while each pass still halves what is left: such a pass is
+ * short, and the guest's pause is only what the last one leaves (an idle
+ * guest's few pages rather than all it wrote during the first, long one).
+ */
 static int iterate(struct migration *m, struct mig_ram *ram,
 		   struct mig_chan *c, char *why)
 {
-	u64 t0, sent0, dirty;
+	u64 t0, sent0, dirty, before = ram->nr_pages;
 	unsigned int pass;
 	int r;
 
@@ -320,6 +358,9 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 				 pass, c->why);
 			return r;
 		}
+		r = sync_pass(c, pass, why);
+		if (r)
+			return r;
 		r = mig_ram_harvest(ram, &dirty);
 		if (r) {
 			snprintf(why, MIG_WHY_MAX, "reading the dirty log: %s",
@@ -328,8 +369,11 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 		}
 		account(m, c, mig_now_ns() - t0, c->sent - sent0, dirty);
 
-		if (m->expected_ms <= m->p.downtime_ms)
+		if (m->expected_ms <= m->p.downtime_ms &&
+		    (dirty <= FEW_PAGES || 2 * dirty > before ||
+		     pass >= MAX_PASSES))
 			return 0;	/* it fits: stop and copy */
+		before = dirty;
 		if (pass >= MAX_PASSES) {
 			snprintf(why, MIG_WHY_MAX,
 				 "did not converge in %u passes: the guest dirties %llu MiB/s, the link carries %llu MiB/s (raise --downtime, or --speed)",
@@ -391,7 +435,12 @@ static int stop_and_copy(struct migration *m, struct mig_ram *ram,
 	guest_mem_hold(&vm->mem);
 	dt.pause = lap(&t);
 
-	/* The last dirty pages, then everything else. */
+	/*
+	 * The last dirty pages, then everything else, gathered into as few
+	 * writes as can be; END goes out only after the disks are let go.
+	 */
+	mig_chan_buffer(c);
+	ram->stopped = true;
 	sent0 = ram->pages_sent + ram->pages_zero;
 	r = vm_exiting(vm) ? -ECANCELED : mig_ram_harvest(ram, &dirty);
 	if (!r && (r = mig_ram_send(ram, c)))
@@ -410,11 +459,14 @@ static int stop_and_copy(struct migration *m, struct mig_ram *ram,
 				     MIG_WHY_MAX))) {
 		released = true;
 		r = mig_write_section(c, MIG_SEC_END, NULL, 0);
+		if (!r)
+			r = mig_chan_flush(c, true);
 		if (r)
 			snprintf(why, MIG_WHY_MAX, "sending the end: %s",
 				 c->why);
 		end_sent = !r;
 	}
+	mig_chan_flush(c, false);	/* after a failure: drop the rest */
 	dt.handover = lap(&t);
 	if (!r)
 		r = await_reply(c, "waiting for the destination to run the guest",
@@ -688,7 +740,7 @@ static void downtime_text(struct migration *m, struct control_reply *r)
 
 	control_reply_printf(r, "; the guest dirtied up to %llu MiB/s",
 			     MIB(m->dirty_max));
-	control_reply_printf(r, "; downtime: pause %llu.%u, last pass %llu.%u (%llu pages), vCPUs %llu.%u, devices %llu.%u, hand-over %llu.%u, until the destination ran it %llu.%u ms",
+	control_reply_printf(r, "; downtime: pause %llu.%u, last pass %llu.%u (%llu pages), vCPUs %llu.%u, devices %llu.%u, sent %llu.%u, until the destination ran it %llu.%u ms",
 			     MS1(d->pause), MS1(d->pass),
 			     (unsigned long long)d->pages, MS1(d->cpus),
 			     MS1(d->devices), MS1(d->handover),
