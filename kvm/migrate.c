@@ -342,6 +342,7 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 {
 	u64 t0, sent0, dirty, before = ram->nr_pages;
 	unsigned int pass;
+	bool fits;
 	int r;
 
 	for (pass = 1;; pass++) {
@@ -369,9 +370,9 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 		}
 		account(m, c, mig_now_ns() - t0, c->sent - sent0, dirty);
 
-		if (m->expected_ms <= m->p.downtime_ms &&
-		    (dirty <= FEW_PAGES || 2 * dirty > before ||
-		     pass >= MAX_PASSES))
+		fits = m->expected_ms <= m->p.downtime_ms;
+		if (fits && (dirty <= FEW_PAGES || 2 * dirty > before ||
+			     pass >= MAX_PASSES))
 			return 0;	/* it fits: stop and copy */
 		before = dirty;
 		if (pass >= MAX_PASSES) {
@@ -381,7 +382,7 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 				 (unsigned long long)(m->bandwidth >> 20));
 			return -ETIMEDOUT;
 		}
-		if (pass >= THROTTLE_FROM)
+		if (!fits && pass >= THROTTLE_FROM)
 			throttle_up(m);
 	}
 }
