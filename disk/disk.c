@@ -36,6 +36,16 @@ int disk_readv(struct disk *disk, u64 offset, const struct iovec *iov,
 	return r ? r : disk->ops->readv(disk, offset, iov, iovcnt);
 }
 
+/*
+ * After a write completes, not before: a flush that starts in between
+ * makes it durable, or leaves synced false for the next one.
+ */
+static int written(struct disk *disk, int r)
+{
+	__atomic_store_n(&disk->synced, false, __ATOMIC_RELEASE);
+	return r;
+}
+
 int disk_writev(struct disk *disk, u64 offset, const struct iovec *iov,
 		unsigned int iovcnt)
 {
@@ -44,7 +54,8 @@ int disk_writev(struct disk *disk, u64 offset, const struct iovec *iov,
 	if (disk->ro)
 		return -EROFS;
 	r = disk_check_range(disk, offset, iov_total(iov, iovcnt));
-	return r ? r : disk->ops->writev(disk, offset, iov, iovcnt);
+	return r ? r : written(disk, disk->ops->writev(disk, offset, iov,
+						       iovcnt));
 }
 
 int disk_flush(struct disk *disk)
@@ -54,7 +65,10 @@ int disk_flush(struct disk *disk)
 	/* Nothing to make durable on a read-only disk. */
 	if (disk->ro)
 		return 0;
+	__atomic_store_n(&disk->synced, true, __ATOMIC_RELEASE);
 	r = disk->ops->flush(disk);
+	if (r)
+		__atomic_store_n(&disk->synced, false, __ATOMIC_RELEASE);
 	/*
 	 * Linux reports a writeback error to fsync once; the next fdatasync
 	 * returns 0 although the data never reached the disk.  Remember it,
@@ -68,6 +82,13 @@ int disk_flush(struct disk *disk)
 	return disk->flush_err;
 }
 
+int disk_flush_if_written(struct disk *disk)
+{
+	if (__atomic_load_n(&disk->synced, __ATOMIC_ACQUIRE))
+		return disk->flush_err;
+	return disk_flush(disk);
+}
+
 int disk_discard(struct disk *disk, u64 offset, u64 len)
 {
 	int r;
@@ -77,7 +98,7 @@ int disk_discard(struct disk *disk, u64 offset, u64 len)
 	if (!disk->ops->discard)
 		return -EOPNOTSUPP;
 	r = disk_check_range(disk, offset, len);
-	return r ? r : disk->ops->discard(disk, offset, len);
+	return r ? r : written(disk, disk->ops->discard(disk, offset, len));
 }
 
 int disk_write_zeroes(struct disk *disk, u64 offset, u64 len, bool unmap)
@@ -89,7 +110,8 @@ int disk_write_zeroes(struct disk *disk, u64 offset, u64 len, bool unmap)
 	if (!disk->ops->write_zeroes)
 		return -EOPNOTSUPP;
 	r = disk_check_range(disk, offset, len);
-	return r ? r : disk->ops->write_zeroes(disk, offset, len, unmap);
+	return r ? r : written(disk, disk->ops->write_zeroes(disk, offset, len,
+							     unmap));
 }
 
 void disk_close(struct disk *disk)

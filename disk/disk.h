@@ -45,6 +45,8 @@ struct disk {
 	char serial[DISK_SERIAL_LEN];
 	int flush_err;			/* first failed flush; sticky */
 	bool locked;			/* holds its image lock */
+	/* Atomic: nothing written since the last flush that worked. */
+	bool synced;
 };
 
 /*
@@ -75,6 +77,11 @@ int disk_writev(struct disk *disk, u64 offset, const struct iovec *iov,
  * data may have been lost, and the host will not say so twice.
  */
 int disk_flush(struct disk *disk);
+/*
+ * The same, but free when nothing was written since the last flush that
+ * worked (a migration's pause flushes every disk, most of them clean).
+ */
+int disk_flush_if_written(struct disk *disk);
 int disk_discard(struct disk *disk, u64 offset, u64 len);
 int disk_write_zeroes(struct disk *disk, u64 offset, u64 len, bool unmap);
 void disk_close(struct disk *disk);

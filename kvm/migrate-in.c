@@ -10,8 +10,9 @@
  *   HEADER      checked against this VM; on a two-way channel, answered
  *               with yes or the reason for no (the source then gives up
  *               and its guest runs on);
- *   RAM...      pages (pre-copy passes, as many as the source needs), or
- *               a file's image, mapped rather than read;
+ *   RAM...      pages (pre-copy passes, as many as the source needs, each
+ *               ended by a SYNC that we answer once it is loaded), or a
+ *               file's image, mapped rather than read;
  *   MACHINE, ARCH_VM, VCPU x n, DEVICE x m: loaded in this order, which
  *               is the only one accepted;
  *   END         then the disk locks are taken (the source let go of them
@@ -49,7 +50,9 @@ struct mig_incoming {
 	bool reply;		/* a two-way channel: the source waits for us */
 	bool loading;		/* for lkvm list: "incoming" */
 	u64 t_open;		/* the stream opened */
-	u64 t_loaded;
+	u64 t_state;		/* the first section after RAM came */
+	u64 t_end;		/* END came: all loaded */
+	u64 t_loaded;		/* and the disks are ours */
 	/* The name, if the source (on this host) still had it. */
 	char tmp_name[CONTROL_NAME_MAX + 1];
 	pthread_t claimer;
@@ -187,9 +190,19 @@ static int load_stream(struct vm *vm, struct mig_incoming *in,
 			step = IN_RAM;
 			continue;
 		}
+		/* A pass is loaded: say so (nothing to say to a file). */
+		if (id == MIG_SEC_SYNC && step == IN_RAM && !len) {
+			if (in)
+				reply(in, 0, "");
+			continue;
+		}
 		r = load_one(vm, c, id, buf, len, &step, &idx, touched, why,
 			     wlen);
+		if (in && !in->t_state && step != IN_RAM)
+			in->t_state = mig_now_ns();
 	}
+	if (in)
+		in->t_end = mig_now_ns();
 	free(buf);
 	free(touched);
 	return r;
@@ -302,12 +315,26 @@ void migrate_incoming_resume(struct vm *vm)
 	vm_kvmclock_ctrl(vm);
 }
 
+/* ns as "ms.d": the destination's part of the downtime, for the source. */
+static void ms1(char *buf, size_t len, u64 ns)
+{
+	snprintf(buf, len, "%llu.%u", (unsigned long long)(ns / 1000000),
+		 (unsigned int)(ns / 100000 % 10));
+}
+
 void migrate_incoming_done(struct vm *vm)
 {
 	struct mig_incoming *in = vm->incoming;
 	u64 now = mig_now_ns();
+	char said[160], a[24], b[24], c[24];
 
-	if (in->reply && mig_write_reply(&in->c, 0, "running"))
+	ms1(a, sizeof(a), in->t_end - in->t_state);
+	ms1(b, sizeof(b), in->t_loaded - in->t_end);
+	ms1(c, sizeof(c), now - in->t_loaded);
+	snprintf(said, sizeof(said),
+		 "there: state loaded %s, disks claimed %s, started %s ms", a,
+		 b, c);
+	if (in->reply && mig_write_reply(&in->c, 0, said))
 		pr_warn("incoming: the guest runs here, but the source did not hear it: %s",
 			in->c.why);
 	mig_uri_finish(&in->e, true, (char[MIG_WHY_MAX]){ 0 }, MIG_WHY_MAX);

@@ -21,6 +21,10 @@ int mig_load_header(struct vm *vm, const u8 *p, u32 len, char *why,
 /* MACHINE, ARCH_VM, every VCPU and DEVICE: all the state after RAM. */
 int mig_send_state(struct vm *vm, struct mig_chan *c, char *why,
 		   size_t wlen);
+/* Its two halves: MACHINE, ARCH_VM and the VCPUs; then the DEVICEs. */
+int mig_send_cpus(struct vm *vm, struct mig_chan *c, char *why, size_t wlen);
+int mig_send_devices(struct vm *vm, struct mig_chan *c, char *why,
+		     size_t wlen);
 /* One section of that state; *idx counts VCPU or DEVICE sections. */
 int mig_load_machine(struct vm *vm, const u8 *p, u32 len, char *why,
 		     size_t wlen);

@@ -257,7 +257,7 @@ static int send_region(struct mig_ram *r, struct mig_chan *c, unsigned int i)
 
 	for (first = 0; first < pages; first += n) {
 		n = MIN(MIG_CHUNK_PAGES, pages - first);
-		if (r->manual) {
+		if (r->manual && !r->stopped) {
 			ret = clear_kvm_log(r, i, first, n);
 			if (ret)
 				return ret;

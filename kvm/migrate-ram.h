@@ -42,6 +42,11 @@ struct mig_ram {
 	unsigned long *slot_bm;		/* scratch: one slot's KVM log */
 	bool manual;			/* KVM_CLEAR_DIRTY_LOG in use */
 	bool logging;
+	/*
+	 * The vCPUs are parked for good: the last pass re-protects nothing
+	 * (no KVM_CLEAR_DIRTY_LOG over all of RAM inside the downtime).
+	 */
+	bool stopped;
 	struct state_out sec;		/* the RAM_PAGES section being built */
 	unsigned int sec_pages;
 	u64 pages_sent;			/* this migration, data pages */

@@ -208,10 +208,8 @@ static int put_section(struct mig_chan *c, u32 id, struct state_out *o)
 	return r;
 }
 
-int mig_send_state(struct vm *vm, struct mig_chan *c, char *why,
-		   size_t wlen)
+int mig_send_cpus(struct vm *vm, struct mig_chan *c, char *why, size_t wlen)
 {
-	struct vm_device *dev;
 	struct state_out o = {};
 	unsigned int i;
 	int r;
@@ -236,6 +234,18 @@ int mig_send_state(struct vm *vm, struct mig_chan *c, char *why,
 		else
 			r = put_section(c, MIG_SEC_VCPU, &o);
 	}
+	state_out_free(&o);
+	return r;
+}
+
+int mig_send_devices(struct vm *vm, struct mig_chan *c, char *why,
+		     size_t wlen)
+{
+	struct vm_device *dev;
+	struct state_out o = {};
+	unsigned int i;
+	int r = 0;
+
 	for (i = 0; i < vm->nr_devices && !r; i++) {
 		dev = vm->devices[i];
 		state_put_u32(&o, i);
@@ -249,6 +259,14 @@ int mig_send_state(struct vm *vm, struct mig_chan *c, char *why,
 	}
 	state_out_free(&o);
 	return r;
+}
+
+int mig_send_state(struct vm *vm, struct mig_chan *c, char *why,
+		   size_t wlen)
+{
+	int r = mig_send_cpus(vm, c, why, wlen);
+
+	return r ? r : mig_send_devices(vm, c, why, wlen);
 }
 
 /* The end of every load: all read, nothing left, or why not. */

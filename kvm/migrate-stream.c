@@ -27,6 +27,7 @@ static const char *const section_names[MIG_SEC_NR] = {
 	[MIG_SEC_DEVICE] = "device",
 	[MIG_SEC_END] = "end",
 	[MIG_SEC_REPLY] = "reply",
+	[MIG_SEC_SYNC] = "sync",
 };
 
 const char *mig_section_name(u32 id)
@@ -307,7 +308,7 @@ static int chan_pace(struct mig_chan *c)
 	return 0;
 }
 
-int mig_write(struct mig_chan *c, const void *buf, size_t len)
+static int write_all(struct mig_chan *c, const void *buf, size_t len)
 {
 	const u8 *p = buf;
 	u64 idle = 0;
@@ -337,6 +338,37 @@ int mig_write(struct mig_chan *c, const void *buf, size_t len)
 			return chan_fail(c, r, "write");
 	}
 	return 0;
+}
+
+int mig_write(struct mig_chan *c, const void *buf, size_t len)
+{
+	int r;
+
+	if (!c->buffered)
+		return write_all(c, buf, len);
+	if (c->out.len + len > MIG_BUFFER_MAX) {
+		r = write_all(c, c->out.buf, c->out.len);
+		c->out.len = 0;
+		if (r || len > MIG_BUFFER_MAX)
+			return r ? r : write_all(c, buf, len);
+	}
+	state_put(&c->out, buf, len);
+	return c->out.err ? chan_fail(c, c->out.err, "write") : 0;
+}
+
+void mig_chan_buffer(struct mig_chan *c)
+{
+	c->buffered = true;
+}
+
+int mig_chan_flush(struct mig_chan *c, bool send)
+{
+	int r = send && !c->out.err ? write_all(c, c->out.buf, c->out.len) :
+				      c->out.err;
+
+	c->buffered = false;
+	state_out_free(&c->out);
+	return r;
 }
 
 static int mem_read(struct mig_chan *c, void *buf, size_t len)
@@ -456,10 +488,17 @@ static void section_hdr(u8 *h, u32 id, u32 len, u64 sum)
 int mig_write_section(struct mig_chan *c, u32 id, const void *payload,
 		      u32 len)
 {
-	u8 h[MIG_SECTION_HDR_SIZE];
+	u8 h[MIG_SECTION_HDR_SIZE], small[4096];
 	int r;
 
 	section_hdr(h, id, len, mig_sum(payload, len));
+	/* A small one in one write: no lone header for the peer to wait on. */
+	if (len <= sizeof(small) - sizeof(h) && !c->buffered) {
+		memcpy(small, h, sizeof(h));
+		if (len)
+			memcpy(small + sizeof(h), payload, len);
+		return mig_write(c, small, sizeof(h) + len);
+	}
 	r = mig_write(c, h, sizeof(h));
 	if (!r && len)
 		r = mig_write(c, payload, len);

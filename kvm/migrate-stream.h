@@ -19,16 +19,18 @@
  * The order is fixed, and the destination checks it (kvm/migrate-in.c):
  *
  *   HEADER                 what the guest is: RAM, vCPUs, devices, CPU
- *   RAM_PAGES...           pre-copy passes (any number), or one RAM_IMAGE
+ *   RAM_PAGES...           pre-copy passes (any number), or one RAM_IMAGE;
+ *                          a live pass ends with SYNC (no payload)
  *   MACHINE                generic VM state
  *   ARCH_VM                irqchip, PIT, clock
  *   VCPU x nr_vcpus        one per vCPU, in order
  *   DEVICE x nr_devices    one per device, in the VM's order
  *   END
  *
- * On a two-way channel (tcp:, unix:) the destination answers twice with a
- * REPLY section: after HEADER (accepted, or why not) and after END (the
- * guest runs here now, or why not).
+ * On a two-way channel (tcp:, unix:) the destination answers with a REPLY
+ * section: after HEADER (accepted, or why not), after each SYNC (all
+ * before it is loaded: the pass has truly arrived, not just left for a
+ * socket buffer), and after END (the guest runs here now, or why not).
  *
  * Nothing here trusts its input: every length is checked against what is
  * left, and a bad section is refused with a message naming it.
@@ -63,6 +65,7 @@ enum mig_section_id {
 	MIG_SEC_DEVICE = 7,
 	MIG_SEC_END = 8,
 	MIG_SEC_REPLY = 9,
+	MIG_SEC_SYNC = 10,
 	MIG_SEC_NR,
 };
 
@@ -138,6 +141,12 @@ struct mig_chan {
 	u64 speed;
 	u64 speed_t0_ns;
 	u64 speed_sent0;
+	/*
+	 * Buffered (mig_chan_buffer()): small writes gather here and go out
+	 * together, at mig_chan_flush() or when MIG_BUFFER_MAX is reached.
+	 */
+	bool buffered;
+	struct state_out out;
 	/* A memory channel (tests, fuzzing): reads come from here. */
 	const u8 *mem;
 	size_t mem_len;
@@ -150,6 +159,15 @@ void mig_chan_init_mem(struct mig_chan *c, const void *buf, size_t len);
 
 /* All of buf, or -errno (-ECANCELED when abort said so, -ETIMEDOUT). */
 int mig_write(struct mig_chan *c, const void *buf, size_t len);
+/*
+ * From now on, gather writes: the few KiB of a stop-and-copy's state
+ * then cost one system call, not two per section.  mig_chan_flush()
+ * writes what is gathered and ends it (@send false: drops it, after a
+ * failure).
+ */
+#define MIG_BUFFER_MAX (1U << 20)
+void mig_chan_buffer(struct mig_chan *c);
+int mig_chan_flush(struct mig_chan *c, bool send);
 /* All of len bytes, or -errno; -ENODATA at a clean end of stream. */
 int mig_read(struct mig_chan *c, void *buf, size_t len);
 /* Read and throw away len bytes. */

@@ -425,6 +425,10 @@ int mig_uri_accept(struct mig_endpoint *e, bool (*abort)(void *), void *arg,
 			return fail(why, wlen, fd, "no migration came in on",
 				    e->uri.kind == MIG_URI_TCP ? e->uri.port :
 								 e->uri.path);
+		/* Our replies are tiny, and the source waits for each. */
+		if (e->uri.kind == MIG_URI_TCP)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+				   sizeof(int));
 		nonblock(fd);
 		break;
 	case MIG_URI_EXEC:

@@ -18,11 +18,17 @@
  *
  *   3. Iterate.  Send the dirty pages, and reset their marks just before
  *      (kvm/migrate-ram.c).  While a pass runs, the guest dirties more:
- *      those go in the next pass.  Each pass measures two rates: how fast
- *      the link carries pages (bandwidth), and how fast the guest dirties
- *      them.  After a pass, what is left to send divided by the bandwidth
- *      is the downtime we would have if we stopped now.  When that fits
- *      the limit (--downtime, 300 ms by default), stop iterating.
+ *      those go in the next pass.  A pass ends when the destination says
+ *      it has loaded it (SYNC): until then its tail may still sit in
+ *      socket buffers, MiBs of it over tcp, to be sent in the downtime.
+ *      Each pass measures two rates: how fast the link carries pages
+ *      (bandwidth), and how fast the guest dirties them.  After a pass,
+ *      what is left to send divided by the bandwidth is the downtime we
+ *      would have if we stopped now.  When that fits the limit
+ *      (--downtime, 300 ms by default), stop iterating, unless the pass
+ *      halved what was left: then one more is cheap and shortens the
+ *      pause (an idle guest stops with a few pages to send, not with all
+ *      it wrote during the first, long pass).
  *
  *      It converges when the guest dirties pages slower than the link
  *      carries them: each pass is shorter than the one before.  A guest
@@ -38,8 +44,12 @@
  *      waits for a virtio request in flight and keeps the I/O thread out
  *      of guest memory from then on.  Send the last dirty pages, then the
  *      rest of the state: the vCPUs, the irqchip and clock, every device
- *      (virtio-blk flushes its disk, fdatasync, as it saves).  This is the
- *      downtime: the guest runs nowhere.
+ *      (virtio-blk flushes its disk, fdatasync, as it saves, unless
+ *      nothing was written since the guest's own last flush).  This is
+ *      the downtime: the guest runs nowhere.  So only what must be is
+ *      done in it: the last pass reads the dirty log but re-protects
+ *      nothing, and all of it is gathered into as few writes as can be.
+ *      --status says where it went, phase by phase.
  *
  *   5. Hand over.  Let go of what the destination takes (the disk image
  *      locks), send END, and wait.  The destination loads, takes the
@@ -81,6 +91,8 @@
 
 #define THROTTLE_FROM 6		/* the pass from which the vCPUs are slowed */
 #define MAX_PASSES 30
+/* So few pages left that another pass would not shorten the pause. */
+#define FEW_PAGES 16
 #define THROTTLE_PERIOD_MS 100
 /* A destination that takes no byte for this long has gone away. */
 #define IDLE_TIMEOUT_MS 30000
@@ -103,6 +115,21 @@ static const char *const state_names[] = {
 	[MS_PRECOPY] = "active",	[MS_STOPCOPY] = "completing",
 	[MS_DONE] = "completed",	[MS_FAILED] = "failed",
 	[MS_CANCELLED] = "cancelled",	[MS_UNCERTAIN] = "uncertain",
+};
+
+/*
+ * Where step 4's downtime goes, phase by phase (ns), for --status: the
+ * guest runs nowhere from the pause to the destination's word.
+ */
+struct downtime {
+	u64 pause;		/* vCPUs parked, the device gate shut */
+	u64 pass;		/* the last dirty log, and its pages sent */
+	u64 pages;		/* how many pages that was */
+	u64 cpus;		/* machine, irqchip, clock, vCPUs */
+	u64 devices;		/* every device (disks flushed) */
+	u64 handover;		/* disk locks let go, END, all written */
+	u64 reply;		/* until the destination said it runs it */
+	char dest[160];		/* its own account, in that reply */
 };
 
 struct migration {
@@ -130,6 +157,8 @@ struct migration {
 
 	pthread_t throttler;
 	bool throttling;
+	u64 dirty_max;		/* the highest dirty_rate of a pass */
+	struct downtime dt;	/* where the downtime went */
 };
 
 static u64 ms_since(u64 t0)
@@ -206,7 +235,7 @@ static void throttle_off(struct migration *m)
  * lkvm --incoming at all (a wrong port, another program's socket).
  */
 static int await_reply(struct mig_chan *c, const char *when, char *why,
-		       bool *answered)
+		       bool *answered, char *said, size_t said_len)
 {
 	char msg[MIG_WHY_MAX - 64];
 	u64 before = c->received;
@@ -231,6 +260,8 @@ static int await_reply(struct mig_chan *c, const char *when, char *why,
 	*answered = true;
 	if (st)
 		snprintf(why, MIG_WHY_MAX, "the destination refused: %s", msg);
+	else if (said)
+		snprintf(said, said_len, "%.*s", (int)said_len - 1, msg);
 	return st;
 }
 
@@ -252,14 +283,35 @@ static int setup(struct migration *m, struct mig_chan *c, char *why)
 		said[0] = 0;
 		if (r == -EPIPE || r == -ECONNRESET) {
 			await_reply(c, "waiting for the destination to accept",
-				    said, &answered);
+				    said, &answered, NULL, 0);
 			if (said[0] && (answered || c->received))
 				memcpy(why, said, MIG_WHY_MAX);
 		}
 		return r;
 	}
 	return await_reply(c, "waiting for the destination to accept",
-			   why, &answered);
+			   why, &answered, NULL, 0);
+}
+
+/*
+ * Wait until the destination has loaded the pass: until then its tail
+ * may sit in socket buffers (MiBs of them over tcp), and would be sent
+ * inside the downtime, and the bandwidth would be the buffers' speed.
+ */
+static int sync_pass(struct mig_chan *c, unsigned int pass, char *why)
+{
+	char when[64];
+	bool answered;
+	int r;
+
+	r = mig_write_section(c, MIG_SEC_SYNC, NULL, 0);
+	if (r) {
+		snprintf(why, MIG_WHY_MAX, "pass %u: %s", pass, c->why);
+		return r;
+	}
+	snprintf(when, sizeof(when), "pass %u: waiting for the destination",
+		 pass);
+	return await_reply(c, when, why, &answered, NULL, 0);
 }
 
 /* After a pass of @dt_ns that put @bytes on the wire, @dirty pages left. */
@@ -275,15 +327,22 @@ static void account(struct migration *m, struct mig_chan *c, u64 dt_ns,
 	m->remaining = dirty * MIG_PAGE_SIZE;
 	m->expected_ms = m->remaining * 1000 / MAX(m->bandwidth, 1ULL);
 	m->transferred = c->sent;
+	m->dirty_max = MAX(m->dirty_max, m->dirty_rate);
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Step 3: pass after pass, until what is left fits the downtime. */
+/*
+ * Step 3: pass after pass, until what is left fits the downtime.  Once it
+ * fits, go on while each pass still halves what is left: such a pass is
+ * short, and the guest's pause is only what the last one leaves (an idle
+ * guest's few pages rather than all it wrote during the first, long one).
+ */
 static int iterate(struct migration *m, struct mig_ram *ram,
 		   struct mig_chan *c, char *why)
 {
-	u64 t0, sent0, dirty;
+	u64 t0, sent0, dirty, before = ram->nr_pages;
 	unsigned int pass;
+	bool fits;
 	int r;
 
 	for (pass = 1;; pass++) {
@@ -300,6 +359,9 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 				 pass, c->why);
 			return r;
 		}
+		r = sync_pass(c, pass, why);
+		if (r)
+			return r;
 		r = mig_ram_harvest(ram, &dirty);
 		if (r) {
 			snprintf(why, MIG_WHY_MAX, "reading the dirty log: %s",
@@ -308,8 +370,11 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 		}
 		account(m, c, mig_now_ns() - t0, c->sent - sent0, dirty);
 
-		if (m->expected_ms <= m->p.downtime_ms)
+		fits = m->expected_ms <= m->p.downtime_ms;
+		if (fits && (dirty <= FEW_PAGES || 2 * dirty > before ||
+			     pass >= MAX_PASSES))
 			return 0;	/* it fits: stop and copy */
+		before = dirty;
 		if (pass >= MAX_PASSES) {
 			snprintf(why, MIG_WHY_MAX,
 				 "did not converge in %u passes: the guest dirties %llu MiB/s, the link carries %llu MiB/s (raise --downtime, or --speed)",
@@ -317,7 +382,7 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 				 (unsigned long long)(m->bandwidth >> 20));
 			return -ETIMEDOUT;
 		}
-		if (pass >= THROTTLE_FROM)
+		if (!fits && pass >= THROTTLE_FROM)
 			throttle_up(m);
 	}
 }
@@ -344,45 +409,74 @@ static int undo(struct migration *m, bool released, char *why)
 	return 0;
 }
 
+/* The time since *t, and *t moved to now: one phase of the downtime. */
+static u64 lap(u64 *t)
+{
+	u64 now = mig_now_ns(), d = now - *t;
+
+	*t = now;
+	return d;
+}
+
 /* Steps 4 and 5, with the guest paused throughout. */
 static int stop_and_copy(struct migration *m, struct mig_ram *ram,
 			 struct mig_chan *c, char *why)
 {
 	struct vm *vm = m->vm;
+	struct downtime dt = {};
 	bool released = false, end_sent = false, answered = false;
-	u64 t_stop, dirty;
+	u64 t_stop, t, sent0, dirty = 0;
 	int r;
 
 	/* 4. Stop: no vCPU runs, no device writes guest memory. */
 	throttle_off(m);
 	set_state(m, MS_STOPCOPY);
-	t_stop = mig_now_ns();
+	t = t_stop = mig_now_ns();
 	vm_pause_hold(vm);
 	guest_mem_hold(&vm->mem);
+	dt.pause = lap(&t);
 
-	/* The last dirty pages, then everything else. */
+	/*
+	 * The last dirty pages, then everything else, gathered into as few
+	 * writes as can be; END goes out only after the disks are let go.
+	 */
+	mig_chan_buffer(c);
+	ram->stopped = true;
+	sent0 = ram->pages_sent + ram->pages_zero;
 	r = vm_exiting(vm) ? -ECANCELED : mig_ram_harvest(ram, &dirty);
 	if (!r && (r = mig_ram_send(ram, c)))
 		snprintf(why, MIG_WHY_MAX, "sending the last pages: %s", c->why);
-	if (!r && (r = mig_send_state(vm, c, why, MIG_WHY_MAX)) && !*why)
+	dt.pages = ram->pages_sent + ram->pages_zero - sent0;
+	dt.pass = lap(&t);
+	if (!r && (r = mig_send_cpus(vm, c, why, MIG_WHY_MAX)) && !*why)
 		snprintf(why, MIG_WHY_MAX, "sending the state: %s", c->why);
+	dt.cpus = lap(&t);
+	if (!r && (r = mig_send_devices(vm, c, why, MIG_WHY_MAX)) && !*why)
+		snprintf(why, MIG_WHY_MAX, "sending the state: %s", c->why);
+	dt.devices = lap(&t);
 
 	/* 5. Hand over: the disks, END, and the destination's word. */
 	if (!r && !(r = mig_handover(vm, DEV_HANDOVER_RELEASE, why,
 				     MIG_WHY_MAX))) {
 		released = true;
 		r = mig_write_section(c, MIG_SEC_END, NULL, 0);
+		if (!r)
+			r = mig_chan_flush(c, true);
 		if (r)
 			snprintf(why, MIG_WHY_MAX, "sending the end: %s",
 				 c->why);
 		end_sent = !r;
 	}
+	mig_chan_flush(c, false);	/* after a failure: drop the rest */
+	dt.handover = lap(&t);
 	if (!r)
 		r = await_reply(c, "waiting for the destination to run the guest",
-				why, &answered);
+				why, &answered, dt.dest, sizeof(dt.dest));
+	dt.reply = lap(&t);
 	if (!r) {
 		pthread_mutex_lock(&m->lock);
 		m->downtime_ms = ms_since(t_stop);
+		m->dt = dt;
 		m->transferred = c->sent;
 		m->remaining = 0;
 		pthread_mutex_unlock(&m->lock);
@@ -618,6 +712,8 @@ static int h_migrate(void *opaque, const struct control_req *q,
 	m->pass = m->throttle = 0;
 	m->transferred = m->remaining = m->dirty_rate = m->bandwidth = 0;
 	m->expected_ms = m->total_ms = m->downtime_ms = 0;
+	m->dirty_max = 0;
+	memset(&m->dt, 0, sizeof(m->dt));
 	m->error[0] = 0;
 	m->final_seen = false;
 	m->t_start = mig_now_ns();
@@ -633,6 +729,26 @@ static int h_migrate(void *opaque, const struct control_req *q,
 }
 
 #define MIB(x) ((unsigned long long)((x) >> 20))
+
+/* Milliseconds with one decimal, from ns. */
+#define MS1(ns) (unsigned long long)((ns) / 1000000), \
+		(unsigned int)((ns) / 100000 % 10)
+
+/* A live migration's end: where its downtime went. */
+static void downtime_text(struct migration *m, struct control_reply *r)
+{
+	const struct downtime *d = &m->dt;
+
+	control_reply_printf(r, "; the guest dirtied up to %llu MiB/s",
+			     MIB(m->dirty_max));
+	control_reply_printf(r, "; downtime: pause %llu.%u, last pass %llu.%u (%llu pages), vCPUs %llu.%u, devices %llu.%u, sent %llu.%u, until the destination ran it %llu.%u ms",
+			     MS1(d->pause), MS1(d->pass),
+			     (unsigned long long)d->pages, MS1(d->cpus),
+			     MS1(d->devices), MS1(d->handover),
+			     MS1(d->reply));
+	if (d->dest[0])
+		control_reply_printf(r, " (%s)", d->dest);
+}
 
 /* The first word is the state, for the client; then words for a human. */
 static void status_text(struct migration *m, struct control_reply *r)
@@ -665,6 +781,8 @@ static void status_text(struct migration *m, struct control_reply *r)
 		if (m->throttle)
 			control_reply_printf(r, ", vCPUs throttled up to %u%%",
 					     m->throttle);
+		if (mig_uri_live(&m->uri))
+			downtime_text(m, r);
 		break;
 	default:
 		control_reply_printf(r, " to %s: %s", m->p.uri, m->error);

@@ -452,13 +452,14 @@ static void blk_describe(struct virtio_dev *dev, char *buf, size_t len)
 
 /*
  * The I/O thread is held outside the device: every completed write is
- * in the image.  Make it durable before the destination reads it.
+ * in the image.  Make it durable before the destination reads it (no
+ * system call if nothing was written since the guest's last flush).
  */
 static int blk_save(struct virtio_dev *dev, struct state_out *out)
 {
 	struct virtio_blk *blk = dev->priv;
 
-	return disk_flush(blk->disk);
+	return disk_flush_if_written(blk->disk);
 }
 
 static int blk_load(struct virtio_dev *dev, struct state_in *in)

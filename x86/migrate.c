@@ -69,15 +69,35 @@ static int xsave_size(struct vm *vm)
 	return n > XSAVE_MIN ? n : XSAVE_MIN;
 }
 
-/* Can vCPU 0 read MSR @index?  KVM_GET_MSRS says how many it read. */
-static bool msr_readable(struct vcpu *vcpu, u32 index)
+/*
+ * Keep those of @idx[*n] that vCPU 0 can read, in order.  KVM_GET_MSRS
+ * reads in order and stops at the first it cannot: ask for a chunk, keep
+ * what it read, skip the one it refused, ask for the rest.  One call per
+ * refused MSR, not one per MSR (in the emulated L1, each call counts).
+ */
+static int msr_filter(struct vcpu *vcpu, u32 *idx, u32 *n)
 {
 	struct {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index };
+		struct kvm_msr_entry e[MSR_CHUNK];
+	} m;
+	u32 at = 0, kept = 0, i;
+	int r;
 
-	return kvm_ioctl(vcpu->fd, KVM_GET_MSRS, &m.hdr) == 1;
+	while (at < *n) {
+		memset(&m, 0, sizeof(m));
+		m.hdr.nmsrs = MIN(*n - at, (u32)MSR_CHUNK);
+		for (i = 0; i < m.hdr.nmsrs; i++)
+			m.e[i].index = idx[at + i];
+		r = kvm_ioctl(vcpu->fd, KVM_GET_MSRS, &m.hdr);
+		if (r < 0)
+			return r;
+		for (i = 0; i < (u32)r; i++)
+			idx[kept++] = idx[at + i];
+		at += r + ((u32)r < m.hdr.nmsrs);
+	}
+	*n = kept;
+	return 0;
 }
 
 /* The MSRs to migrate, once per VM: TSC first, TSC_DEADLINE last. */
@@ -110,21 +130,21 @@ static int msr_list(struct vm *vm)
 		return r ? r : -ENOMEM;
 	}
 	n = 0;
-	if (msr_readable(&vm->vcpus[0], MSR_IA32_TSC))
-		out[n++] = MSR_IA32_TSC;
+	out[n++] = MSR_IA32_TSC;
 	for (i = 0; i < l->nmsrs; i++) {
-		if (l->indices[i] == MSR_IA32_TSC)
-			continue;
-		if (l->indices[i] == MSR_IA32_TSC_DEADLINE) {
-			deadline = msr_readable(&vm->vcpus[0], l->indices[i]);
-			continue;
-		}
-		if (msr_readable(&vm->vcpus[0], l->indices[i]))
+		if (l->indices[i] == MSR_IA32_TSC_DEADLINE)
+			deadline = true;
+		else if (l->indices[i] != MSR_IA32_TSC)
 			out[n++] = l->indices[i];
 	}
 	if (deadline)
 		out[n++] = MSR_IA32_TSC_DEADLINE;
 	free(l);
+	r = msr_filter(&vm->vcpus[0], out, &n);
+	if (r) {
+		free(out);
+		return r;
+	}
 	vm->arch.msrs = out;
 	vm->arch.nr_msrs = n;
 	return 0;
@@ -250,6 +270,12 @@ int arch_mig_header_check(struct vm *vm, struct state_in *in)
 	free(c);
 	if (!in->err)
 		check_tsc(vm, in, khz);
+	/*
+	 * No vCPU runs here yet: learn the MSRs now, while RAM comes, not
+	 * inside the downtime (arch_vcpu_load() tries again if this fails).
+	 */
+	if (!in->err)
+		msr_list(vm);
 	return in->err;
 }
 

@@ -3,7 +3,8 @@
 #   sh ship/migrate-bench.sh VMM MIB MODE PORT
 #
 # VMM lkvm or qemu; MIB the guest's memory; MODE idle (the guest only
-# ticks) or dirty (it also rewrites 5 MiB every 100 ms, lkvm.dirty=5).
+# ticks) or dirty (it also dirties 50 MiB/s, 5 MiB every 100 ms,
+# lkvm.dirty=5).
 # The guest is tests/e2e/guest/migrate-guest.sh.  Boot a source, let it
 # tick, start a destination (the same command line plus an incoming URI),
 # migrate over tcp and read the VMM's own numbers; then, idle only, save
@@ -132,7 +133,8 @@ if [ "$vmm" = lkvm ]; then
 	say "live downtime_ms $(echo "$line" | sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p')"
 	say "live mib $(echo "$line" | sed -n 's/.* \([0-9]*\) MiB sent.*/\1/p')"
 	say "live passes $(echo "$line" | sed -n 's/.* in \([0-9]*\) pass.*/\1/p')"
-	grep -o 'dirtied [0-9]* MiB/s' mig.out | tail -n 1 | sed 's/^/bench: live /'
+	echo "$line" | sed -n 's/.*dirtied up to \([0-9]*\) MiB\/s.*/bench: live dirtied \1 MiB\/s/p'
+	echo "$line" | sed -n 's/.*; downtime: /bench: live phases /p'
 else
 	qemu_start dst $((mon + 1)) -incoming "tcp:127.0.0.1:$port"
 	dst=$pid

@@ -73,7 +73,9 @@ row() {
 		done
 		echo "(QEMU 7.2 has no file: migration: its save is migrate \"exec:cat > FILE\" of a"
 		echo " stopped guest, its restore -incoming \"exec:cat FILE\" then cont)"
-		grep -h "bench: error\|bench: live dirtied" "$E2E_STATE"/results/*/console 2>/dev/null
+		grep -H "bench: error\|bench: live dirtied\|bench: live phases" \
+			"$E2E_STATE"/results/*/console 2>/dev/null |
+			sed 's|^.*/results/\([^/]*\)/console:bench: |\1: |'
 		# The harness reran what a wedged L1 left (tests/lib/e2e.bash).
 		[[ ! -f $E2E_STATE/wedges ]] || sed 's/^/L1 wedged, /' "$E2E_STATE/wedges"
 		[[ ! -f $E2E_STATE/wedged ]] || echo "lost: $(cat "$E2E_STATE/wedged")"

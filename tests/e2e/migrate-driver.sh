@@ -96,7 +96,7 @@ finish() {
 	}
 	wait "$dpid"
 	say "$1: exit $?"
-	sed -n "s/^lkvm-guest: \(area\|disk\|eth0\|done\)/mig: $1: guest: \1/p" \
+	sed -n "s/^lkvm-guest: \(area\|disk\|eth0\|dirtied\|done\)/mig: $1: guest: \1/p" \
 		"$1.console" | tr -d '\r'
 	sed "s/^/mig: $1: stderr: /" "$1.stderr"
 }

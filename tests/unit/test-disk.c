@@ -255,7 +255,14 @@ static void once_close(struct disk *d)
 	closes++;
 }
 
+static int once_writev(struct disk *d, u64 offset, const struct iovec *iov,
+		       unsigned int iovcnt)
+{
+	return 0;
+}
+
 static const struct disk_ops once_ops = {
+	.writev = once_writev,
 	.flush = once_flush,
 	.close = once_close,
 };
@@ -283,6 +290,34 @@ static void test_flush_error_sticks(void)
 	CHECK_EQ(d.flush_err, -EIO);
 }
 
+/*
+ * A migration's flush costs nothing on a disk nobody wrote since its last
+ * flush that worked; a write, or a failed flush, makes it flush again.
+ */
+static void test_flush_if_written(void)
+{
+	struct disk d = { .ops = &once_ops, .size = 4096 };
+	char b[512];
+	struct iovec iov = { b, sizeof(b) };
+
+	flushes = closes = 0;
+	memset(flush_results, 0, sizeof(flush_results));
+	CHECK_EQ(disk_flush_if_written(&d), 0);	/* never flushed yet */
+	CHECK_EQ(flushes, 1);
+	CHECK_EQ(disk_flush_if_written(&d), 0);
+	CHECK_EQ(flushes, 1);
+	CHECK_EQ(disk_writev(&d, 0, &iov, 1), 0);
+	CHECK_EQ(disk_flush_if_written(&d), 0);
+	CHECK_EQ(flushes, 2);
+	CHECK_EQ(disk_flush(&d), 0);		/* the guest's own still goes out */
+	CHECK_EQ(flushes, 3);
+	flush_results[3] = -EIO;
+	CHECK_EQ(disk_writev(&d, 0, &iov, 1), 0);
+	CHECK_EQ(disk_flush_if_written(&d), -EIO);
+	CHECK_EQ(disk_flush_if_written(&d), -EIO);	/* and tries again */
+	CHECK_EQ(flushes, 5);
+}
+
 UNIT_MAIN("disk",
 	  UNIT_TEST(test_open_size_serial),
 	  UNIT_TEST(test_unaligned_size),
@@ -291,4 +326,5 @@ UNIT_MAIN("disk",
 	  UNIT_TEST(test_lock),
 	  UNIT_TEST(test_mounted_block_device),
 	  UNIT_TEST(test_discard_write_zeroes),
-	  UNIT_TEST(test_flush_error_sticks))
+	  UNIT_TEST(test_flush_error_sticks),
+	  UNIT_TEST(test_flush_if_written))

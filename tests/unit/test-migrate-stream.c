@@ -63,6 +63,39 @@ static void test_round_trip(void)
 	free(p);
 }
 
+/*
+ * Buffered, the same stream goes out in one write at the flush, and
+ * nothing before it; a flush that drops sends nothing at all.
+ */
+static int writes;
+
+static void write_buffered(struct mig_chan *c)
+{
+	u64 before;
+
+	mig_chan_buffer(c);
+	write_two(c);
+	before = c->sent;
+	CHECK_EQ(mig_chan_flush(c, true), 0);
+	CHECK_EQ(before, 0);
+	CHECK_EQ(c->sent, MIG_PREAMBLE_SIZE + 2 * MIG_SECTION_HDR_SIZE + 5);
+	mig_chan_buffer(c);
+	CHECK_EQ(mig_write_section(c, MIG_SEC_END, NULL, 0), 0);
+	CHECK_EQ(mig_chan_flush(c, false), 0);
+	CHECK(!c->buffered);
+	writes++;
+}
+
+static void test_buffered(void)
+{
+	static u8 a[4096], b[4096];
+	size_t n = capture(a, sizeof(a), write_two);
+
+	CHECK_EQ(capture(b, sizeof(b), write_buffered), n);
+	CHECK(!memcmp(a, b, n));
+	CHECK_EQ(writes, 1);
+}
+
 /* Every truncation of a valid stream is refused, never accepted. */
 static void test_truncated(void)
 {
@@ -265,6 +298,7 @@ static void test_sum(void)
 }
 
 UNIT_MAIN("migrate-stream", UNIT_TEST(test_round_trip),
+	  UNIT_TEST(test_buffered),
 	  UNIT_TEST(test_truncated), UNIT_TEST(test_corrupt),
 	  UNIT_TEST(test_state), UNIT_TEST(test_chan_cancel),
 	  UNIT_TEST(test_speed), UNIT_TEST(test_reply), UNIT_TEST(test_sum))

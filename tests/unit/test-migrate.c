@@ -212,6 +212,7 @@ static void fill_good(struct fake_vm *src, struct mig_chan *c)
 	CHECK_EQ(mig_write_preamble(c, 0), 0);
 	CHECK_EQ(mig_send_header(&src->vm, c), 0);
 	put_page(c, 0x3000, page);
+	CHECK_EQ(mig_write_section(c, MIG_SEC_SYNC, NULL, 0), 0); /* a pass */
 	put_page(c, SZ_4G + 0x1000, page);
 	put_page(c, 0x3000 | MIG_PAGE_ZERO, NULL);	/* overwrites: zeroed */
 	put_page(c, 0x4000 | MIG_PAGE_ZERO, NULL);	/* never touched */

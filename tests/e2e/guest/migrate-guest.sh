@@ -5,8 +5,12 @@
 # prints "lkvm-guest: tick N up U" every 100 ms, U its /proc/uptime.
 #
 # Commands on the console (a destination's stdin):
-#   dirty  from now on, also rewrite M MiB in place every 100 ms (about
-#          10 x M MiB/s of dirty pages), M from lkvm.dirty=M or 5;
+#   dirty  from now on, also rewrite M MiB every 100 ms, 10 x M MiB/s
+#          (M from lkvm.dirty=M or 5): each round the next of 6 slices
+#          of a 6 x M MiB file, so that a pass of up to 0.6 s finds
+#          10 x M MiB/s of distinct dirty pages, not the same M MiB again
+#          (/tmp, a tmpfs, holds half the guest's RAM: 64 + 6 x M MiB);
+#          paced by /proc/uptime, so a slow dd does not slow the rate;
 #   check  check the area and the disk, write the disk once more, print
 #          what was found, and power off.
 # lkvm.dirty=M on the command line dirties from the start.  So one guest
@@ -40,16 +44,40 @@ dd if=/tmp/disk4m of=/dev/vda bs=1M conv=fsync 2>/dev/null &&
 	echo "lkvm-guest: disk written, md5 $disk"
 
 dd if=/dev/urandom of=/tmp/pattern bs=1M count="$dirty" 2>/dev/null
-cp /tmp/pattern /tmp/dirty
+rm /tmp/disk4m
+for s in 0 1 2 3 4 5; do
+	dd if=/tmp/pattern of=/tmp/dirty bs=1M seek=$((s * dirty)) conv=notrunc \
+		2>/dev/null
+done
+# centis: /proc/uptime in hundredths of a second, without a fork.
+centis() {
+	read -r up _ </proc/uptime
+	cs=$((${up%.*} * 100 + 1${up#*.} - 100))
+}
 (
 	while [ ! -f /tmp/dirty-on ]; do
 		sleep 0.1
 	done
 	echo "lkvm-guest: dirtying $dirty MiB every 100 ms"
+	cut -d ' ' -f 1 /proc/uptime >/tmp/dirty-since
+	centis
+	t0=$cs
+	n=0
 	while :; do
 		dd if=/tmp/pattern of=/tmp/dirty bs=1M count="$dirty" \
-			conv=notrunc 2>/dev/null
-		sleep 0.1
+			seek=$((n % 6 * dirty)) conv=notrunc 2>/dev/null
+		n=$((n + 1))
+		echo $n >/tmp/dirty-rounds
+		# Round n is due at t0 + 10 n: sleep until then.  More than a
+		# second late (a pause, a throttle), start the schedule afresh
+		# rather than burst to catch up.
+		centis
+		d=$((t0 + n * 10 - cs))
+		if [ $d -gt 0 ]; then
+			sleep "$((d / 100)).$((d / 10 % 10))$((d % 10))"
+		elif [ $d -lt -100 ]; then
+			t0=$((cs - n * 10))
+		fi
 	done
 ) &
 
@@ -86,5 +114,9 @@ fi
 echo "written after the migrations" | dd of=/dev/vda bs=512 seek=16384 \
 	conv=fsync 2>/dev/null && echo "lkvm-guest: disk writable"
 [ -d $nic ] && echo "lkvm-guest: eth0 carrier $(cat $nic/carrier) tx $(cat $nic/statistics/tx_packets)"
+# What the guest really dirtied (the rounds it managed, not what it asked).
+[ -f /tmp/dirty-rounds ] && awk -v n="$(cat /tmp/dirty-rounds)" -v m="$dirty" \
+	-v t0="$(cat /tmp/dirty-since)" -v t1="$(cut -d ' ' -f 1 /proc/uptime)" \
+	'BEGIN { printf "lkvm-guest: dirtied %.0f MiB/s (%d rounds of %d MiB in %.1f s)\n", n * m / (t1 - t0), n, m, t1 - t0 }'
 echo "lkvm-guest: done after $i ticks"
 poweroff -f
