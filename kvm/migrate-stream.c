@@ -318,15 +318,19 @@ static int write_all(struct mig_chan *c, const void *buf, size_t len)
 	if (c->fd < 0)
 		return chan_fail(c, -EBADF, "write");
 	while (len) {
+		/*
+		 * Pace before a write, never after the last one: a cancel
+		 * must not call failed what has all gone out (END, say).
+		 */
+		r = chan_pace(c);
+		if (r)
+			return chan_fail(c, r, "write");
 		n = write(c->fd, p, len);
 		if (n > 0) {
 			p += n;
 			len -= n;
 			c->sent += n;
 			idle = 0;
-			r = chan_pace(c);
-			if (r)
-				return chan_fail(c, r, "write");
 			continue;
 		}
 		if (n < 0 && errno == EINTR)

@@ -429,6 +429,65 @@ static void test_out_of_order(void)
 	fake_vm_fini(&dst);
 }
 
+/*
+ * SYNC ends a pass, and only there: between RAM sections, with no
+ * payload.  Several in a row are harmless; anywhere else it is refused.
+ */
+enum sync_at { SYNC_TWICE, SYNC_PAYLOAD, SYNC_FIRST, SYNC_IN_STATE };
+static enum sync_at sync_at;
+
+static void fill_sync(struct fake_vm *src, struct mig_chan *c)
+{
+	static u8 page[4096];
+	char why[MIG_WHY_MAX];
+	u8 junk = 1;
+
+	mig_write_preamble(c, 0);
+	if (sync_at == SYNC_FIRST)
+		mig_write_section(c, MIG_SEC_SYNC, NULL, 0);
+	mig_send_header(&src->vm, c);
+	put_page(c, 0x3000, page);
+	mig_write_section(c, MIG_SEC_SYNC, sync_at == SYNC_PAYLOAD ? &junk : NULL,
+			  sync_at == SYNC_PAYLOAD);
+	if (sync_at == SYNC_TWICE)
+		mig_write_section(c, MIG_SEC_SYNC, NULL, 0);
+	mig_send_cpus(&src->vm, c, why, sizeof(why));
+	if (sync_at == SYNC_IN_STATE)
+		mig_write_section(c, MIG_SEC_SYNC, NULL, 0);
+	mig_send_devices(&src->vm, c, why, sizeof(why));
+	mig_write_section(c, MIG_SEC_END, NULL, 0);
+}
+
+static int load_sync(enum sync_at at, char *why)
+{
+	struct fake_vm src, dst;
+	struct stream s;
+	int r;
+
+	sync_at = at;
+	fake_vm_init(&src, RAM, "");
+	fake_vm_init(&dst, RAM, "");
+	capture(&s, &src, fill_sync);
+	r = load(&dst, &s, s.len, why);
+	free(s.buf);
+	fake_vm_fini(&src);
+	fake_vm_fini(&dst);
+	return r;
+}
+
+static void test_sync(void)
+{
+	char why[MIG_WHY_MAX];
+
+	CHECK_EQ(load_sync(SYNC_TWICE, why), 0);
+	CHECK(load_sync(SYNC_PAYLOAD, why) < 0);
+	CHECK(strstr(why, "unexpected sync section (RAM or the machine"));
+	CHECK(load_sync(SYNC_FIRST, why) < 0);
+	CHECK(strstr(why, "unexpected sync section (the header was expected)"));
+	CHECK(load_sync(SYNC_IN_STATE, why) < 0);
+	CHECK(strstr(why, "unexpected sync section (a device was expected)"));
+}
+
 /* A device's own check refuses a value; the device is named. */
 static void test_device_refuses(void)
 {
@@ -603,5 +662,6 @@ UNIT_MAIN("migrate", UNIT_TEST(test_header_path), UNIT_TEST(test_good_stream),
 	  UNIT_TEST(test_header_mismatch), UNIT_TEST(test_header_vcpus),
 	  UNIT_TEST(test_truncated), UNIT_TEST(test_flipped),
 	  UNIT_TEST(test_bad_pages), UNIT_TEST(test_out_of_order),
+	  UNIT_TEST(test_sync),
 	  UNIT_TEST(test_device_refuses), UNIT_TEST(test_ram_passes),
 	  UNIT_TEST(test_image), UNIT_TEST(test_uri))
