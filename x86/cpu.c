@@ -217,7 +217,8 @@ void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len)
 		n += snprintf(buf + n, len - n, " %02x", code[i]);
 	if (got < 0 && n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n, "%s", code_missing(got));
-	if (is_reset_state(&regs, &sregs) && n > 0 && (size_t)n < len)
+	if (vcpu->run->exit_reason == KVM_EXIT_SHUTDOWN &&
+	    is_reset_state(&regs, &sregs) && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - n,
 			 "\n  (the power-on state: KVM on AMD resets a vCPU that"
 			 " triple-faults, so the crash's registers are lost)");

@@ -32,9 +32,12 @@ setup_file() {
 	e2e_run hang -- --timeout 5
 	# A crash with no word on the console. The post step says whose KVM
 	# ran it: on AMD (this L1) KVM resets a triple-faulting vCPU.
-	e2e_ship "$KIT_OUT/tiny-bzImage" tiny-bzImage
-	e2e_run tiny-triple --raw --post 'grep -m 1 ^vendor_id /proc/cpuinfo' -- \
-		run -k ship/tiny-bzImage -p tiny.mode=triple --timeout 10
+	# (make e2e builds it; a bare `bats` may not have.)
+	if [[ -f $KIT_OUT/tiny-bzImage ]]; then
+		e2e_ship "$KIT_OUT/tiny-bzImage" tiny-bzImage
+		e2e_run tiny-triple --raw --post 'grep -m 1 ^vendor_id /proc/cpuinfo' -- \
+			run -k ship/tiny-bzImage -p tiny.mode=triple --timeout 10
+	fi
 	KDEV=$(sh "$E2E_ROOT/tests/kit/kernel.sh" path)
 	if [[ -f $KDEV ]]; then
 		e2e_ship "$KDEV" kdev-bzImage
@@ -144,6 +147,7 @@ kdev_result() {
 }
 
 @test "boot: an unannounced triple fault is a crash (exit 6); where KVM lost the registers, lkvm says so" {
+	[[ -f $KIT_OUT/tiny-bzImage ]] || skip "the tiny guest is not built (make tiny)"
 	e2e_result tiny-triple
 	e2e_assert_status 6
 	e2e_assert_console "tiny: triple fault"
