@@ -24,6 +24,8 @@ name=$2
 shift 2
 console=$E2E_OUT/console
 pids=
+tags=
+finished=
 DEADLINE=${DEADLINE:-240}
 
 say() {
@@ -72,6 +74,7 @@ dest() {
 		>"$tag.console" 2>"$tag.stderr" &
 	dpid=$!
 	pids="$pids $dpid"
+	tags="$tags $tag:$dpid"
 	wait_for 20 has "$tag.stderr" "waiting for the guest" ||
 		say "$tag: never waited for a guest"
 }
@@ -96,6 +99,7 @@ finish() {
 	}
 	wait "$dpid"
 	say "$1: exit $?"
+	finished="$finished $1"
 	sed -n "s/^lkvm-guest: \(area\|disk\|eth0\|dirtied\|done\)/mig: $1: guest: \1/p" \
 		"$1.console" | tr -d '\r'
 	sed "s/^/mig: $1: stderr: /" "$1.stderr"
@@ -107,7 +111,24 @@ report() {
 	grep -q 'init up' "$1.console" && say "$1: the guest booted again"
 }
 
+# gone_early: how each destination that ended without a check ended (a
+# source migrated away, or one that died):
+# its exit status, the end of its stderr and of its guest's console.
+gone_early() {
+	for t in $tags; do
+		tag=${t%%:*}
+		pid=${t#*:}
+		case " $finished " in *" $tag "*) continue ;; esac
+		gone "$pid" || continue
+		wait "$pid"
+		say "$tag: ended before any check, exit $?"
+		tail -n 5 "$tag.stderr" | sed "s/^/mig: $tag: stderr: /"
+		tail -n 3 "$tag.console" | tr -d '\r' | sed "s/^/mig: $tag: console: /"
+	done
+}
+
 end() {
+	gone_early
 	"$LKVM" stop -n "$name" >/dev/null 2>&1
 	for p in $pids; do
 		kill -9 "$p" 2>/dev/null

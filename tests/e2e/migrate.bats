@@ -103,13 +103,18 @@ continues() {
 	breakdown b
 }
 
-# breakdown TAG: where TAG's downtime went, from lkvm migrate's last line.
+# breakdown TAG: where TAG's downtime went, from lkvm migrate's last line,
+# which must give every phase, the destination's part included.
 breakdown() {
-	local line
+	local line n='[0-9]+\.[0-9]'
+	local re="; downtime: pause $n, last pass $n \([0-9]+ pages\), vCPUs $n, devices $n, sent $n, until the destination ran it $n ms \(there: state loaded $n, disks claimed $n, started $n ms\)"
 
 	line=$(grep -m 1 "^mig: $1: lkvm migrate: completed" <<<"$e2e_post")
-	[[ $line == *"; downtime: "* ]] && e2e_note "  downtime: ${line#*; downtime: }"
-	return 0
+	[[ $line =~ $re ]] || {
+		echo "e2e: no downtime phases in $1's last line: $line"
+		return 1
+	}
+	e2e_note "  downtime: ${line#*; downtime: }"
 }
 
 @test "migrate: under load (the guest dirties memory), back B->A: converges, the guest survives" {
