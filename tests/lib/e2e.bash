@@ -335,7 +335,7 @@ e2e_l1_kill() {
 }
 
 # e2e_l1_wedge_evidence LOG: true if L1 (console in LOG) ended wedged, with
-# E2E_WEDGE saying so and why. Three kinds, and nothing else, count:
+# E2E_WEDGE saying so and why. Four kinds, and nothing else, count:
 # - L1's soft-lockup watchdog fired (a CPU stuck in an L2's KVM_RUN);
 #   softlockup_panic=1 made that a panic and QEMU exited;
 # - plan-exec.sh in L1 found the L2's VMM still there after SIGKILL, i.e.
