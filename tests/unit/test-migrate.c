@@ -228,6 +228,24 @@ static int load(struct fake_vm *dst, const struct stream *s, size_t len,
 	return migrate_load_stream(&dst->vm, s->buf, len, why, MIG_WHY_MAX);
 }
 
+/* A fresh source writes its stream with @fill; a fresh destination loads it. */
+static int load_fill(void (*fill)(struct fake_vm *, struct mig_chan *),
+		     char *why)
+{
+	struct fake_vm src, dst;
+	struct stream s;
+	int r;
+
+	fake_vm_init(&src, RAM, "");
+	fake_vm_init(&dst, RAM, "");
+	capture(&s, &src, fill);
+	r = load(&dst, &s, s.len, why);
+	free(s.buf);
+	fake_vm_fini(&src);
+	fake_vm_fini(&dst);
+	return r;
+}
+
 static void test_good_stream(void)
 {
 	struct fake_vm src, dst;
@@ -371,21 +389,13 @@ static void fill_bad_page(struct fake_vm *src, struct mig_chan *c)
 
 static void expect_bad_page(u64 e, const char *msg)
 {
-	struct fake_vm src, dst;
-	struct stream s;
 	char why[MIG_WHY_MAX];
 
-	fake_vm_init(&src, RAM, "");
-	fake_vm_init(&dst, RAM, "");
 	bad_page = e;
-	capture(&s, &src, fill_bad_page);
-	CHECK(load(&dst, &s, s.len, why) < 0);
+	CHECK(load_fill(fill_bad_page, why) < 0);
 	if (!strstr(why, msg))
 		fprintf(stderr, "  why: '%s', wanted '%s'\n", why, msg);
 	CHECK(strstr(why, msg));
-	free(s.buf);
-	fake_vm_fini(&src);
-	fake_vm_fini(&dst);
 }
 
 static void test_bad_pages(void)
@@ -415,18 +425,10 @@ static void fill_out_of_order(struct fake_vm *src, struct mig_chan *c)
 
 static void test_out_of_order(void)
 {
-	struct fake_vm src, dst;
-	struct stream s;
 	char why[MIG_WHY_MAX];
 
-	fake_vm_init(&src, RAM, "");
-	fake_vm_init(&dst, RAM, "");
-	capture(&s, &src, fill_out_of_order);
-	CHECK(load(&dst, &s, s.len, why) < 0);
+	CHECK(load_fill(fill_out_of_order, why) < 0);
 	CHECK(strstr(why, "unexpected machine section (the irqchip was expected)"));
-	free(s.buf);
-	fake_vm_fini(&src);
-	fake_vm_fini(&dst);
 }
 
 /*
@@ -460,19 +462,8 @@ static void fill_sync(struct fake_vm *src, struct mig_chan *c)
 
 static int load_sync(enum sync_at at, char *why)
 {
-	struct fake_vm src, dst;
-	struct stream s;
-	int r;
-
 	sync_at = at;
-	fake_vm_init(&src, RAM, "");
-	fake_vm_init(&dst, RAM, "");
-	capture(&s, &src, fill_sync);
-	r = load(&dst, &s, s.len, why);
-	free(s.buf);
-	fake_vm_fini(&src);
-	fake_vm_fini(&dst);
-	return r;
+	return load_fill(fill_sync, why);
 }
 
 static void test_sync(void)
