@@ -7,7 +7,8 @@
 # runs the real plan-exec.sh and wedges when a run tells it to: a wedge is
 # recognised and said, the finished runs keep their results, the others
 # run once more in a fresh L1, a second wedge fails them naming L1, and a
-# run that ended (however badly) is never run again.
+# run that ended (however badly) is never run again, unless L1's KVM saw
+# its L2 triple-fault unplanned: then it runs once more too.
 
 load ../lib/e2e
 
@@ -111,7 +112,7 @@ ran_in() {
 	fake_l1_execute
 	[ "$(boots)" -eq 2 ]
 	[ "$(cat "$E2E_STATE/wedges")" = "try 1: L1 wedged: watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [lkvm:97]" ]
-	grep -qF "running the 2 runs that had not finished (second third) once more, in a fresh L1" "$E2E_STATE/notes"
+	grep -qF "running the 2 runs without a result (second third) once more, in a fresh L1" "$E2E_STATE/notes"
 	ran_in first 0 1
 	ran_in second 0 2
 	ran_in third 3 2
@@ -174,6 +175,68 @@ ran_in() {
 		[[ $output == *"That is the L1 (nested SVM in QEMU's TCG), not lkvm"* ]]
 		[[ $output == *"First: L1 wedged: watchdog: BUG: soft lockup"* ]]
 	done
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
+	[ "${#lines[@]}" -eq 3 ]
+}
+
+# What fake-lkvm.sh's fake.l2triple puts in L1's KVM trace.
+fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000"
+
+@test "harness: an L2 that triple-faults in L1 unplanned runs once more in a fresh L1, and is counted" {
+	fake_l1
+	e2e_run first --append fake.exit=0
+	e2e_run second --append "fake.l2triple.1=6 fake.exit=0"
+	e2e_run third --append fake.exit=3
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	[ "$(cat "$E2E_STATE/wedges")" = "try 1: L2 triple fault in L1: run second (exit 6): L1's KVM: $fake_shutdown" ]
+	grep -qF "an L2 triple-faulted in L1 in second; running the 1 runs without a result (second) once more, in a fresh L1" "$E2E_STATE/notes"
+	ran_in first 0 1
+	ran_in second 0 2
+	ran_in third 3 1
+	# The crashed result is kept for a look, not counted.
+	[ "$(cat "$E2E_STATE/crashed.try-1/second/status")" = 6 ]
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
+	[ "${lines[1]}" = "e2e: L2 crash in L1: state: try 1: L2 triple fault in L1: run second (exit 6): L1's KVM: $fake_shutdown" ]
+}
+
+@test "harness: an L2 that triple-faults in L1 twice keeps its second result, which fails" {
+	fake_l1
+	e2e_run first --append fake.exit=0
+	e2e_run second --append "fake.l2triple.1=6 fake.l2triple.2=6"
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	[ "$(wc -l <"$E2E_STATE/wedges")" -eq 2 ]
+	grep -qF "run second: its L2 triple-faulted in L1 again; that result stands" "$E2E_STATE/notes"
+	ran_in first 0 1
+	ran_in second 6 2
+}
+
+@test "harness: a planned triple fault (--triple) is the run's result, never rerun" {
+	fake_l1
+	e2e_run planned --triple --append "fake.l2triple.1=6"
+	e2e_run last --append fake.exit=0
+	fake_l1_execute
+	[ "$(boots)" -eq 1 ]
+	[ ! -f "$E2E_STATE/wedges" ]
+	ran_in planned 6 1
+	e2e_result planned
+	[[ $(cat "$E2E_STATE/results/planned/l1-trace") == *"kvm_exit: $fake_shutdown" ]]
+}
+
+@test "harness: a wedge and an L2 crash in one plan share one fresh L1" {
+	fake_l1
+	e2e_run crashes --append "fake.l2triple.1=6 fake.exit=0"
+	e2e_run wedges --append "fake.wedge.1=softlockup fake.exit=0"
+	e2e_run never --append fake.exit=0
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	grep -qF "L1 wedged: watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [lkvm:97]; an L2 triple-faulted in L1 in crashes; running the 3 runs without a result (crashes wedges never)" "$E2E_STATE/notes"
+	ran_in crashes 0 2
+	ran_in wedges 0 2
+	ran_in never 0 2
 	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
 	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
 	[ "${#lines[@]}" -eq 3 ]

@@ -1,15 +1,17 @@
 #!/bin/bash
-# Prints how often the emulated L1 wedged in this suite, from the state
-# directory of every .bats file (tests/lib/e2e.bash writes STATE/wedges,
-# one line per wedge), counting only those newer than STAMP:
+# Prints how often the emulated L1 failed runs in this suite, from the
+# state directory of every .bats file (tests/lib/e2e.bash writes
+# STATE/wedges, a line per event), counting only those newer than STAMP:
 #
 #   e2e-summary.sh STAMP STATE_DIR...
 #
-# Output, always the first line, then one line per wedge:
+# Output, always the first line, then one line per event:
 #   e2e: L1 retries: K
 #   e2e: L1 wedge: boot: try 1: L1 wedged: watchdog: BUG: soft lockup - ...
-# K counts the fresh L1s that reran unfinished runs. A plan whose L1
-# wedged twice shows two wedges and one retry; its runs failed.
+#   e2e: L2 crash in L1: vsock: try 1: L2 triple fault in L1: run ...
+# K counts the fresh L1s that reran runs without a result: one per plan
+# at most, however many of its runs it reran. A plan whose L1 wedged
+# twice shows two wedges and one retry; its runs failed.
 set -euo pipefail
 
 stamp=$1
@@ -19,9 +21,13 @@ lines=()
 for state in "$@"; do
 	f=$state/wedges
 	[[ -f $f && $f -nt $stamp ]] || continue
+	! grep -q '^try 1: ' "$f" || retries=$((retries + 1))
 	while IFS= read -r line; do
-		lines+=("e2e: L1 wedge: $(basename "$state"): $line")
-		[[ $line != "try 1: "* ]] || retries=$((retries + 1))
+		case $line in
+		"try "[0-9]": L2 triple fault in L1: "*) kind="L2 crash in L1" ;;
+		*) kind="L1 wedge" ;;
+		esac
+		lines+=("e2e: $kind: $(basename "$state"): $line")
 	done <"$f"
 done
 echo "e2e: L1 retries: $retries"

@@ -29,6 +29,8 @@
 #                  kernel, initrd or command line are added
 #   --exec PROG    run PROG instead of lkvm (a peer VMM, for make bench);
 #                  relative to the run's directory, usually with --raw
+#   --triple       the guest triple-faults on purpose: in the emulated L1
+#                  that is this run's result, never L1's fault (below)
 # Without --raw the run is `lkvm run -k kit/vmlinuz -i kit/l2-initrd.cpio
 # -p "console=ttyS0 panic=-1 quiet lkvm.scenario=S ARGS" LKVM RUN ARGS`.
 # Paths in the arguments and steps are relative to the run's directory,
@@ -69,7 +71,7 @@ e2e_plan_reset() {
 
 e2e_run() {
 	local name=$1 scenario=$1 append= limit=$E2E_DEFAULT_LIMIT
-	local pre= post= raw=0 exec= file a
+	local pre= post= raw=0 exec= triple=0 file a
 	local -a args
 
 	shift
@@ -86,6 +88,7 @@ e2e_run() {
 		--post) post=$2; shift 2 ;;
 		--raw) raw=1; shift ;;
 		--exec) exec=$2; shift 2 ;;
+		--triple) triple=1; shift ;;
 		--) shift; break ;;
 		*)
 			echo "e2e_run: unknown option '$1'" >&2
@@ -112,6 +115,7 @@ e2e_run() {
 		echo "e2e_name=$name"
 		echo "e2e_limit=$((limit))"
 		[[ -z $exec ]] || echo "e2e_exec=$(e2e_sq "$exec")"
+		((!triple)) || echo "e2e_triple=1"
 		printf 'set --'
 		for a in "${args[@]}"; do
 			printf ' %s' "$(e2e_sq "$a")"
@@ -156,6 +160,7 @@ e2e_execute() {
 		"$E2E_STATE/wedges" "$E2E_STATE/wedged"
 	mkdir -p "$E2E_STATE/results"
 	e2e_choose_path
+	echo "$E2E_HOW" >"$E2E_STATE/path"
 	e2e_note "$E2E_HOW: $E2E_WHY"
 	case $E2E_HOW in
 	none) echo "$E2E_WHY" >"$E2E_STATE/skip" ;;
@@ -186,8 +191,10 @@ e2e_qemu_path() { printf '%s' "${1//,/,,}"; }
 # One boot of L1 runs the whole plan. If L1 wedges (below), the runs
 # that had finished keep their results, and the others run once more in
 # a fresh L1; a second wedge leaves those runs failed, saying it was L1.
+# A run whose L2 triple-faulted unplanned (e2e_l1_crashes) runs once more
+# too; if it does again, that second result stands.
 e2e_execute_l1() {
-	local rc=0 first
+	local rc=0 first= why
 
 	if ! command -v "$QEMU" >/dev/null; then
 		echo "$QEMU is not installed, and $E2E_WHY" >"$E2E_STATE/skip"
@@ -198,30 +205,70 @@ e2e_execute_l1() {
 		return
 	fi
 	rm -f "$E2E_STATE"/l1-console*
+	rm -rf "$E2E_STATE"/crashed.try-*
 	e2e_l1_boot "$E2E_STATE/plan" 1 || rc=$?
-	if ((rc != 1)); then
-		((rc != 0)) || e2e_l1_check_kvm
-		return
+	# A plan error (rc 2) fails every run already.
+	((rc != 2)) || return 0
+	if ((rc == 1)); then
+		first=$E2E_WEDGE
+		mv "$E2E_STATE/l1-console.log" "$E2E_STATE/l1-console.try-1.log"
+		[[ ! -f $E2E_STATE/l1-console.cpus ]] ||
+			mv "$E2E_STATE/l1-console.cpus" "$E2E_STATE/l1-console.try-1.cpus"
 	fi
-	first=$E2E_WEDGE
-	mv "$E2E_STATE/l1-console.log" "$E2E_STATE/l1-console.try-1.log"
-	[[ ! -f $E2E_STATE/l1-console.cpus ]] ||
-		mv "$E2E_STATE/l1-console.cpus" "$E2E_STATE/l1-console.try-1.cpus"
+	e2e_l1_crashes 1
+	why=$first
+	((!${#E2E_CRASHED[@]})) ||
+		why+="${why:+; }an L2 triple-faulted in L1 in ${E2E_CRASHED[*]}"
 	if ! e2e_retry_plan; then
-		e2e_note "$first (after every run had finished; nothing to run again)"
+		[[ -z $first ]] ||
+			e2e_note "$first (after every run had finished; nothing to run again)"
 		e2e_l1_check_kvm
 		return
 	fi
-	e2e_note "$first; running the ${#E2E_RETRY[@]} runs that had not finished (${E2E_RETRY[*]}) once more, in a fresh L1"
+	e2e_note "$why; running the ${#E2E_RETRY[@]} runs without a result (${E2E_RETRY[*]}) once more, in a fresh L1"
 	rc=0
 	e2e_l1_boot "$E2E_STATE/plan-retry" 2 || rc=$?
 	case $rc in
-	0) e2e_l1_check_kvm ;;
+	0)
+		e2e_l1_check_kvm
+		e2e_l1_crashes 2
+		;;
 	1)
-		echo "the emulated L1 wedged twice, so this run has no result. That is the L1 (nested SVM in QEMU's TCG), not lkvm (tests/e2e/README.md). First: $first; then: $E2E_WEDGE" >"$E2E_STATE/wedged"
-		e2e_note "$E2E_WEDGE again; the runs ${E2E_RETRY[*]} fail: it is the L1, not lkvm"
+		echo "the emulated L1 ${first:+wedged twice}${first:-wedged on the rerun}, so this run has no result. That is the L1 (nested SVM in QEMU's TCG), not lkvm (tests/e2e/README.md). First: $why; then: $E2E_WEDGE" >"$E2E_STATE/wedged"
+		e2e_note "$E2E_WEDGE on the rerun; the runs without a result fail: it is the L1, not lkvm"
+		e2e_l1_crashes 2
 		;;
 	esac
+}
+
+# e2e_l1_crashes TRY: the runs of L1 boot TRY (E2E_CRASHED, their names)
+# in which an L2 vCPU triple-faulted though the run did not plan it
+# (e2e_run --triple): L1's KVM traced a SHUTDOWN exit (tests/lib/l1-init.sh).
+# Such deaths, with nothing on the guest's console, come with QEMU as the
+# L2's VMM too (tests/e2e/README.md). After try 1 the run's results are
+# set aside (crashed.try-1/NAME), so it runs again in the fresh L1; after
+# try 2 they stand, and the test fails on them. Each is a line in the
+# wedges file, with the RIP L1's KVM saw.
+e2e_l1_crashes() {
+	local try=$1 d name line
+
+	E2E_CRASHED=()
+	for d in "$E2E_STATE"/results/*/; do
+		d=${d%/}
+		name=${d##*/}
+		[[ -f $d/done && -s $d/l1-trace ]] || continue
+		! grep -qx 'e2e_triple=1' "$E2E_STATE"/plan/runs/*-"$name".sh ||
+			continue
+		line=$(grep -a -m 1 'kvm_exit' "$d/l1-trace" | sed 's/^.*kvm_exit: //')
+		echo "try $try: L2 triple fault in L1: run $name (exit $(cat "$d/status")): L1's KVM: ${line:-$(head -n 1 "$d/l1-trace")}" >>"$E2E_STATE/wedges"
+		E2E_CRASHED+=("$name")
+		if ((try == 1)); then
+			mkdir -p "$E2E_STATE/crashed.try-1"
+			mv "$d" "$E2E_STATE/crashed.try-1/"
+		else
+			e2e_note "run $name: its L2 triple-faulted in L1 again; that result stands"
+		fi
+	done
 }
 
 e2e_l1_check_kvm() {
@@ -405,9 +452,13 @@ e2e_retry_plan() {
 	((${#E2E_RETRY[@]}))
 }
 
+# e2e_in_l1: true when this file's plan ran in the emulated L1.
+e2e_in_l1() { [[ $(cat "$E2E_STATE/path" 2>/dev/null) == l1 ]]; }
+
 # e2e_result NAME: loads one run's results into status (lkvm's exit
 # code), output and lines (the guest console, without \r), e2e_stderr,
-# e2e_post, e2e_post_status and e2e_time. Skips the test when the plan
+# e2e_post, e2e_post_status, e2e_time and e2e_l1_trace (L1's KVM trace
+# of the run: its L2's triple faults, tests/lib/l1-init.sh). Skips the test when the plan
 # could not run here; fails when the run has no usable results.
 e2e_result() {
 	local d=$E2E_STATE/results/$1
@@ -441,6 +492,7 @@ e2e_result() {
 	e2e_time=$(<"$d/time")
 	e2e_post=$(cat "$d/post.out" 2>/dev/null || true)
 	e2e_post_status=$(cat "$d/post.status" 2>/dev/null || echo 0)
+	e2e_l1_trace=$(cat "$d/l1-trace" 2>/dev/null || true)
 	# Printed now, shown by bats only if the test fails.
 	echo "=== run $1 ($(head -n 1 "$E2E_STATE/notes" 2>/dev/null)) ==="
 	echo "lkvm exit status: $status after ${e2e_time}s"
@@ -451,6 +503,10 @@ e2e_result() {
 	if [[ -s $d/post.out ]]; then
 		echo "--- post step (status $e2e_post_status) ---"
 		printf '%s\n' "$e2e_post"
+	fi
+	if [[ $e2e_l1_trace ]]; then
+		echo "--- L1's KVM trace ---"
+		printf '%s\n' "$e2e_l1_trace"
 	fi
 	if [[ -f $d/timed_out ]]; then
 		echo "e2e: lkvm did not end by itself; the run's outer timeout stopped it"

@@ -3,7 +3,8 @@
 # takes the command line tests/lib/common.bash's l1_qemu builds, unpacks
 # the -initrd (the harness's plan, ship/ and bin/lkvm, which the test
 # makes tests/lib/fake-lkvm.sh), prints a heartbeat as l1-init.sh does,
-# and runs the real plan-exec.sh with the -drive file as RESULTS_DEV.
+# and runs the real plan-exec.sh with the -drive file as RESULTS_DEV and a
+# directory with a file "trace" as the tracefs of L1's KVM.
 # A run wedges this "L1" by writing a kind to $FAKE_L1_STATE/wedge and
 # sending SIGUSR1 (fake-lkvm.sh's fake.wedge.BOOT=KIND):
 #   softlockup  print the soft-lockup and panic lines, exit as QEMU does
@@ -35,7 +36,8 @@ boot=$(($(cat "$FAKE_L1_STATE/boots" 2>/dev/null || echo 0) + 1))
 echo "$boot" >"$FAKE_L1_STATE/boots"
 root=$FAKE_L1_STATE/root-$boot
 rm -rf "$root" "$FAKE_L1_STATE/wedge"
-mkdir -p "$root/kit" "$root/results"
+mkdir -p "$root/kit" "$root/results" "$root/tracing"
+: >"$root/tracing/trace"
 (cd "$root" && cpio -i -d --quiet <"$initrd")
 : >"$root/kit/vmlinuz"
 echo "kvm yes" >"$root/results/l1-info"
@@ -45,6 +47,7 @@ while sleep 0.5; do echo "l1: alive"; done &
 beat=$!
 setsid env KIT="$root/kit" SHIP="$root/ship" WORK="$root/work" \
 	LKVM="$root/bin/lkvm" RESULTS_DEV="$drive" FAKE_L1_PID=$$ \
+	E2E_L1_TRACE="$root/tracing" \
 	FAKE_L1_BOOT="$boot" sh "$lib/plan-exec.sh" "$root/plan" "$root/results" &
 plan=$!
 

@@ -9,6 +9,9 @@
 #                 softlockup, silent or crash (see fake-l1.sh), or
 #                 unkillable: ignore SIGTERM and SIGHUP, which the test
 #                 makes plan-exec.sh send in place of SIGKILL
+#   fake.l2triple.B=N  in boot B, its guest triple-faults: a line in the
+#                 L1's KVM trace, as tests/lib/l1-init.sh sets it up, then
+#                 exit with status N
 set -eu
 echo "fake-console: $*"
 echo "lkvm: fake diagnostic${FAKE_L1_BOOT:+ (L1 boot $FAKE_L1_BOOT)}" >&2
@@ -17,6 +20,11 @@ for word in $*; do
 	case "$word" in
 	fake.exit=*) code=${word#fake.exit=} ;;
 	fake.hang) while :; do sleep 1; done ;;
+	"fake.l2triple.${FAKE_L1_BOOT:-0}="*)
+		echo " lkvm-97 [001] d.... 41.5: kvm_exit: vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000" \
+			>>"$E2E_L1_TRACE/trace"
+		exit "${word#*=}"
+		;;
 	"fake.wedge.${FAKE_L1_BOOT:-0}=unkillable")
 		trap '' TERM HUP
 		while :; do sleep 1; done

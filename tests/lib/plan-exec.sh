@@ -10,6 +10,8 @@
 #   SHIP  files the test shipped   WORK  scratch space for the runs
 #   RESULTS_DEV  (L1 only) a disk that each finished run's results are
 #         appended to, as a tar archive, so they outlive a wedged L1
+#   E2E_L1_TRACE  (L1 only) L1's tracefs, where its KVM traces each L2
+#         vCPU's triple fault (tests/lib/l1-init.sh)
 #
 # PLAN_DIR/runs/NNN-NAME.sh, written by tests/lib/e2e.bash, sets e2e_name
 # (NAME) and e2e_limit (and e2e_exec, a program run instead of $LKVM) and
@@ -23,6 +25,8 @@
 #   time     wall seconds of the lkvm run
 #   timed_out  present if the outer timeout (e2e_limit) had to stop lkvm
 #   pre.out, post.out, post.status  the run's host-side steps
+#   l1-trace   (L1 only) L1's KVM trace lines of the run: an L2 vCPU's
+#              triple fault, with its RIP; absent when there were none
 #   done     written (and saved) last: the run finished, all is there
 # Steps see LKVM, KIT, SHIP and E2E_OUT (this run's results directory).
 # RESULTS_DIR/plan.done is written last, so a missing file means the plan
@@ -99,6 +103,15 @@ guard() {
 	done
 }
 
+# L1's trace lines since the last run go to the run's l1-trace, and the
+# trace starts over (opening it for writing with O_TRUNC clears it).
+take_trace() {
+	[ -n "${E2E_L1_TRACE:-}" ] || return 0
+	grep -v '^#' "$E2E_L1_TRACE/trace" >"$out/l1-trace" 2>/dev/null || true
+	: >"$E2E_L1_TRACE/trace"
+	[ -s "$out/l1-trace" ] || rm -f "$out/l1-trace"
+}
+
 run_one() {
 	file=$1
 	e2e_limit=120
@@ -144,6 +157,7 @@ run_one() {
 	prc=0
 	step "${file%.sh}.post" >"$out/post.out" 2>&1 || prc=$?
 	echo "$prc" >"$out/post.status"
+	take_trace
 	echo "e2e: run $e2e_name: lkvm exit $rc in ${secs}s"
 }
 
