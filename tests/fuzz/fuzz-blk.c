@@ -23,7 +23,6 @@
  */
 #include <endian.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,25 +38,6 @@
 #include "tests/fuzz/fuzz.h"
 
 #define MAX_KICKS 16
-
-/* ---- lkvm's log, formatted (so bad arguments still show) but quiet ---- */
-
-int lkvm_debug_enabled;
-
-void lkvm_log(const char *level, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-}
-
-bool lkvm_ratelimit(long *state)
-{
-	return true;
-}
 
 /* ---- a disk in memory ---- */
 

@@ -19,7 +19,6 @@
  * valid stream from the same fake VM as a seed (fuzz.mk).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,25 +34,6 @@
 #include "tests/fuzz/fuzz.h"
 
 #define RAM (1ULL << 20)
-
-/* ---- lkvm's log, quiet ---- */
-
-int lkvm_debug_enabled;
-
-void lkvm_log(const char *level, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-}
-
-bool lkvm_ratelimit(long *state)
-{
-	return true;
-}
 
 /* ---- what the loader reaches outside: fakes ---- */
 

@@ -29,7 +29,6 @@
  */
 #include <endian.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,25 +74,6 @@
 #define FN_C_WRITE_TAIL 0x04	/* the last piece is device-writable */
 #define FN_C_THREE 0x08		/* three pieces, not two */
 #define FN_C_BIG 0x10		/* length << 4: up to 1 MiB, past RAM */
-
-/* ---- lkvm's log, formatted (so bad arguments still show) but quiet ---- */
-
-int lkvm_debug_enabled;
-
-void lkvm_log(const char *level, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-}
-
-bool lkvm_ratelimit(long *state)
-{
-	return true;
-}
 
 /* ---- a backend that checks what it gets ---- */
 

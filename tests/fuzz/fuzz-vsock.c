@@ -25,7 +25,6 @@
  */
 #include <endian.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,23 +49,6 @@
 #define CID 3
 #define NR_LISTEN 3		/* host ports 1..3 have listeners */
 #define MAX_HOST 16
-
-int lkvm_debug_enabled;
-
-void lkvm_log(const char *level, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-}
-
-bool lkvm_ratelimit(long *state)
-{
-	return true;
-}
 
 static char uds[108];
 static int listeners[NR_LISTEN];
