@@ -8,8 +8,7 @@
 # status and what lkvm or the guest said.
 
 load ../lib/e2e
-
-TINY=$KIT_OUT/tiny-bzImage
+load ../lib/tiny
 
 setup() {
 	# Control sockets live in $HOME/.lkvm: never the user's own.
@@ -19,7 +18,7 @@ setup() {
 }
 
 teardown() {
-	local pid f
+	local pid
 
 	# A VM that a failed case left running: its timeout passes SIGTERM on.
 	for pid in "${BG_PIDS[@]}"; do
@@ -29,23 +28,7 @@ teardown() {
 	for pid in "${BG_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
-	# Under make tsan, a race in a background VM fails its case, even
-	# where the case did not look at the VM's exit status.
-	for f in "${BG_ERRS[@]}"; do
-		if grep -q ThreadSanitizer "$f"; then
-			echo "ThreadSanitizer report in $f:"
-			cat "$f"
-			return 1
-		fi
-	done
-}
-
-need_tiny() {
-	e2e_require_kvm
-	[[ -f $TINY ]] || {
-		echo "$TINY is not built (make tiny)"
-		return 1
-	}
+	tsan_clean "${BG_ERRS[@]}"
 }
 
 # tiny_run MODE [LKVM RUN ARGS]: boot the tiny guest in MODE, in the
@@ -439,21 +422,10 @@ tick_start() {
 	}
 }
 
-# wait_until SECS CMD...: poll CMD every 0.05 s for up to SECS seconds.
-wait_until() {
-	local n=$(($1 * 20))
-	shift
-	while ((n-- > 0)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 ticks() { grep -c 'tiny: tick' "$BATS_TEST_TMPDIR/$1.out" 2>/dev/null || true; }
 ticks_at_least() { (($(ticks "$1") >= $2)); }
 listed() { "$E2E_LKVM" list 2>/dev/null | grep -q "^$1 "; }
-gone() { ! kill -0 "$1" 2>/dev/null; }
 # exited PID: the process has exited; its parent may not have reaped it yet.
 exited() {
 	local st

@@ -7,8 +7,7 @@
 # migrate.bats proves the same on real Linux.
 
 load ../lib/e2e
-
-TINY=$KIT_OUT/tiny-bzImage
+load ../lib/tiny
 
 setup() {
 	# Control sockets live in $HOME/.lkvm: never the user's own.
@@ -17,28 +16,13 @@ setup() {
 }
 
 teardown() {
-	local pid f
+	local pid
 
 	for pid in "${BG_PIDS[@]}"; do
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	# Under make tsan, a race in any lkvm of the case fails it.
-	for f in "$BATS_TEST_TMPDIR"/*.err "$BATS_TEST_TMPDIR"/*.out; do
-		if [[ -f $f ]] && grep -q ThreadSanitizer "$f"; then
-			echo "ThreadSanitizer report in $f:"
-			cat "$f"
-			return 1
-		fi
-	done
-}
-
-need_tiny() {
-	e2e_require_kvm
-	[[ -f $TINY ]] || {
-		echo "$TINY is not built (make tiny)"
-		return 1
-	}
+	tsan_clean "$BATS_TEST_TMPDIR"/*.err "$BATS_TEST_TMPDIR"/*.out
 }
 
 # tiny_bg TAG MODE [LKVM RUN ARGS]: the tiny guest in the background,
@@ -53,16 +37,6 @@ tiny_bg() {
 	BG_PIDS+=("$BG_PID")
 }
 
-wait_until() {
-	local n=$(($1 * 20))
-	shift
-	while ((n-- > 0)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 out() { cat "$BATS_TEST_TMPDIR/$1.out" 2>/dev/null; }
 has() { grep -q -- "$2" "$BATS_TEST_TMPDIR/$1.$3" 2>/dev/null; }
 # count TAG WORD: how many "tiny: WORD" lines TAG printed.
@@ -70,7 +44,6 @@ count() { grep -c "tiny: $2" "$BATS_TEST_TMPDIR/$1.out" 2>/dev/null || true; }
 at_least() { (($(count "$1" "$2") >= $3)); }
 first() { grep -m 1 -o "tiny: $2 [0-9]*" "$BATS_TEST_TMPDIR/$1.out" | grep -o '[0-9]*$'; }
 last() { grep -o "tiny: $2 [0-9]*" "$BATS_TEST_TMPDIR/$1.out" | tail -n 1 | grep -o '[0-9]*$'; }
-gone() { ! kill -0 "$1" 2>/dev/null; }
 waiting() { has "$1" "waiting for the guest" err; }
 
 # exit_of PID: wait for it (at most 10 s); its status in rc.
