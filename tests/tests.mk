@@ -43,7 +43,7 @@ $(KIT_OUT)/l2-vsock.cpio: $(KIT_OUT)/.unpacked $(KIT_OUT)/vsock-hostile
 	$(KIT_BUILD) l2-vsock
 
 $(KIT_OUT)/l1-base.cpio: $(KIT_OUT)/l2-initrd.cpio tests/lib/l1-init.sh \
-		tests/lib/plan-exec.sh tests/lib/disk.sh
+		tests/lib/plan-exec.sh tests/lib/disk.sh tests/lib/driver.sh
 	$(KIT_BUILD) l1-base
 
 # Own flags: the probe is a standalone program, not part of lkvm.

@@ -4,19 +4,9 @@
 # a failure here cannot leave the guest running.
 name=$1
 console=$E2E_OUT/console
+me=agent
+. "$E2E_LIB/driver.sh"
 
-say() { echo "agent: $*"; }
-wait_for() {
-	n=$(($1 * 5))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
-seen() { grep -q "$1" "$console" 2>/dev/null; }
 # exec_once TAG ARGS...: run lkvm exec, report status, stdout and stderr.
 exec_once() {
 	tag=$1

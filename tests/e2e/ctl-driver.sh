@@ -6,25 +6,13 @@
 # so a failure here cannot leave the VM running.
 name=$1
 console=$E2E_OUT/console
+me=ctl
+. "$E2E_LIB/driver.sh"
 
-say() { echo "ctl: $*"; }
 ticks() { grep -c 'lkvm-guest: tick' "$console" 2>/dev/null || true; }
 console_size() { wc -c <"$console" 2>/dev/null || echo 0; }
-
-# wait_for SECS CMD...: poll CMD every 0.2 s for up to SECS seconds.
-wait_for() {
-	n=$(($1 * 5))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
 listed() { "$LKVM" list 2>/dev/null | grep -q "^$name "; }
 ticking() { [ "$(ticks)" -ge "$1" ]; }
-seen() { grep -q "$1" "$console" 2>/dev/null; }
 # The console did not grow for a second. After a pause, what the guest
 # wrote before it may still be on its way through lkvm's output buffer;
 # once that has drained, nothing more may come until resume.

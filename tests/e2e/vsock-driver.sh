@@ -7,19 +7,9 @@ uds=$1
 name=$2
 peer=ship/vsock-peer
 console=$E2E_OUT/console
+me=vsock
+. "$E2E_LIB/driver.sh"
 
-say() { echo "vsock: $*"; }
-wait_for() {
-	n=$(($1 * 5))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
-seen() { grep -q "$1" "$console" 2>/dev/null; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 if ! wait_for 90 seen 'lkvm-guest: vsock ready'; then

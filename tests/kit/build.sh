@@ -223,7 +223,8 @@ cmd_l1_base() {
 	cp "$OUT/vmlinuz" "$OUT/l2-initrd.cpio" "$root/kit/"
 	# The L2 kernel's modules where lkvm run -- CMD looks by default.
 	cp -r "$OUT/modtree/lib/modules/$(cat "$OUT/kernel-release")" "$root/lib/modules/"
-	cp "$TESTS_DIR/lib/plan-exec.sh" "$TESTS_DIR/lib/disk.sh" "$root/e2e/"
+	cp "$TESTS_DIR/lib/plan-exec.sh" "$TESTS_DIR/lib/disk.sh" \
+		"$TESTS_DIR/lib/driver.sh" "$root/e2e/"
 	make_cpio "$root" "$OUT/l1-base.cpio"
 	say "l1-base.cpio: $(wc -c <"$OUT/l1-base.cpio") bytes"
 }

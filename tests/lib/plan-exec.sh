@@ -28,7 +28,8 @@
 #   l1-trace   (L1 only) L1's KVM trace lines of the run: an L2 vCPU's
 #              triple fault, with its RIP; absent when there were none
 #   done     written (and saved) last: the run finished, all is there
-# Steps see LKVM, KIT, SHIP and E2E_OUT (this run's results directory).
+# Steps see LKVM, KIT, SHIP, E2E_OUT (this run's results directory) and
+# E2E_LIB.
 # RESULTS_DIR/plan.done is written last, so a missing file means the plan
 # itself did not finish.
 #
@@ -58,9 +59,11 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
 # would not in a function called under `if !` or `||`).  E2E_OUT is the
 # run's results directory: a step that starts a background job beside
 # lkvm (a control-channel driver, say) can watch $E2E_OUT/console.
+# E2E_LIB is this directory, with the drivers' helpers (driver.sh).
 step() {
 	[ -f "$1" ] || return 0
-	E2E_OUT=$out sh -euc '. "$1/disk.sh"; . "$2"' step "$E2E_LIB" "$1"
+	E2E_OUT=$out E2E_LIB=$E2E_LIB \
+		sh -euc '. "$1/disk.sh"; . "$2"' step "$E2E_LIB" "$1"
 }
 
 # save PATH: appends a tar archive of RESULTS/PATH to RESULTS_DEV, after
