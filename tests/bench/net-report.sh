@@ -14,6 +14,7 @@
 # boots.  Exits 1, after the table, if a VMM and direction has no good
 # pass at all.
 set -euo pipefail
+source "$(dirname "$0")/rounds.bash"
 
 (($#)) || {
 	echo "usage: net-report.sh ROUND_DIR..." >&2
@@ -23,23 +24,7 @@ set -euo pipefail
 problems=()
 files=()
 for state in "$@"; do
-	round=$(basename "$state")
-	if [[ -f $state/wedges ]]; then
-		while IFS= read -r line; do
-			problems+=("$round: $line")
-		done <"$state/wedges"
-	fi
-	if [[ -f $state/error ]]; then
-		problems+=("$round: lost: $(cat "$state/error")")
-		continue
-	fi
-	# L1 wedged twice: the runs that finished still count.
-	if [[ -f $state/wedged ]]; then
-		problems+=("$round: lost the runs that had not finished: $(cat "$state/wedged")")
-	elif [[ ! -f $state/results/plan.done ]]; then
-		problems+=("$round: lost: no results")
-		continue
-	fi
+	round_check "$state" || continue
 	for d in "$state"/results/lkvm-* "$state"/results/qemu-*; do
 		[[ -d $d && -f $d/done ]] || continue
 		for f in status console post.out; do

@@ -8,6 +8,7 @@
 # post.out) and prints the table on stdout.  Exits 1, after the table,
 # when some VMM and direction has no good run at all.
 set -euo pipefail
+source "$(dirname "$0")/rounds.bash"
 
 (($#)) || {
 	echo "usage: report.sh ROUND_DIR..." >&2
@@ -16,36 +17,25 @@ set -euo pipefail
 
 # Runs by name (unique over the rounds), and what went wrong with rounds.
 declare -A rundir
+nruns=0
 problems=()
 first=
 for state in "$@"; do
-	round=$(basename "$state")
-	if [[ -f $state/wedges ]]; then
-		while IFS= read -r line; do
-			problems+=("$round: $line")
-		done <"$state/wedges"
-	fi
-	if [[ -f $state/error ]]; then
-		problems+=("$round: lost: $(cat "$state/error")")
-		continue
-	fi
-	# L1 wedged twice: the runs that finished still count.
-	if [[ -f $state/wedged ]]; then
-		problems+=("$round: lost the runs that had not finished: $(cat "$state/wedged")")
-	elif [[ ! -f $state/results/plan.done ]]; then
-		problems+=("$round: lost: no results")
-		continue
-	fi
+	round_check "$state" || continue
 	first=${first:-$state}
 	for d in "$state"/results/*/; do
 		n=$(basename "$d")
-		[[ -f $d/done && $n =~ ^(lkvm|qemu)-(idle|read|write) ]] &&
-			rundir[$n]=$state/results/$n
+		[[ -f $d/done && $n =~ ^(lkvm|qemu)-(idle|read|write) ]] || continue
+		rundir[$n]=$state/results/$n
+		nruns=$((nruns + 1))
 	done
 done
 state=${first:-$1}
 results=$state/results
-mapfile -t runs < <(printf '%s\n' "${!rundir[@]}" | sort -V)
+# (Every round lost: no runs, and the table says so.)
+runs=()
+((nruns == 0)) ||
+	mapfile -t runs < <(printf '%s\n' "${!rundir[@]}" | sort -V)
 # One awk over every run's files; FILENAME tells which run and which file.
 files=()
 for n in "${runs[@]}"; do
@@ -55,7 +45,7 @@ for n in "${runs[@]}"; do
 	done
 done
 
-where=$(head -n 1 "$state/notes" 2>/dev/null | cut -d ';' -f 1)
+where=$(head -n 1 "$state/notes" 2>/dev/null | cut -d ";" -f 1 || true)
 l1kernel=$(sed -n 's/^kernel //p' "$results/l1-info" 2>/dev/null || true)
 qemu_version=$("${QEMU:-qemu-system-x86_64}" --version 2>/dev/null | head -n 1 || true)
 
