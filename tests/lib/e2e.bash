@@ -170,7 +170,7 @@ e2e_execute() {
 	[[ -f $E2E_STATE/skip || -f $E2E_STATE/error ]] ||
 		e2e_note "$E2E_NRUNS runs in $((SECONDS - t0)) s$(
 			[[ ! -f $E2E_STATE/wedges ]] ||
-				echo ", L1 wedged $(wc -l <"$E2E_STATE/wedges") times")"
+				echo ", $(wc -l <"$E2E_STATE/wedges") L1 wedges or L2 crashes")"
 }
 
 e2e_execute_direct() {
@@ -257,7 +257,7 @@ e2e_l1_crashes() {
 		d=${d%/}
 		name=${d##*/}
 		[[ -f $d/done && -s $d/l1-trace ]] || continue
-		! grep -qx 'e2e_triple=1' "$E2E_STATE"/plan/runs/*-"$name".sh ||
+		! grep -qx 'e2e_triple=1' "$E2E_STATE"/plan/runs/[0-9][0-9][0-9]-"$name".sh ||
 			continue
 		line=$(grep -a -m 1 'kvm_exit' "$d/l1-trace" | sed 's/^.*kvm_exit: //')
 		echo "try $try: L2 triple fault in L1: run $name (exit $(cat "$d/status")): L1's KVM: ${line:-$(head -n 1 "$d/l1-trace")}" >>"$E2E_STATE/wedges"
