@@ -162,8 +162,14 @@ kdev_result() {
 	# get: inside tiny, not the reset vector. The harness tells an L2
 	# crash it did not plan by this line (tests/e2e/README.md).
 	if e2e_in_l1; then
-		[[ $e2e_l1_trace == *"kvm_exit: vcpu 0 reason shutdown rip 0x"* ]]
-		[[ $e2e_l1_trace != *"rip 0xfff0 "* ]]
+		[[ $e2e_l1_trace == *"kvm_exit: vcpu 0 reason shutdown rip 0x"* ]] || {
+			echo "e2e: L1's KVM traced no SHUTDOWN exit for this run (no tracefs in L1? see l1-console.log)"
+			return 1
+		}
+		[[ $e2e_l1_trace != *"rip 0xfff0 "* ]] || {
+			echo "e2e: L1's KVM traced the reset vector, not the RIP in tiny"
+			return 1
+		}
 	fi
 }
 

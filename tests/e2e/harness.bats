@@ -171,7 +171,7 @@ ran_in() {
 	for r in second third; do
 		run e2e_result "$r"
 		[ "$status" -eq 1 ]
-		[[ $output == *"run '$r' did not finish: the emulated L1 wedged twice"* ]]
+		[[ $output == *"run '$r' did not finish: the emulated L1 wedged twice, so this run has no result."* ]]
 		[[ $output == *"That is the L1 (nested SVM in QEMU's TCG), not lkvm"* ]]
 		[[ $output == *"First: L1 wedged: watchdog: BUG: soft lockup"* ]]
 	done
@@ -190,7 +190,7 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	e2e_run third --append fake.exit=3
 	fake_l1_execute
 	[ "$(boots)" -eq 2 ]
-	[ "$(cat "$E2E_STATE/wedges")" = "try 1: L2 triple fault in L1: run second (exit 6): L1's KVM: $fake_shutdown" ]
+	[ "$(cat "$E2E_STATE/wedges")" = "try 1: L2 triple fault in L1: run second (run status 6): L1's KVM: $fake_shutdown" ]
 	grep -qF "an L2 triple-faulted in L1 in second; running the 1 runs without a result (second) once more, in a fresh L1" "$E2E_STATE/notes"
 	ran_in first 0 1
 	ran_in second 0 2
@@ -199,7 +199,9 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	[ "$(cat "$E2E_STATE/crashed.try-1/second/status")" = 6 ]
 	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
 	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
-	[ "${lines[1]}" = "e2e: L2 crash in L1: state: try 1: L2 triple fault in L1: run second (exit 6): L1's KVM: $fake_shutdown" ]
+	[ "${lines[1]}" = "e2e: L2 crash in L1: state: try 1: L2 triple fault in L1: run second (run status 6): L1's KVM: $fake_shutdown" ]
+	# The first run's trace was not filed under the runs after it.
+	[ ! -f "$E2E_STATE/results/third/l1-trace" ]
 }
 
 @test "harness: an L2 that triple-faults in L1 twice keeps its second result, which fails" {
@@ -212,6 +214,44 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	grep -qF "run second: its L2 triple-faulted in L1 again; that result stands" "$E2E_STATE/notes"
 	ran_in first 0 1
 	ran_in second 6 2
+	[ "$(cat "$E2E_STATE/crashed.try-1/second/status")" = 6 ]
+	run e2e_result second
+	[[ $output == *"--- L1's KVM trace ---"*"kvm_exit: $fake_shutdown"* ]]
+	[[ $output == *"e2e: this is the rerun: in the first L1 this run's L2 triple-faulted"* ]]
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
+	[ "${lines[1]}" = "e2e: L2 crash in L1: state: try 1: L2 triple fault in L1: run second (run status 6): L1's KVM: $fake_shutdown" ]
+	[ "${lines[2]}" = "e2e: L2 crash in L1: state: try 2: L2 triple fault in L1: run second (run status 6): L1's KVM: $fake_shutdown" ]
+	[ "${#lines[@]}" -eq 3 ]
+}
+
+@test "harness: an L2 crash, then a wedge on the rerun: the run fails, naming the L1" {
+	fake_l1
+	e2e_run first --append fake.exit=0
+	e2e_run second --append "fake.l2triple.1=6 fake.wedge.2=softlockup"
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	ran_in first 0 1
+	run e2e_result second
+	[ "$status" -eq 1 ]
+	[[ $output == *"run 'second' did not finish: the emulated L1 wedged on the rerun, so this run has no result. That is the L1"* ]]
+	[[ $output == *"First: an L2 triple-faulted in L1 in second; then: L1 wedged: watchdog: BUG: soft lockup"* ]]
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
+	[[ ${lines[1]} == "e2e: L2 crash in L1: state: try 1: "* ]]
+	[[ ${lines[2]} == "e2e: L1 wedge: state: try 2: L1 wedged: "* ]]
+}
+
+@test "harness: with --no-rerun, an L2 triple fault in L1 is the run's result, and is said" {
+	fake_l1
+	e2e_run mig --no-rerun --append "fake.l2triple.1=0"
+	fake_l1_execute
+	[ "$(boots)" -eq 1 ]
+	ran_in mig 0 1
+	[ "$(cat "$E2E_STATE/wedges")" = "try 1: L2 triple fault in L1: run mig (run status 0): L1's KVM: $fake_shutdown; not rerun (--no-rerun): the result stands" ]
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "${lines[0]}" = "e2e: L1 retries: 0" ]
+	[[ ${lines[1]} == "e2e: L2 crash in L1: state: try 1: "*"not rerun (--no-rerun)"* ]]
 }
 
 @test "harness: a planned triple fault (--triple) is the run's result, never rerun" {
@@ -223,7 +263,10 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	[ ! -f "$E2E_STATE/wedges" ]
 	ran_in planned 6 1
 	e2e_result planned
-	[[ $(cat "$E2E_STATE/results/planned/l1-trace") == *"kvm_exit: $fake_shutdown" ]]
+	# The tracefs header is not a trace line.
+	[ "$(cat "$E2E_STATE/results/planned/l1-trace")" = " lkvm-97 [001] d.... 41.5: kvm_exit: $fake_shutdown" ]
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "$output" = "e2e: L1 retries: 0" ]
 }
 
 @test "harness: a wedge and an L2 crash in one plan share one fresh L1" {
@@ -239,6 +282,8 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	ran_in never 0 2
 	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
 	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
+	[[ ${lines[1]} == "e2e: L1 wedge: state: try 1: L1 wedged: watchdog: "* ]]
+	[[ ${lines[2]} == "e2e: L2 crash in L1: state: try 1: L2 triple fault in L1: run crashes "* ]]
 	[ "${#lines[@]}" -eq 3 ]
 }
 

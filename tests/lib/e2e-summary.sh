@@ -1,7 +1,8 @@
 #!/bin/bash
 # Prints how often the emulated L1 failed runs in this suite, from the
 # state directory of every .bats file (tests/lib/e2e.bash writes
-# STATE/wedges, a line per event), counting only those newer than STAMP:
+# STATE/wedges, a line per event, and STATE/retried when it booted a
+# fresh L1 for a rerun), counting only those newer than STAMP:
 #
 #   e2e-summary.sh STAMP STATE_DIR...
 #
@@ -11,7 +12,8 @@
 #   e2e: L2 crash in L1: vsock: try 1: L2 triple fault in L1: run ...
 # K counts the fresh L1s that reran runs without a result: one per plan
 # at most, however many of its runs it reran. A plan whose L1 wedged
-# twice shows two wedges and one retry; its runs failed.
+# twice shows two wedges and one retry; its runs failed. A wedge after
+# every run had finished needs no retry.
 set -euo pipefail
 
 stamp=$1
@@ -19,9 +21,9 @@ shift
 retries=0
 lines=()
 for state in "$@"; do
+	[[ ! ($state/retried -nt $stamp) ]] || retries=$((retries + 1))
 	f=$state/wedges
 	[[ -f $f && $f -nt $stamp ]] || continue
-	! grep -q '^try 1: ' "$f" || retries=$((retries + 1))
 	while IFS= read -r line; do
 		case $line in
 		"try "[0-9]": L2 triple fault in L1: "*) kind="L2 crash in L1" ;;

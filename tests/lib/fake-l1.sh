@@ -37,7 +37,9 @@ echo "$boot" >"$FAKE_L1_STATE/boots"
 root=$FAKE_L1_STATE/root-$boot
 rm -rf "$root" "$FAKE_L1_STATE/wedge"
 mkdir -p "$root/kit" "$root/results" "$root/tracing"
-: >"$root/tracing/trace"
+# The header a real tracefs "trace" file starts with.
+printf '%s\n' "# tracer: nop" "#" "# entries-in-buffer/entries-written: 0/0   #P:2" \
+	"#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION" >"$root/tracing/trace"
 (cd "$root" && cpio -i -d --quiet <"$initrd")
 : >"$root/kit/vmlinuz"
 echo "kvm yes" >"$root/results/l1-info"

@@ -27,6 +27,8 @@
 #   pre.out, post.out, post.status  the run's host-side steps
 #   l1-trace   (L1 only) L1's KVM trace lines of the run: an L2 vCPU's
 #              triple fault, with its RIP; absent when there were none
+#   planned-triple, no-rerun  copies of the run's e2e_triple and
+#              e2e_no_rerun (tests/lib/e2e.bash), for the host
 #   done     written (and saved) last: the run finished, all is there
 # Steps see LKVM, KIT, SHIP, E2E_OUT (this run's results directory) and
 # E2E_LIB.
@@ -106,8 +108,10 @@ guard() {
 	done
 }
 
-# L1's trace lines since the last run go to the run's l1-trace, and the
-# trace starts over (opening it for writing with O_TRUNC clears it).
+# L1's trace lines since the run began go to the run's l1-trace, and the
+# trace starts over (opening it for writing with O_TRUNC clears it). Each
+# run starts with a cleared trace, so lines from a VMM that the run before
+# left behind are not filed under this one.
 take_trace() {
 	[ -n "${E2E_L1_TRACE:-}" ] || return 0
 	grep -v '^#' "$E2E_L1_TRACE/trace" >"$out/l1-trace" 2>/dev/null || true
@@ -124,6 +128,10 @@ run_one() {
 	dir=$WORK/$e2e_name
 	rm -rf "$out" "$dir"
 	mkdir -p "$out" "$dir"
+	[ -z "${e2e_triple:-}" ] || touch "$out/planned-triple"
+	[ -z "${e2e_no_rerun:-}" ] || touch "$out/no-rerun"
+	take_trace
+	rm -f "$out/l1-trace"
 	cd "$dir"
 	# Runs name kit and shipped files by relative paths (kit/vmlinuz,
 	# ship/disk.img), so a plan is the same text on the host and in L1.
@@ -134,6 +142,7 @@ run_one() {
 		echo pre-failed >"$out/status"
 		echo "e2e: run $e2e_name: its pre step failed:"
 		cat "$out/pre.out"
+		take_trace
 		return 0
 	fi
 

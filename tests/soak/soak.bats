@@ -17,7 +17,8 @@
 # tests/kit/out/soak/result.txt, and a line is added to
 # tests/kit/out/soak/history.txt. The test fails only if some L2 boot
 # that ended did not end well (not the scenario's status, or its outer
-# timeout): a wedge is the L1's, and this counts them.
+# timeout) and its L2 did not triple-fault: a wedge or an L2 triple fault
+# is the L1's, and this counts them.
 
 load ../lib/e2e
 
