@@ -81,10 +81,11 @@ UNIT_TESTS := $(UNIT_SRCS:.c=)
 tests/unit/test-%: tests/unit/test-%.c tests/unit/unit.h $$(test-%-objs)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(test-$*-objs) $(LDLIBS)
 
-# The layering check (tests/check-layers.sh) counts as one more test.
+# The layering check (tests/check-layers.sh) counts as one more test, and
+# so does each fuzz target's replay (tests/fuzz/fuzz.mk adds them).
 unit: $(UNIT_TESTS)
 	@pass=0; fail=0; \
-	for t in $(UNIT_TESTS) tests/check-layers.sh; do \
+	for t in $(UNIT_TESTS) tests/check-layers.sh $(REPLAY_BINS); do \
 		if timeout 60 ./$$t; then pass=$$((pass+1)); \
 		else echo "FAIL: $$t"; fail=$$((fail+1)); fi; \
 	done; \

@@ -38,8 +38,10 @@ fuzz-migrate-deps := kvm/migrate-priv.h kvm/migrate-stream.h
 # Seeds a target starts from besides its corpus, if it has a writer.
 FUZZ_SEEDS := tests/fuzz/out/seeds
 
+# The seed writers are plain C: the ordinary compiler builds them, so that
+# make unit's replays (below) have seeds without clang.
 tests/fuzz/seed-%: tests/fuzz/seed-%.c tests/fuzz/fuzz-%.h
-	$(FUZZ_CC) -g -std=gnu11 -I. -D_GNU_SOURCE -Wall -Wextra -o $@ $<
+	$(CC) -g -std=gnu11 -I. -D_GNU_SOURCE -Wall -Wextra -o $@ $<
 
 $(FUZZ_SEEDS)/blk/.done: tests/fuzz/seed-blk
 	mkdir -p $(@D)
@@ -48,7 +50,7 @@ $(FUZZ_SEEDS)/blk/.done: tests/fuzz/seed-blk
 
 # The migration seed: a valid stream, from the target's own fake VM.
 tests/fuzz/seed-migrate: $(fuzz-migrate-srcs) $(fuzz-migrate-deps)
-	$(FUZZ_CC) -g -std=gnu11 -I. -I$(ARCH_DIR) -D_GNU_SOURCE -pthread -DFUZZ_SEED_MAIN \
+	$(CC) -g -std=gnu11 -I. -I$(ARCH_DIR) -D_GNU_SOURCE -pthread -DFUZZ_SEED_MAIN \
 		-o $@ $(fuzz-migrate-srcs)
 
 $(FUZZ_SEEDS)/migrate/.done: tests/fuzz/seed-migrate
@@ -84,3 +86,17 @@ fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)/blk/.done $(FUZZ_SEEDS)/migrate/.done
 	done
 
 .PHONY: fuzz fuzz-build
+
+# make unit runs each target without libFuzzer, built with the ordinary
+# compiler and its sanitizers, over its seeds and inputs made from them
+# (tests/fuzz/replay.c): so a target that no longer builds, or an input
+# it once took that now crashes, fails make check, not just make fuzz.
+REPLAY_CFLAGS := -g -O1 -std=gnu11 -I. -I$(ARCH_DIR) -D_GNU_SOURCE -pthread \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+REPLAY_BINS := $(addprefix tests/fuzz/replay-,$(FUZZ_TARGETS))
+
+tests/fuzz/replay-%: tests/fuzz/replay.c $$(fuzz-%-srcs) $$(fuzz-%-deps)
+	$(CC) $(REPLAY_CFLAGS) $(fuzz-$*-cflags) -DFUZZ_NAME='"$*"' -o $@ \
+		tests/fuzz/replay.c $(fuzz-$*-srcs)
+
+unit: $(REPLAY_BINS) $(FUZZ_SEEDS)/blk/.done $(FUZZ_SEEDS)/migrate/.done
