@@ -141,22 +141,34 @@ void guest_mem_write_end(const struct guest_mem *mem)
  * the next harvest has it.  The bitmap, once allocated, lives as long as
  * the memory, so a late marker never writes into freed memory.
  */
-void guest_mem_mark_dirty(const struct guest_mem *mem, u64 gpa, u64 len)
+void guest_mem_mark_dirty_hva(const struct guest_mem *mem, const void *hva,
+			      u64 len)
 {
 	struct mem_dirty *d = mem->dirty;
-	const u8 *hva;
+	uintptr_t p = (uintptr_t)hva, base = (uintptr_t)mem->base;
 	u64 first, last, pg;
 
 	if (!d || !len || !__atomic_load_n(&d->logging, __ATOMIC_ACQUIRE))
 		return;
-	hva = gpa_to_hva(mem, gpa, len);
-	if (!hva)
+	if (p < base || p - base >= mem->map_size ||
+	    len > mem->map_size - (p - base))
 		return;
 	first = guest_mem_page(mem, hva);
-	last = guest_mem_page(mem, hva + len - 1);
+	last = guest_mem_page(mem, (const u8 *)hva + len - 1);
 	for (pg = first; pg <= last && pg < d->nr_pages; pg++)
 		__atomic_or_fetch(&d->bitmap[pg / BITS_PER_LONG],
 				  1UL << (pg % BITS_PER_LONG), __ATOMIC_RELAXED);
+}
+
+void guest_mem_mark_dirty(const struct guest_mem *mem, u64 gpa, u64 len)
+{
+	const void *hva;
+
+	if (!mem->dirty || !len)
+		return;
+	hva = gpa_to_hva(mem, gpa, len);
+	if (hva)
+		guest_mem_mark_dirty_hva(mem, hva, len);
 }
 
 /* Set hold and wait until no writer is inside.  Lock held. */

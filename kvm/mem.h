@@ -102,6 +102,12 @@ void guest_mem_write_end(const struct guest_mem *mem);
  * the write, or outside after it.  Ignored if not RAM or not logging.
  */
 void guest_mem_mark_dirty(const struct guest_mem *mem, u64 gpa, u64 len);
+/*
+ * The same for a host range inside base's mapping (an iovec a device got
+ * from a chain it took off a ring earlier); anything else is ignored.
+ */
+void guest_mem_mark_dirty_hva(const struct guest_mem *mem, const void *hva,
+			      u64 len);
 
 /* Start or stop logging lkvm's writes; 0 or -ENOMEM. */
 int guest_mem_log_start(struct guest_mem *mem);

@@ -388,6 +388,23 @@ static u64 net_rx_iov(struct virtio_net *net, u64 want, unsigned int *nr)
 	return cap;
 }
 
+/*
+ * Migration learns of lkvm's writes only from their dirty marks
+ * (kvm/mem.h), made in the same virtio_enter() as the write.  virtq_pop()
+ * marked these buffers when it took them, but a cached chain may be
+ * written many wakeups later, after a migration pass collected that
+ * mark: so the buffers a frame may go into are marked again now.
+ */
+static void net_rx_mark_dirty(struct virtio_net *net, struct virtq *vq,
+			      unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		guest_mem_mark_dirty_hva(vq->mem, net->rx_iov[i].iov_base,
+					 net->rx_iov[i].iov_len);
+}
+
 /* The first @k cached chains were used: forget them. */
 static void net_rx_consume(struct virtio_net *net, unsigned int k)
 {
@@ -523,6 +540,7 @@ static int net_rx_one(struct virtio_net *net, struct virtq *vq)
 		return 0;
 	}
 	cap = net_rx_iov(net, want, &nr);
+	net_rx_mark_dirty(net, vq, nr);
 	n = be->ops->recv(be, net->rx_iov, nr);
 	if (n == -EAGAIN)
 		return 0;

@@ -327,6 +327,17 @@ static void test_dirty_log(void)
 	guest_mem_log_harvest(&m, bm);
 	CHECK_EQ(bm[1], 0);
 	CHECK_EQ(bm[0], 0);
+
+	/* By host address (an iovec): the same numbering; outside, ignored. */
+	guest_mem_mark_dirty_hva(&m, base + 0x9ff0, 0x20);	/* pages 9, 10 */
+	guest_mem_mark_dirty_hva(&m, base + 4 * SZ_1M, 1);	/* page 1024 */
+	guest_mem_mark_dirty_hva(&m, base - 4096, 8);
+	guest_mem_mark_dirty_hva(&m, base + 8 * SZ_1M, 1);
+	guest_mem_mark_dirty_hva(&m, base + 8 * SZ_1M - 1, 2);	/* past the end */
+	guest_mem_log_harvest(&m, bm);
+	CHECK_EQ(bm[0], (1UL << 9) | (1UL << 10));
+	CHECK(bit(bm, 1024));
+	CHECK(!bit(bm, 2047));
 	guest_mem_free(&m);
 }
 
