@@ -42,7 +42,7 @@ $(KIT_OUT)/l2-initrd.cpio: $(KIT_OUT)/.unpacked $(KIT_DIR)/l2-init.sh $(KIT_OUT)
 $(KIT_OUT)/l2-vsock.cpio: $(KIT_OUT)/.unpacked $(KIT_OUT)/vsock-hostile
 	$(KIT_BUILD) l2-vsock
 
-$(KIT_OUT)/l1-base.cpio: $(KIT_OUT)/l2-initrd.cpio tests/lib/l1-init.sh \
+$(KIT_OUT)/l1-base.cpio: $(KIT_OUT)/l2-initrd.cpio $(KIT_OUT)/kvm-hold tests/lib/l1-init.sh \
 		tests/lib/plan-exec.sh tests/lib/disk.sh tests/lib/driver.sh
 	$(KIT_BUILD) l1-base
 
@@ -56,9 +56,9 @@ $(KIT_OUT)/xfer: $(KIT_DIR)/xfer.c
 	@mkdir -p $(KIT_OUT)
 	$(CC) -O2 -Wall -Wextra -static -o $@ $<
 
-# Static: they run in the emulated L1 (vsock-peer) and in L2 (the
-# hostile driver), which have no glibc.
-$(KIT_OUT)/vsock-peer $(KIT_OUT)/vsock-hostile: $(KIT_OUT)/%: $(KIT_DIR)/%.c
+# Static: they run in the emulated L1 (vsock-peer, kvm-hold) and in L2
+# (the hostile driver), which have no glibc.
+$(KIT_OUT)/vsock-peer $(KIT_OUT)/vsock-hostile $(KIT_OUT)/kvm-hold: $(KIT_OUT)/%: $(KIT_DIR)/%.c
 	@mkdir -p $(KIT_OUT)
 	$(CC) -static -O2 -Wall -Wextra -o $@ $<
 

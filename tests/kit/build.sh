@@ -219,7 +219,7 @@ cmd_l1_base() {
 	root=$OUT/l1-root
 	make_root "$root" "$TESTS_DIR/lib/l1-init.sh" "$KIT_DIR/l1-modules.txt"
 	mkdir -p "$root/kit" "$root/e2e"
-	cp "$OUT/xfer" "$root/bin/"
+	cp "$OUT/xfer" "$OUT/kvm-hold" "$root/bin/"
 	cp "$OUT/vmlinuz" "$OUT/l2-initrd.cpio" "$root/kit/"
 	# The L2 kernel's modules where lkvm run -- CMD looks by default.
 	cp -r "$OUT/modtree/lib/modules/$(cat "$OUT/kernel-release")" "$root/lib/modules/"
