@@ -131,6 +131,12 @@ kdev_result() {
 	e2e_assert_stderr "guest rebooted"
 }
 
+@test "boot: in the emulated L1, kvm-hold holds KVM's APIC static keys (tests/kit/kvm-hold.c)" {
+	e2e_in_l1 || skip "no emulated L1 here"
+	grep -x 'kvm-hold .*' "$E2E_STATE/results/l1-info"
+	grep -qx 'kvm-hold 1' "$E2E_STATE/results/l1-info"
+}
+
 @test "boot: a guest kernel panic ends lkvm with exit 3" {
 	e2e_result panic
 	e2e_assert_console "lkvm-guest: triggering a panic"

@@ -73,8 +73,9 @@ for arg in $(cat /proc/cmdline); do
 	lkvm.hold=0) hold=0 ;;
 	esac
 done
-if [ "$hold" = 1 ] && [ -c /dev/kvm ]; then
-	kvm-hold || echo "l1: kvm-hold failed: KVM may patch itself under L2"
+if [ "$hold" = 1 ] && [ -c /dev/kvm ] && ! kvm-hold; then
+	hold=failed
+	echo "l1: kvm-hold failed: KVM may patch itself under L2"
 fi
 
 mkdir -p /results
