@@ -16,6 +16,7 @@
 # agent, through the ACPI power button.
 
 load ../lib/e2e
+load ../lib/tiny
 
 # The L2 initramfs with socat and the hostile driver appended.
 VSOCK_INITRD='cat kit/l2-initrd.cpio ship/l2-vsock.cpio >l2v.cpio'
@@ -270,16 +271,6 @@ agent() {
 }
 
 # ---- on the host's own KVM, with the tiny guest (no Linux) ----
-
-TINY=$KIT_OUT/tiny-bzImage
-
-need_tiny() {
-	e2e_require_kvm
-	[[ -f $TINY ]] || {
-		echo "$TINY is not built (make tiny)"
-		return 1
-	}
-}
 
 # A guest that never starts the agent: lkvm says so, and exits 1.
 @test "host: -- CMD with a guest that ends before the agent runs: exit 1, stdout empty, the console on stderr" {
