@@ -97,7 +97,7 @@ echo "l1: up: $(tr '\n' ';' </results/l1-info)"
 # KVM on AMD resets the vCPU right after. plan-exec.sh files the lines of
 # each run under its results (l1-trace), for the host to tell a triple
 # fault a run planned from one it did not (tests/e2e/README.md). The
-# filter keeps every other exit out of the trace, so it costs nothing.
+# filter keeps every other exit out of the trace, so it costs little.
 l1_trace() {
 	t=/sys/kernel/tracing
 	mount -t tracefs tracefs "$t" 2>/dev/null || return 0
