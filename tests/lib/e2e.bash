@@ -394,7 +394,7 @@ e2e_l1_kill() {
 }
 
 # e2e_l1_wedge_evidence LOG: true if L1 (console in LOG) ended wedged, with
-# E2E_WEDGE saying so and why. Four kinds, and nothing else, count:
+# E2E_WEDGE saying so and why. Five kinds, and nothing else, count:
 # - L1's soft-lockup watchdog fired (a CPU stuck in an L2's KVM_RUN);
 #   softlockup_panic=1 made that a panic and QEMU exited;
 # - plan-exec.sh in L1 found the L2's VMM still there after SIGKILL, i.e.
@@ -405,6 +405,10 @@ e2e_l1_kill() {
 #   reset an exit) with no panic, no power-off and no line from L1's init
 #   about the plan. That is L1's own CPU triple-faulting, which nothing
 #   in L1's userspace, lkvm included, can do.
+# - L1's kernel died on its way back from an L2: its oops has
+#   svm_vcpu_enter_exit (where KVM's VMRUN returns) in the trace, e.g.
+#   page faults on a %gs access right after #VMEXIT until the stack
+#   overflowed. That is the emulated CPU's VMRUN/#VMEXIT, not lkvm.
 # A run that ended, however it ended, is a result and no wedge.
 e2e_l1_wedge_evidence() {
 	local log=$1 line run
@@ -432,7 +436,21 @@ e2e_l1_wedge_evidence() {
 		E2E_WEDGE="L1 wedged: it reset without a panic or a power-off (QEMU exit 0 under -no-reboot) after: $line$run"
 		return 0
 	fi
+	line=$(e2e_l1_vmexit_oops "$log")
+	if [[ $line ]]; then
+		E2E_WEDGE="L1 wedged: its kernel died coming back from an L2 (svm_vcpu_enter_exit in the trace): $line$run"
+		return 0
+	fi
 	return 1
+}
+
+# e2e_l1_vmexit_oops LOG: the first line of L1's oops if L1 panicked with
+# svm_vcpu_enter_exit (KVM's VMRUN of an L2 and its return) in the oops.
+e2e_l1_vmexit_oops() {
+	tr -d '\r' <"$1" | grep -aq 'Kernel panic - not syncing' || return 0
+	tr -d '\r' <"$1" | grep -aq ' svm_vcpu_enter_exit+' || return 0
+	tr -d '\r' <"$1" | grep -a -m 1 -E 'BUG: |Oops|general protection|stack guard page' |
+		sed 's/^\[[ 0-9.]*\] //'
 }
 
 # e2e_l1_reset_silently LOG: true if L1, up and running its plan, ended

@@ -13,6 +13,8 @@
 #               answer "info registers -a" on the -monitor pipe: two
 #               CPUs, one halted
 #   reset       L1's CPU triple-faults: no word, QEMU exits 0
+#   vmexit-oops L1's kernel dies in svm_vcpu_enter_exit, as after a bad
+#               #VMEXIT: an oops with that in its trace, then a panic
 #   crash       an L1 kernel panic that is no wedge
 # FAKE_L1_STATE (required) keeps the boot count; boot N sees
 # FAKE_L1_BOOT=N. A run that outlives SIGKILL needs no help from here:
@@ -80,6 +82,13 @@ wedge() {
 		exec sleep 3600
 		;;
 	reset) exit 0 ;;
+	vmexit-oops)
+		printf '%s\n' "[  113.797132] BUG: TASK stack guard page was hit at 00000000268504b8 (stack is 00000000ac5bb6b8..000000002dc168ef)" \
+			"[  113.799940]  svm_vcpu_enter_exit+0x28/0x60 [kvm_amd]" \
+			"[  113.799940]  svm_vcpu_run+0x1b8/0x6c0 [kvm_amd]" \
+			"[  113.820974] Kernel panic - not syncing: Fatal exception in interrupt"
+		exit 0
+		;;
 	*)
 		echo "[   12.345678] Kernel panic - not syncing: Fatal exception"
 		exit 0
