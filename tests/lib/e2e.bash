@@ -444,13 +444,19 @@ e2e_l1_wedge_evidence() {
 	return 1
 }
 
-# e2e_l1_vmexit_oops LOG: the first line of L1's oops if L1 panicked with
-# svm_vcpu_enter_exit (KVM's VMRUN of an L2 and its return) in the oops.
+# e2e_l1_vmexit_oops LOG: the first line of L1's oops (or else its panic
+# line) if L1 panicked with svm_vcpu_enter_exit (KVM's VMRUN of an L2 and
+# its return) in the oops.
 e2e_l1_vmexit_oops() {
-	tr -d '\r' <"$1" | grep -aq 'Kernel panic - not syncing' || return 0
-	tr -d '\r' <"$1" | grep -aq ' svm_vcpu_enter_exit+' || return 0
-	tr -d '\r' <"$1" | grep -a -m 1 -E 'BUG: |Oops|general protection|stack guard page' |
-		sed 's/^\[[ 0-9.]*\] //'
+	local text
+
+	text=$(tr -d '\r' <"$1")
+	grep -aq 'Kernel panic - not syncing' <<<"$text" || return 0
+	grep -aq ' svm_vcpu_enter_exit+' <<<"$text" || return 0
+	{
+		grep -a -E 'BUG|Oops|general protection' <<<"$text"
+		grep -a 'Kernel panic - not syncing' <<<"$text"
+	} | head -n 1 | sed 's/^\[[ 0-9.]*\] //'
 }
 
 # e2e_l1_reset_silently LOG: true if L1, up and running its plan, ended
