@@ -454,7 +454,7 @@ e2e_l1_vmexit_oops() {
 	grep -aq 'Kernel panic - not syncing' <<<"$text" || return 0
 	grep -aq ' svm_vcpu_enter_exit+' <<<"$text" || return 0
 	{
-		grep -a -m 1 -E 'BUG|Oops|general protection' <<<"$text"
+		grep -a -m 1 -E 'BUG|Oops|general protection' <<<"$text" || true
 		grep -a -m 1 'Kernel panic - not syncing' <<<"$text"
 	} | head -n 1 | sed 's/^\[[ 0-9.]*\] //'
 }
