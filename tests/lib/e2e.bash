@@ -266,8 +266,7 @@ e2e_l1_crashes() {
 		name=${d##*/}
 		[[ -f $d/done && -s $d/l1-trace && ! -f $d/planned-triple ]] ||
 			continue
-		line=$(grep -a -m 1 'kvm_exit' "$d/l1-trace" | sed 's/^.*kvm_exit: //')
-		line="try $try: L2 triple fault in L1: run $name (run status $(cat "$d/status")): L1's KVM: ${line:-$(head -n 1 "$d/l1-trace")}"
+		line="try $try: L2 triple fault in L1: run $name (run status $(cat "$d/status")): L1's KVM: $(e2e_trace_line "$d")"
 		if [[ -f $d/no-rerun ]]; then
 			echo "$line; not rerun (--no-rerun): the result stands" >>"$E2E_STATE/wedges"
 			continue
@@ -281,6 +280,16 @@ e2e_l1_crashes() {
 			e2e_note "run $name: its L2 triple-faulted in L1 again; that result stands"
 		fi
 	done
+}
+
+# e2e_trace_line RESULT_DIR: the first event of the run's L1 trace
+# (l1-trace), without the tracer's prefix: "vcpu 0 reason shutdown rip
+# 0x... info1 ... intr_info ...".
+e2e_trace_line() {
+	local line
+
+	line=$(grep -a -m 1 'kvm_exit' "$1/l1-trace" | sed 's/^.*kvm_exit: //')
+	printf '%s\n' "${line:-$(head -n 1 "$1/l1-trace")}"
 }
 
 e2e_l1_check_kvm() {

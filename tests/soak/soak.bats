@@ -85,7 +85,7 @@ soak_l1() {
 		ended=$((ended + 1))
 		if [[ -s $d/l1-trace ]]; then
 			crashes=$((crashes + 1))
-			echo "L1 $l1: $(basename "$d"): L2 triple fault: $(grep -a -m 1 kvm_exit "$d/l1-trace" | sed 's/^.*kvm_exit: //')" >>"$SOAK_OUT/wedges"
+			echo "L1 $l1: $(basename "$d"): L2 triple fault: $(e2e_trace_line "$d")" >>"$SOAK_OUT/wedges"
 			soak_say "$(tail -n 1 "$SOAK_OUT/wedges")"
 		elif [[ $(cat "$d/status") != $(cat "$E2E_STATE/expect/$(basename "$d")") ||
 			-f $d/timed_out ]]; then

@@ -214,7 +214,7 @@ static void setup_ram(void)
  */
 static u8 *setup_tracked_ram(void)
 {
-	u8 *plain = ram;
+	u8 *untracked = ram;
 
 	memset(&mem, 0, sizeof(mem));
 	CHECK_EQ(guest_mem_alloc(&mem, RAM_SIZE), 0);
@@ -222,7 +222,7 @@ static u8 *setup_tracked_ram(void)
 	CHECK_EQ(guest_mem_add(&mem, RAM_GPA, RAM_SIZE, ram), 0);
 	CHECK_EQ(guest_mem_log_start(&mem), 0);
 	memset(irqs, 0, sizeof(irqs));
-	return plain;
+	return untracked;
 }
 
 static bool page_dirty(const unsigned long *bm, u64 off)
