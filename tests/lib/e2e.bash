@@ -461,7 +461,12 @@ e2e_l1_vmexit_oops() {
 
 	text=$(tr -d '\r' <"$1")
 	grep -aq 'Kernel panic - not syncing' <<<"$text" || return 0
-	grep -aq ' svm_vcpu_enter_exit+' <<<"$text" || return 0
+	# The trace may not make it to the console before the panic: the
+	# same death then shows as its first lines, page faults at the
+	# %gs read of exc_page_fault until the stack guard page.
+	grep -aq ' svm_vcpu_enter_exit+' <<<"$text" ||
+		{ grep -aq 'BUG: TASK stack guard page was hit' <<<"$text" &&
+			grep -aq 'RIP: 0010:exc_page_fault+' <<<"$text"; } || return 0
 	{
 		grep -a -m 1 -E 'BUG|Oops|general protection' <<<"$text" || true
 		grep -a -m 1 'Kernel panic - not syncing' <<<"$text"
