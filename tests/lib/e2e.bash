@@ -414,10 +414,12 @@ e2e_l1_kill() {
 #   reset an exit) with no panic, no power-off and no line from L1's init
 #   about the plan. That is L1's own CPU triple-faulting, which nothing
 #   in L1's userspace, lkvm included, can do.
-# - L1's kernel died on its way back from an L2: its oops has
-#   svm_vcpu_enter_exit (where KVM's VMRUN returns) in the trace, e.g.
-#   page faults on a %gs access right after #VMEXIT until the stack
-#   overflowed. That is the emulated CPU's VMRUN/#VMEXIT, not lkvm.
+# - L1's kernel died running an L2: it panicked with an oops in the task
+#   of an L2's VMM (lkvm or QEMU) or with svm_vcpu_enter_exit (where
+#   KVM's VMRUN returns) in the trace, e.g. page faults on a %gs access
+#   right after #VMEXIT until the stack overflowed. That is the emulated
+#   CPU's VMRUN/#VMEXIT under L1's KVM. Should lkvm's ioctls ever break
+#   L1's KVM for real, the rerun dies too and the plan fails.
 # A run that ended, however it ended, is a result and no wedge.
 e2e_l1_wedge_evidence() {
 	local log=$1 line run
@@ -445,32 +447,37 @@ e2e_l1_wedge_evidence() {
 		E2E_WEDGE="L1 wedged: it reset without a panic or a power-off (QEMU exit 0 under -no-reboot) after: $line$run"
 		return 0
 	fi
-	line=$(e2e_l1_vmexit_oops "$log")
+	line=$(e2e_l1_vmm_death "$log")
 	if [[ $line ]]; then
-		E2E_WEDGE="L1 wedged: its kernel died coming back from an L2 (svm_vcpu_enter_exit in the trace): $line$run"
+		E2E_WEDGE="L1 wedged: its kernel died running an L2 ($line)$run"
 		return 0
 	fi
 	return 1
 }
 
-# e2e_l1_vmexit_oops LOG: the first line of L1's oops (or else its panic
-# line) if L1 panicked with svm_vcpu_enter_exit (KVM's VMRUN of an L2 and
-# its return) in the oops.
-e2e_l1_vmexit_oops() {
-	local text
+# e2e_l1_vmm_death LOG: if L1 panicked of an oops in an L2's VMM (its
+# "Comm:" line names lkvm or qemu-system-*) or with svm_vcpu_enter_exit
+# in the trace, which of the two, then the oops's first line (or else
+# the panic line). The trace may not reach the console before the
+# panic; the Comm: line comes first.
+e2e_l1_vmm_death() {
+	local text why= comm
 
-	text=$(tr -d '\r' <"$1")
-	grep -aq 'Kernel panic - not syncing' <<<"$text" || return 0
-	# The trace may not make it to the console before the panic: the
-	# same death then shows as its first lines, page faults at the
-	# %gs read of exc_page_fault until the stack guard page.
-	grep -aq ' svm_vcpu_enter_exit+' <<<"$text" ||
-		{ grep -aq 'BUG: TASK stack guard page was hit' <<<"$text" &&
-			grep -aq 'RIP: 0010:exc_page_fault+' <<<"$text"; } || return 0
+	text=$(tr -d '\r' <"$1" | sed 's/^\[[ 0-9.]*\] //')
+	grep -aq '^Kernel panic - not syncing' <<<"$text" || return 0
+	comm=$(grep -a -m 1 -oE '^CPU: [0-9]+ PID: [0-9]+ Comm: [^ ]+' <<<"$text" |
+		sed 's/.* Comm: //' || true)
+	[[ $comm == lkvm || $comm == qemu-system-* ]] && why="in $comm's task"
+	if grep -aq 'svm_vcpu_enter_exit+' <<<"$text"; then
+		why+="${why:+, }svm_vcpu_enter_exit in the trace"
+	fi
+	[[ $why ]] || return 0
 	{
-		grep -a -m 1 -E 'BUG|Oops|general protection' <<<"$text" || true
-		grep -a -m 1 'Kernel panic - not syncing' <<<"$text"
-	} | head -n 1 | sed 's/^\[[ 0-9.]*\] //'
+		grep -a -m 1 -E '^(BUG|Oops|general protection)' <<<"$text" || true
+		grep -a -m 1 '^Kernel panic - not syncing' <<<"$text"
+	} | head -n 1 | while IFS= read -r line; do
+		printf '%s: %s\n' "$why" "$line"
+	done
 }
 
 # e2e_l1_reset_silently LOG: true if L1, up and running its plan, ended

@@ -15,7 +15,9 @@
 #   reset       L1's CPU triple-faults: no word, QEMU exits 0
 #   vmexit-oops L1's kernel dies in svm_vcpu_enter_exit, as after a bad
 #               #VMEXIT: an oops with that in its trace, then a panic
-#   crash       an L1 kernel panic that is no wedge
+#   vmm-oops    L1's kernel dies in lkvm's task before any trace reaches
+#               the console: the oops's first lines, then a panic
+#   crash       an L1 kernel panic that is no wedge (in another task)
 # FAKE_L1_STATE (required) keeps the boot count; boot N sees
 # FAKE_L1_BOOT=N. A run that outlives SIGKILL needs no help from here:
 # plan-exec.sh says so itself.
@@ -89,8 +91,16 @@ wedge() {
 			"[  113.820974] Kernel panic - not syncing: Fatal exception in interrupt"
 		exit 0
 		;;
+	vmm-oops)
+		printf '%s\n' "[  153.031881] BUG: TASK stack guard page was hit at 0000000013e13df4 (stack is 00000000427f3bfc..0000000054a41c7f)" \
+			"[  153.031881] CPU: 0 PID: 1518 Comm: lkvm Not tainted 6.1.0-57-cloud-amd64 #1  Debian 6.1.192-3" \
+			"[  153.031881] RIP: 0010:exc_page_fault+0x15/0x170" \
+			"[  153.144235] Kernel panic - not syncing: corrupted stack end detected inside scheduler"
+		exit 0
+		;;
 	*)
-		echo "[   12.345678] Kernel panic - not syncing: Fatal exception"
+		printf '%s\n' "[   12.345677] CPU: 1 PID: 1 Comm: init Not tainted 6.1.0-57-cloud-amd64 #1  Debian 6.1.192-3" \
+			"[   12.345678] Kernel panic - not syncing: Fatal exception"
 		exit 0
 		;;
 	esac
