@@ -271,6 +271,15 @@ static int setup(struct migration *m, struct mig_chan *c, char *why)
 	bool answered;
 	int r;
 
+	/* A moment's pause now spares the downtime these vCPU ioctls. */
+	vm_pause_hold(m->vm);
+	r = arch_mig_source_prepare(m->vm);
+	vm_pause_release(m->vm);
+	if (r) {
+		snprintf(why, MIG_WHY_MAX, "preparing to save the vCPUs: %s",
+			 strerror(-r));
+		return r;
+	}
 	r = mig_write_preamble(c, MIG_F_LIVE);
 	if (!r)
 		r = mig_send_header(m->vm, c);

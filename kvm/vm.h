@@ -209,6 +209,12 @@ int arch_vm_save(struct vm *vm, struct state_out *o);
 int arch_vm_load(struct vm *vm, struct state_in *in);
 int arch_vcpu_save(struct vcpu *vcpu, struct state_out *o);
 int arch_vcpu_load(struct vcpu *vcpu, struct state_in *in);
+/*
+ * A live migration's source, in its setup, with every vCPU parked for a
+ * moment: learn now what the saves will ask of the vCPUs, so that the
+ * downtime does not (x86: which MSRs KVM will read back).
+ */
+int arch_mig_source_prepare(struct vm *vm);
 
 /* Tell a kvmclock guest it was stopped (KVM_KVMCLOCK_CTRL), every vCPU. */
 void vm_kvmclock_ctrl(struct vm *vm);

@@ -279,6 +279,11 @@ int arch_mig_header_check(struct vm *vm, struct state_in *in)
 	return in->err;
 }
 
+int arch_mig_source_prepare(struct vm *vm)
+{
+	return msr_list(vm);
+}
+
 /* ---- VM-wide: irqchip, PIT, clock ---- */
 
 int arch_vm_save(struct vm *vm, struct state_out *o)
