@@ -16,7 +16,9 @@
 # the source's console is in $E2E_OUT, which goes back to the host.
 #
 # MODE live:  A -tcp-> B idle; then the guest dirties memory, and
-#             B -unix-> A' (A->B->A, under load); then check.
+#             B -unix-> A' (A->B->A, under load), while (in the emulated
+#             L1 only: it changes the machine's routes) a stream of
+#             datagrams goes into the guest; then check.
 # MODE fail:  to D1, killed mid-migration; to D2, cancelled; then a save
 #             to a file (A ends) and a restore from it, then check.
 mode=$1
@@ -100,9 +102,56 @@ finish() {
 	wait "$dpid"
 	say "$1: exit $?"
 	finished="$finished $1"
-	sed -n "s/^lkvm-guest: \(area\|disk\|eth0\|dirtied\|done\)/mig: $1: guest: \1/p" \
+	sed -n "s/^lkvm-guest: \(area\|disk\|eth0\|dirtied\|done\|xfer\)/mig: $1: guest: \1/p" \
 		"$1.console" | tr -d '\r'
 	sed "s/^/mig: $1: stderr: /" "$1.stderr"
+}
+
+# The datagram stream of the move back: L1 is 169.254.7.1, and sends to
+# the guest (169.254.7.2, MAC from migrate.bats) through the tap of the
+# lkvm that runs it, which migrate-ifup.sh named in tap.PID.  Its
+# neighbour entry is static, so that the guest sends nothing but what
+# the NIC test counts (the announcements).
+GUEST_IP=169.254.7.2
+GUEST_MAC=52:54:00:07:00:02
+in_l1() { grep -q 'lkvm\.l1=' /proc/cmdline; }
+
+# route_to PID: the guest's address through the tap of lkvm PID.
+route_to() {
+	tap=$(cat "tap.$1" 2>/dev/null)
+	[ -n "$tap" ] || { say "stream: no tap for lkvm $1"; return 1; }
+	# (busybox's ip has no "neigh replace"; its arp -s is permanent.)
+	err=$(arp -i "$tap" -s $GUEST_IP $GUEST_MAC 2>&1 &&
+		ip route replace $GUEST_IP/32 dev "$tap" src 169.254.7.1 2>&1) ||
+		say "stream: cannot route to the guest through $tap: $err"
+}
+
+# stream_start TAG PID: the guest, in TAG, listens, and 1000 datagrams
+# a second go to it through lkvm PID's tap until stream_end; upid is the
+# sender.
+stream_start() {
+	upid=
+	ip addr add 169.254.7.1/32 dev lo 2>/dev/null
+	echo urecv >&7
+	wait_for 20 has "$1.console" "listening on 7000" || {
+		say "stream: the guest never listened; its console said: $(grep -v 'lkvm-guest: tick' "$1.console" | tail -n 6 | tr -d '\r' | tr '\n' '|')"
+		return 1
+	}
+	route_to "$2" || return 1
+	xfer usend $GUEST_IP 7000 600000 7 1000 >usend.out 2>&1 &
+	upid=$!
+	pids="$pids $upid"
+}
+
+# stream_end TAG: 2 s more into the guest, now in TAG; then SIGTERM to
+# the sender (it sends its end marks), and what the guest received.
+stream_end() {
+	[ -n "${upid:-}" ] || return 0
+	sleep 2
+	kill -TERM "$upid"
+	wait "$upid"
+	say "stream: $(cat usend.out)"
+	wait_for 20 has "$1.console" "ureceived" || say "stream: the guest said nothing of it"
 }
 
 # report TAG: how the guest went on in TAG after the move.
@@ -177,13 +226,19 @@ live)
 	wait_for 20 running "$name" "$dpid" || say "b never took the name"
 	echo dirty >&7
 	wait_for 30 has b.console "dirtying" || say "b: not dirtying"
+	bpid=$dpid
+	in_l1 && stream_start b "$bpid"
 	sleep 3
 	dest a2 unix:a2.sock in.fifo
 	migrate a2 unix:a2.sock
+	[ -n "${upid:-}" ] && ! gone "$upid" &&
+		say "stream: still sending when the move ended"
+	[ -n "${upid:-}" ] && route_to "$dpid"
 	grep 'pass' a2.migrate | sed 's/^/mig: a2: progress: /'
 	say "b: last $(last_tick b.console)"
 	wait_for 30 ticking a2.console 10 || say "a2: not ticking"
 	report a2
+	stream_end a2
 	finish a2
 	;;
 fail)

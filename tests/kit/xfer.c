@@ -5,6 +5,8 @@
  *   xfer send HOST PORT BYTES SEED [RETRY_SECS]
  *   xfer recv PORT [ADDR]
  *   xfer hash BYTES SEED
+ *   xfer usend HOST PORT COUNT SEED PER_SEC
+ *   xfer urecv PORT SEED
  *
  * send connects (retrying for RETRY_SECS while nobody listens yet),
  * writes BYTES of a pseudo-random stream made from SEED, half-closes its
@@ -16,12 +18,22 @@
  *
  *   xfer: sent 104857600 bytes hash 0123456789abcdef in 3.21 s
  *
+ * usend and urecv are for a receiver that must send nothing back (a
+ * guest whose every transmitted frame a test counts): usend sends COUNT
+ * UDP datagrams, PER_SEC a second, each its number and bytes made from
+ * SEED and that number, then a few end marks; SIGTERM ends it early,
+ * end marks and all.  urecv checks each one it
+ * gets against its number, until an end mark or IO_TIMEOUT_S of quiet,
+ * and says how many came, how many were wrong, and their number range.
+ * UDP may drop datagrams; it must never deliver a wrong one.
+ *
  * Static, so the same binary runs in the emulated L1 and in its guest.
  */
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +238,109 @@ static int do_recv(char **argv, int argc)
 	return 0;
 }
 
+/* ---- datagrams: usend and urecv ---- */
+
+#define DGRAM 1400		/* one frame on a 1500-byte MTU */
+#define END_MARK UINT64_MAX
+#define END_MARKS 5
+
+/* Datagram @seq of the stream from @seed: its number, then its bytes. */
+static void dgram_fill(unsigned char *buf, uint64_t seed, uint64_t seq)
+{
+	uint64_t st = seed ^ (seq * 0xbf58476d1ce4e5b9ULL) ^ 1;
+	uint64_t le = htole64(seq);
+
+	memcpy(buf, &le, 8);
+	gen(&st, buf + 8, DGRAM - 8);
+}
+
+static int udp_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		die("socket");
+	return fd;
+}
+
+static volatile sig_atomic_t usend_stop;
+
+static void usend_term(int sig)
+{
+	(void)sig;
+	usend_stop = 1;
+}
+
+static int do_usend(char **argv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(atoi(argv[3])) };
+	unsigned long long count = strtoull(argv[4], NULL, 0), i;
+	uint64_t seed = seed_state(argv[5]);
+	double rate = atof(argv[6]), t0, late;
+	unsigned char buf[DGRAM];
+	int fd = udp_socket();
+
+	if (inet_pton(AF_INET, argv[2], &a.sin_addr) != 1 || rate <= 0) {
+		fprintf(stderr, "xfer: usend wants an IPv4 address and a rate\n");
+		return 2;
+	}
+	signal(SIGTERM, usend_term);
+	t0 = now();
+	for (i = 0; i < count && !usend_stop; i++) {
+		dgram_fill(buf, seed, i);
+		/* Not sent is not a failure: the route may be moving. */
+		sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&a, sizeof(a));
+		late = t0 + (i + 1) / rate - now();
+		if (late > 0)
+			usleep((useconds_t)(late * 1e6));
+	}
+	printf("xfer: usent %llu datagrams in %.2f s\n", i, now() - t0);
+	fflush(stdout);
+	memset(buf, 0xff, sizeof(buf));
+	for (i = 0; i < END_MARKS; i++) {
+		sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&a, sizeof(a));
+		usleep(100 * 1000);
+	}
+	return 0;
+}
+
+static int do_urecv(char **argv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(atoi(argv[2])) };
+	unsigned char buf[DGRAM + 1], want[DGRAM];
+	unsigned long long got = 0, bad = 0, lo = END_MARK, hi = 0;
+	int fd = udp_socket();
+	uint64_t seq, seed = seed_state(argv[3]);
+	ssize_t r;
+
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		die("bind");
+	timeouts(fd);
+	printf("xfer: listening on %u (udp)\n", ntohs(a.sin_port));
+	fflush(stdout);
+	while ((r = recv(fd, buf, sizeof(buf), 0)) >= 0) {
+		memcpy(&seq, buf, 8);
+		seq = le64toh(seq);
+		if (r == DGRAM && seq == END_MARK)
+			break;
+		got++;
+		dgram_fill(want, seed, seq);
+		if (r != DGRAM || memcmp(buf, want, DGRAM)) {
+			bad++;
+			continue;
+		}
+		lo = seq < lo ? seq : lo;
+		hi = seq > hi ? seq : hi;
+	}
+	printf("xfer: ureceived %llu datagrams, %llu bad, numbers %llu to %llu%s\n",
+	       got, bad, lo == END_MARK ? 0 : lo, hi,
+	       r < 0 ? " (no end mark)" : "");
+	fflush(stdout);
+	return bad ? 1 : 0;
+}
+
 static int do_hash(char **argv)
 {
 	unsigned long long total = strtoull(argv[2], NULL, 0), done;
@@ -251,8 +366,14 @@ int main(int argc, char **argv)
 		return do_recv(argv, argc);
 	if (argc == 4 && !strcmp(argv[1], "hash"))
 		return do_hash(argv);
+	if (argc == 7 && !strcmp(argv[1], "usend"))
+		return do_usend(argv);
+	if (argc == 4 && !strcmp(argv[1], "urecv"))
+		return do_urecv(argv);
 	fprintf(stderr, "usage: xfer send HOST PORT BYTES SEED [RETRY_SECS]\n"
 			"       xfer recv PORT [ADDR]\n"
-			"       xfer hash BYTES SEED\n");
+			"       xfer hash BYTES SEED\n"
+			"       xfer usend HOST PORT COUNT SEED PER_SEC\n"
+			"       xfer urecv PORT SEED\n");
 	return 2;
 }

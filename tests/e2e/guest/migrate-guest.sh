@@ -11,6 +11,9 @@
 #          10 x M MiB/s of distinct dirty pages, not the same M MiB again
 #          (/tmp, a tmpfs, holds half the guest's RAM: 64 + 6 x M MiB);
 #          paced by /proc/uptime, so a slow dd does not slow the rate;
+#   urecv  receive and check the datagrams of `xfer usend HOST 7000 N 7
+#          RATE` on eth0 (they cross a move: migrate.bats), saying what
+#          came when the sender ends; the guest sends nothing back;
 #   check  check the area and the disk, write the disk once more, print
 #          what was found, and power off.
 # lkvm.dirty=M on the command line dirties from the start.  So one guest
@@ -81,12 +84,19 @@ centis() {
 	done
 ) &
 
+# xfer urecv, its lines marked as the guest's (by the shell's echo: sed
+# would hold them in its buffer until xfer ends).
+urecv() {
+	xfer urecv 7000 7 2>&1 | while read -r l; do echo "lkvm-guest: $l"; done
+}
+
 # The console's input, read beside the ticks.
 (
 	while read -r line; do
 		case "$line" in
 		check) touch /tmp/check ;;
 		dirty) touch /tmp/dirty-on ;;
+		urecv) urecv & ;;
 		esac
 	done
 ) </dev/console &
@@ -114,6 +124,9 @@ fi
 echo "written after the migrations" | dd of=/dev/vda bs=512 seek=16384 \
 	conv=fsync 2>/dev/null && echo "lkvm-guest: disk writable"
 [ -d $nic ] && echo "lkvm-guest: eth0 carrier $(cat $nic/carrier) tx $(cat $nic/statistics/tx_packets)"
+# A datagram whose bytes went bad and failed its checksum never reaches
+# urecv: the kernel counts it here.
+[ -d $nic ] && awk '/^Udp:/ { if (!n++) split($0, k); else for (i = 2; i <= NF; i++) if (k[i] == "InCsumErrors") print "lkvm-guest: eth0 udp InCsumErrors " $i }' /proc/net/snmp
 # What the guest really dirtied (the rounds it managed, not what it asked).
 [ -f /tmp/dirty-rounds ] && awk -v n="$(cat /tmp/dirty-rounds)" -v m="$dirty" \
 	-v t0="$(cat /tmp/dirty-since)" -v t1="$(cut -d ' ' -f 1 /proc/uptime)" \
