@@ -41,7 +41,8 @@ enum core_opt { O_KERNEL, O_INITRD, O_PARAMS, O_MEM, O_CPUS, O_NAME,
 
 static const struct dev_option core_options[] = {
 	[O_KERNEL] = { "kernel", 'k', "FILE",
-		       "bzImage to boot (default: ./" ARCH_DEFAULT_KERNEL ",\n"
+		       "bzImage or vmlinux to boot (default: ./"
+		       ARCH_DEFAULT_KERNEL ",\n"
 		       "then /boot/vmlinuz-$(uname -r))" },
 	[O_INITRD] = { "initrd", 'i', "FILE", "initial ramdisk" },
 	[O_PARAMS] = { "params", 'p', "STRING",

@@ -27,6 +27,7 @@ struct kvm_cpuid2;
 struct arch_vm {
 	u64 low_ram_end;	 /* end of RAM below the 32-bit PCI hole */
 	u64 boot_params_gpa;	 /* the zero page */
+	u64 kernel_entry;	 /* its 64-bit entry: bzImage +0x200, vmlinux's ELF entry */
 	u64 rsdp_gpa;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, filtered */
 	u32 *msrs;		 /* migration: the MSRs to move (x86/migrate.c) */

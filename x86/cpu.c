@@ -92,7 +92,7 @@ static int set_long_mode(struct vcpu *vcpu)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = {
-		.rip = KERNEL_GPA + 0x200, /* the 64-bit entry point */
+		.rip = vcpu->vm->arch.kernel_entry, /* the 64-bit entry point */
 		.rsi = vcpu->vm->arch.boot_params_gpa,
 		.rsp = BOOT_STACK_GPA,
 		.rflags = 2, /* reserved bit 1; IF clear */

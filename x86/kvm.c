@@ -21,6 +21,7 @@
 #include "x86/layout.h"
 #include "x86/pci.h"
 #include "x86/power.h"
+#include "x86/vmlinux.h"
 
 #define NR_IOAPIC_PINS 24
 #define FIRST_MSI_GSI NR_IOAPIC_PINS
@@ -345,15 +346,77 @@ static void load_boot_tables(struct vm *vm)
 			    BOOT_GDT_ENTRIES * sizeof(u64)));
 }
 
+/* A bzImage: its protected-mode part goes to 1 MiB, entered at +0x200. */
+static int load_bzimage(struct vm *vm, int fd, const char *path,
+			const u8 *head, u64 size, struct bzimage *bz)
+{
+	const char *why;
+	void *dst;
+	int r;
+
+	r = bzimage_parse(head, MIN(size, (u64)BZIMAGE_HEAD_SIZE), size, bz,
+			  &why);
+	if (r) {
+		pr_err("kernel %s: %s", path, why);
+		return r;
+	}
+	dst = gpa_to_hva(&vm->mem, KERNEL_GPA, bz->init_size);
+	if (!dst) {
+		pr_err("kernel %s needs %llu MiB of memory above 1 MiB; raise -m",
+		       path, (unsigned long long)(bz->init_size >> 20) + 1);
+		return -ENOSPC;
+	}
+	if (boot_kernel_end(bz) > vm->arch.low_ram_end) {
+		pr_err("kernel %s needs %llu MiB of guest memory to decompress; raise -m",
+		       path, (unsigned long long)(boot_kernel_end(bz) >> 20) + 1);
+		return -ENOSPC;
+	}
+	vm->arch.kernel_entry = KERNEL_GPA + 0x200;
+	return read_at(fd, "kernel", path, dst, bz->pm_size, bz->pm_offset);
+}
+
+/*
+ * A vmlinux: each segment where it asks (guest RAM is fresh anonymous
+ * memory, so the rest of a segment is zero already), entered at its
+ * startup_64.
+ */
+static int load_vmlinux(struct vm *vm, int fd, const char *path,
+			const u8 *head, u64 size, struct bzimage *bz)
+{
+	const struct vmlinux_seg *s;
+	struct vmlinux vl;
+	const char *why;
+	unsigned int i;
+	void *dst;
+	int r;
+
+	r = vmlinux_parse(head, MIN(size, (u64)VMLINUX_HEAD_SIZE), size,
+			  vm->arch.low_ram_end, &vl, bz, &why);
+	if (r) {
+		pr_err("kernel %s: %s", path, why);
+		return r;
+	}
+	for (i = 0; i < vl.nr_segs && !r; i++) {
+		s = &vl.seg[i];
+		dst = gpa_to_hva(&vm->mem, s->paddr, s->memsz);
+		if (!dst) {
+			pr_err("kernel %s: a segment at %#llx is outside guest RAM; raise -m",
+			       path, (unsigned long long)s->paddr);
+			return -ENOSPC;
+		}
+		r = read_at(fd, "kernel", path, dst, s->filesz, s->offset);
+	}
+	vm->arch.kernel_entry = vl.entry;
+	return r;
+}
+
 int arch_vm_load_kernel(struct vm *vm)
 {
 	struct boot_layout l = { .low_ram_end = vm->arch.low_ram_end };
 	const char *path = vm->cfg.kernel;
-	u8 head[BZIMAGE_HEAD_SIZE];
+	u8 head[MAX(BZIMAGE_HEAD_SIZE, VMLINUX_HEAD_SIZE)];
 	struct bzimage bz;
-	const char *why;
 	u64 size, low, high;
-	void *dst;
 	int fd, r;
 
 	/* The boot structures live below 1 MiB; the kernel needs more. */
@@ -367,25 +430,10 @@ int arch_vm_load_kernel(struct vm *vm)
 	r = read_at(fd, "kernel", path, head, MIN(size, sizeof(head)), 0);
 	if (r)
 		goto out;
-	r = bzimage_parse(head, MIN(size, sizeof(head)), size, &bz, &why);
-	if (r) {
-		pr_err("kernel %s: %s", path, why);
-		goto out;
-	}
-	dst = gpa_to_hva(&vm->mem, KERNEL_GPA, bz.init_size);
-	if (!dst) {
-		pr_err("kernel %s needs %llu MiB of memory above 1 MiB; raise -m",
-		       path, (unsigned long long)(bz.init_size >> 20) + 1);
-		r = -ENOSPC;
-		goto out;
-	}
-	if (boot_kernel_end(&bz) > vm->arch.low_ram_end) {
-		pr_err("kernel %s needs %llu MiB of guest memory to decompress; raise -m",
-		       path, (unsigned long long)(boot_kernel_end(&bz) >> 20) + 1);
-		r = -ENOSPC;
-		goto out;
-	}
-	r = read_at(fd, "kernel", path, dst, bz.pm_size, bz.pm_offset);
+	if (vmlinux_is_elf(head, MIN(size, sizeof(head))))
+		r = load_vmlinux(vm, fd, path, head, size, &bz);
+	else
+		r = load_bzimage(vm, fd, path, head, size, &bz);
 	if (r)
 		goto out;
 

@@ -4,7 +4,8 @@
 # The guest scenarios are tests/e2e/guest/{hello,panic,hang}.sh.
 # Besides Debian's modular kernel with its initramfs, it boots the kernel a
 # kernel developer builds (tests/kit/kernel.sh: everything built in, no
-# initramfs, root on a virtio disk), when that kernel is cached.
+# initramfs, root on a virtio disk), when that kernel is cached, from its
+# bzImage and from its vmlinux.
 
 load ../lib/e2e
 
@@ -19,6 +20,15 @@ ship_kdev_root() {
 	cp "$E2E_ROOT/tests/kit/kdev-init.sh" "$root/init"
 	chmod 0755 "$root/init"
 	e2e_ship_ext4 kdev-root.img 8 "$root"
+}
+
+# kdev_run NAME KERNEL: no initrd, no modules: the kernel's own
+# virtio_blk finds root on vda, and init writes a marker to vdb.
+kdev_run() {
+	e2e_run "$1" --raw --pre 'disk_raw out.img 1' \
+		--post 'head -c 512 out.img | tr -d "\000"' -- \
+		run -k "$2" -c 2 -d ship/kdev-root.img,ro -d out.img \
+		-p "console=ttyS0 quiet panic=-1 root=/dev/vda ro init=/init"
 }
 
 setup_file() {
@@ -42,12 +52,10 @@ setup_file() {
 	if [[ -f $KDEV ]]; then
 		e2e_ship "$KDEV" kdev-bzImage
 		ship_kdev_root
-		# No initrd, no modules: the kernel's own virtio_blk finds
-		# root on vda and init writes a marker to vdb.
-		e2e_run kdev --raw --pre 'disk_raw out.img 1' \
-			--post 'head -c 512 out.img | tr -d "\000"' -- \
-			run -k ship/kdev-bzImage -c 2 -d ship/kdev-root.img,ro \
-			-d out.img -p "console=ttyS0 quiet panic=-1 root=/dev/vda ro init=/init"
+		kdev_run kdev ship/kdev-bzImage
+		# The same kernel from its vmlinux, as a build leaves it.
+		e2e_ship "$(sh "$E2E_ROOT/tests/kit/kernel.sh" vmlinux)" kdev-vmlinux
+		kdev_run kdev-vmlinux ship/kdev-vmlinux
 	fi
 	e2e_execute
 }
@@ -55,7 +63,7 @@ setup_file() {
 kdev_result() {
 	[[ -f $(sh "$E2E_ROOT/tests/kit/kernel.sh" path) ]] ||
 		skip "the built-in kernel is not cached: make kdev builds it (25 min on 2 cores)"
-	e2e_result kdev
+	e2e_result "${1:-kdev}"
 }
 
 @test "boot: a built-in kernel (defconfig + kvm_guest.config) boots with no initramfs, root on virtio-blk" {
@@ -71,6 +79,15 @@ kdev_result() {
 	e2e_assert_status 0
 	e2e_assert_console "lkvm-kdev: wrote the marker to vdb"
 	[[ $e2e_post == "lkvm-kdev: marker 6.12"*" 2" ]]
+}
+
+@test "boot: the built-in kernel boots from its vmlinux (ELF, no decompressor) and writes its marker" {
+	kdev_result kdev-vmlinux
+	e2e_assert_status 0
+	e2e_assert_console "lkvm-kdev: init up, kernel 6.12"
+	e2e_assert_console ", 2 cpus, root /dev/root"
+	[[ $e2e_post == "lkvm-kdev: marker 6.12"*" 2" ]]
+	e2e_assert_console "reboot: Power down"
 }
 
 @test "boot: the guest's init writes to the console" {

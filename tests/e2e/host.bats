@@ -191,6 +191,19 @@ one_error_line() {
 	one_error_line "$BATS_TEST_TMPDIR/flipped" '"HdrS"'
 }
 
+@test "host: an ELF file that is no x86-64 vmlinux is exit 1 with one line" {
+	e2e_require_kvm
+	# A static x86-64 program: a good ELF executable, but no kernel.
+	e2e_host_lkvm run -k "$E2E_LKVM_STATIC"
+	[ "$status" -eq 1 ]
+	one_error_line "$E2E_LKVM_STATIC" "not a kernel"
+	# The same cut short, in the middle of its first segment.
+	head -c 8192 "$E2E_LKVM_STATIC" >"$BATS_TEST_TMPDIR/short.elf"
+	e2e_host_lkvm run -k "$BATS_TEST_TMPDIR/short.elf"
+	[ "$status" -eq 1 ]
+	one_error_line "$BATS_TEST_TMPDIR/short.elf" "truncated"
+}
+
 @test "host: an arm64 Image is exit 1 with one line saying what it is" {
 	local img=$BATS_TEST_TMPDIR/Image
 

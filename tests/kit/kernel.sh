@@ -5,6 +5,9 @@
 #
 #   kernel.sh        build it unless the cache has it; print its path
 #   kernel.sh path   print where it is (or would be) cached, build nothing
+#   kernel.sh vmlinux   print the path of its vmlinux (an ELF file, no
+#                    decompressor), taken out of the cached bzImage
+#                    the first time; fails if that is not cached
 #
 # The build takes a while (45 CPU-minutes: 25 minutes on 2 idle cores,
 # 50 on the project's busy ones), so the
@@ -64,9 +67,28 @@ build() {
 	rm -rf "$work"
 }
 
+# extract BZIMAGE OUT: the bzImage's payload is its vmlinux (objcopy -S:
+# the same program headers, no symbols), gzip'd for this config.
+extract() {
+	off=$(LC_ALL=C grep -obUaP '\x1f\x8b\x08' "$1" | head -n 1 | cut -d: -f1)
+	[ -n "$off" ] || die "no gzip payload in $1 (another CONFIG_KERNEL_*?)"
+	# gunzip says "trailing garbage ignored" of what follows the payload.
+	tail -c +$((off + 1)) "$1" | gunzip -c >"$2.tmp" 2>/dev/null || true
+	[ "$(head -c 4 "$2.tmp" | od -An -c | tr -d ' ')" = '177ELF' ] ||
+		die "the payload of $1 is no ELF file"
+	mv "$2.tmp" "$2"
+}
+
 case "${1:-build}" in
 path)
 	image_path
+	;;
+vmlinux)
+	img=$(image_path)
+	[ -f "$img" ] || die "$img is not built (make kdev)"
+	out=$KDEV/vmlinux-${img##*/bzImage-}
+	[ -f "$out" ] || extract "$img" "$out"
+	echo "$out"
 	;;
 build)
 	fetch
@@ -75,6 +97,6 @@ build)
 	echo "$img"
 	;;
 *)
-	die "usage: $0 [build|path]"
+	die "usage: $0 [build|path|vmlinux]"
 	;;
 esac

@@ -1,0 +1,1 @@
+test-vmlinux-objs := x86/vmlinux.o
