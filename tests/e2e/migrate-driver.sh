@@ -126,7 +126,7 @@ route_to() {
 		say "stream: cannot route to the guest through $tap: $err"
 }
 
-# stream_start TAG PID: the guest, in TAG, listens, and 1000 datagrams
+# stream_start TAG PID: the guest, in TAG, listens, and 2000 datagrams
 # a second go to it through lkvm PID's tap until stream_end; upid is the
 # sender.
 stream_start() {
@@ -138,7 +138,7 @@ stream_start() {
 		return 1
 	}
 	route_to "$2" || return 1
-	xfer usend $GUEST_IP 7000 600000 7 1000 >usend.out 2>&1 &
+	xfer usend $GUEST_IP 7000 600000 7 2000 >usend.out 2>&1 &
 	upid=$!
 	pids="$pids $upid"
 }

@@ -24,8 +24,10 @@
  * SEED and that number, then a few end marks; SIGTERM ends it early,
  * end marks and all.  urecv checks each one it
  * gets against its number, until an end mark or IO_TIMEOUT_S of quiet,
- * and says how many came, how many were wrong, and their number range.
- * UDP may drop datagrams; it must never deliver a wrong one.
+ * and says how many came, how many were wrong, how many came again, and
+ * their number range.  UDP may drop datagrams; it must never deliver a
+ * wrong one, nor, on one link, one twice (a receive buffer a migration
+ * left stale holds an older datagram, whole and well-formed).
  *
  * Static, so the same binary runs in the emulated L1 and in its guest.
  */
@@ -243,6 +245,7 @@ static int do_recv(char **argv, int argc)
 #define DGRAM 1400		/* one frame on a 1500-byte MTU */
 #define END_MARK UINT64_MAX
 #define END_MARKS 5
+#define MAX_DGRAMS (1ULL << 20)	/* numbers urecv tells apart */
 
 /* Datagram @seq of the stream from @seed: its number, then its bytes. */
 static void dgram_fill(unsigned char *buf, uint64_t seed, uint64_t seq)
@@ -281,8 +284,10 @@ static int do_usend(char **argv)
 	unsigned char buf[DGRAM];
 	int fd = udp_socket();
 
-	if (inet_pton(AF_INET, argv[2], &a.sin_addr) != 1 || rate <= 0) {
-		fprintf(stderr, "xfer: usend wants an IPv4 address and a rate\n");
+	if (inet_pton(AF_INET, argv[2], &a.sin_addr) != 1 || rate <= 0 ||
+	    count > MAX_DGRAMS) {
+		fprintf(stderr, "xfer: usend wants an IPv4 address, a rate and at most %llu datagrams\n",
+			MAX_DGRAMS);
 		return 2;
 	}
 	signal(SIGTERM, usend_term);
@@ -309,8 +314,9 @@ static int do_urecv(char **argv)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_port = htons(atoi(argv[2])) };
+	static uint8_t seen[MAX_DGRAMS / 8];
 	unsigned char buf[DGRAM + 1], want[DGRAM];
-	unsigned long long got = 0, bad = 0, lo = END_MARK, hi = 0;
+	unsigned long long got = 0, bad = 0, dup = 0, lo = END_MARK, hi = 0;
 	int fd = udp_socket();
 	uint64_t seq, seed = seed_state(argv[3]);
 	ssize_t r;
@@ -327,18 +333,23 @@ static int do_urecv(char **argv)
 			break;
 		got++;
 		dgram_fill(want, seed, seq);
-		if (r != DGRAM || memcmp(buf, want, DGRAM)) {
+		if (r != DGRAM || seq >= MAX_DGRAMS || memcmp(buf, want, DGRAM)) {
 			bad++;
 			continue;
 		}
+		if (seen[seq / 8] & (1 << seq % 8)) {
+			dup++;
+			continue;
+		}
+		seen[seq / 8] |= 1 << seq % 8;
 		lo = seq < lo ? seq : lo;
 		hi = seq > hi ? seq : hi;
 	}
-	printf("xfer: ureceived %llu datagrams, %llu bad, numbers %llu to %llu%s\n",
-	       got, bad, lo == END_MARK ? 0 : lo, hi,
+	printf("xfer: ureceived %llu datagrams, %llu bad, %llu again, numbers %llu to %llu%s\n",
+	       got, bad, dup, lo == END_MARK ? 0 : lo, hi,
 	       r < 0 ? " (no end mark)" : "");
 	fflush(stdout);
-	return bad ? 1 : 0;
+	return bad || dup ? 1 : 0;
 }
 
 static int do_hash(char **argv)
