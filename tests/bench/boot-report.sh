@@ -132,6 +132,7 @@ if [[ -d $res/loop-lkvm-1 || -d $res/loop-microvm-1 ]]; then
 	echo
 	echo "Loop: defconfig + kvm_guest.config (tests/kit/kernel.sh), no initramfs, root on virtio-blk, /init powers off;"
 	echo "wall s from VMM start to exit (microvm with pcie=on for the disk); guest uptime at init."
+	echo "lkvm boots its $(cat "$state/loop-kernel" 2>/dev/null || echo bzImage); base, microvm and pc its bzImage."
 	echo
 	printf '%-9s %8s %6s %6s %7s  %12s\n' VMM median min max spread guest-uptime
 	for vmm in $vmms; do

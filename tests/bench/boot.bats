@@ -48,6 +48,10 @@ BOOT_BASE=${BOOT_BASE:-}
 BOOT_VMMS="lkvm ${BOOT_BASE:+base }$BOOT_PEERS"
 # BOOT_LOOP=0 leaves the loop out (a quicker look at a boot lever).
 BOOT_LOOP=${BOOT_LOOP:-1}
+# What this lkvm boots in the loop: vmlinux, as a developer would from
+# the build (no decompressor), or bzImage, as the QEMU machines and a
+# BOOT_BASE lkvm do (QEMU cannot boot this vmlinux: it has no PVH note).
+BOOT_LOOP_KERNEL=${BOOT_LOOP_KERNEL:-vmlinux}
 BOOT_QEMU_COMMON="-accel kvm -cpu host -smp $BOOT_CPUS -m $BOOT_MIB -nodefaults -no-user-config -display none -serial stdio -no-reboot"
 
 boot_fail() {
@@ -90,7 +94,7 @@ SH
 # boot_run KIND VMM NAME [e2e_run options]: one run of the Debian kernel
 # (KIND boot) or of the developer's kernel (KIND loop) under VMM.
 boot_run() {
-	local kind=$1 vmm=$2 name=$3 params machine
+	local kind=$1 vmm=$2 name=$3 params machine kernel
 	local -a qemu
 
 	shift 3
@@ -109,9 +113,11 @@ boot_run() {
 	else
 		params="console=ttyS0 panic=-1 quiet root=/dev/vda ro init=/init $BOOT_APPEND"
 		if [[ $vmm == lkvm || $vmm == base ]]; then
+			kernel=ship/kdev-bzImage
+			[[ $vmm == base ]] || kernel=ship/kdev-$BOOT_LOOP_KERNEL
 			# shellcheck disable=SC2086
 			e2e_run "$name" --raw --limit "$BOOT_LIMIT" "$@" -- \
-				run -k ship/kdev-bzImage -c "$BOOT_CPUS" -m "$BOOT_MIB" \
+				run -k "$kernel" -c "$BOOT_CPUS" -m "$BOOT_MIB" \
 				--stats -d ship/loop-root.img,ro -p "${params% }" $BOOT_LKVM_ARGS
 			return
 		fi
@@ -149,6 +155,8 @@ setup_file() {
 	local i vmm kdev last= append=$BOOT_APPEND
 
 	[[ $BOOT_REPS =~ ^[1-9][0-9]*$ ]] || boot_fail "BOOT_REPS must be a positive number, not '$BOOT_REPS'" || return
+	[[ $BOOT_LOOP_KERNEL == vmlinux || $BOOT_LOOP_KERNEL == bzImage ]] ||
+		boot_fail "BOOT_LOOP_KERNEL is vmlinux or bzImage, not '$BOOT_LOOP_KERNEL'" || return
 	E2E_NRUNS=
 	ship_qemu $BOOT_FIRMWARE || return
 	e2e_ship "$BENCH_DIR/boot-probe.sh"
@@ -159,6 +167,9 @@ setup_file() {
 	kdev=$(sh "$E2E_ROOT/tests/kit/kernel.sh" path)
 	if [[ -f $kdev ]]; then
 		e2e_ship "$kdev" kdev-bzImage
+		[[ $BOOT_LOOP_KERNEL == bzImage ]] ||
+			e2e_ship "$(sh "$E2E_ROOT/tests/kit/kernel.sh" vmlinux)" kdev-vmlinux ||
+			return
 		boot_ship_loop_root
 	fi
 	[[ -f $kdev ]] || BOOT_LOOP=0
@@ -197,6 +208,7 @@ setup_file() {
 			boot_run loop "$vmm" "loop-$vmm-$i"
 		done
 	done
+	echo "$BOOT_LOOP_KERNEL" >"$E2E_STATE/loop-kernel"
 	e2e_execute
 }
 
