@@ -123,7 +123,7 @@ route_to() {
 	# (busybox's ip has no "neigh replace"; its arp -s is permanent.)
 	err=$(arp -i "$tap" -s $GUEST_IP $GUEST_MAC 2>&1 &&
 		ip route replace $GUEST_IP/32 dev "$tap" src 169.254.7.1 2>&1) ||
-		say "stream: cannot route to the guest through $tap: $err"
+		{ say "stream: cannot route to the guest through $tap: $err"; return 1; }
 }
 
 # stream_start TAG PID: the guest, in TAG, listens, and 2000 datagrams

@@ -21,11 +21,13 @@
  * usend and urecv are for a receiver that must send nothing back (a
  * guest whose every transmitted frame a test counts): usend sends COUNT
  * UDP datagrams, PER_SEC a second, each its number and bytes made from
- * SEED and that number, then a few end marks; SIGTERM ends it early,
- * end marks and all.  urecv checks each one it
+ * SEED and that number, then a few end marks (one may be lost);
+ * SIGTERM ends it early, end marks and all.  urecv checks each one it
  * gets against its number, until an end mark or IO_TIMEOUT_S of quiet,
  * and says how many came, how many were wrong, how many came again, and
- * their number range.  UDP may drop datagrams; it must never deliver a
+ * their number range.  It keeps its port open until the other end marks
+ * have come: one that found the port closed would make the guest send
+ * an ICMP error (and an ARP request), frames the test did not expect.  UDP may drop datagrams; it must never deliver a
  * wrong one, nor, on one link, one twice (a receive buffer a migration
  * left stale holds an older datagram, whole and well-formed).
  *
@@ -310,6 +312,17 @@ static int do_usend(char **argv)
 	return 0;
 }
 
+/* The end marks after the first: read until a second of quiet. */
+static void urecv_drain(int fd)
+{
+	struct timeval tv = { 1, 0 };
+	char c;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (recv(fd, &c, 1, 0) >= 0)
+		;
+}
+
 static int do_urecv(char **argv)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
@@ -345,6 +358,8 @@ static int do_urecv(char **argv)
 		lo = seq < lo ? seq : lo;
 		hi = seq > hi ? seq : hi;
 	}
+	if (r >= 0)
+		urecv_drain(fd);
 	printf("xfer: ureceived %llu datagrams, %llu bad, %llu again, numbers %llu to %llu%s\n",
 	       got, bad, dup, lo == END_MARK ? 0 : lo, hi,
 	       r < 0 ? " (no end mark)" : "");
