@@ -459,14 +459,17 @@ e2e_l1_wedge_evidence() {
 # "Comm:" line names lkvm or qemu-system-*) or with svm_vcpu_enter_exit
 # in the trace, which of the two, then the oops's first line (or else
 # the panic line). The trace may not reach the console before the
-# panic; the Comm: line comes first.
+# panic; the Comm: line comes first. The task is the last one named
+# before the panic (an earlier warning may name another); kernels from
+# 6.11 on put "UID: N" between PID and Comm.
 e2e_l1_vmm_death() {
 	local text why= comm
 
 	text=$(tr -d '\r' <"$1" | sed 's/^\[[ 0-9.]*\] //')
 	grep -aq '^Kernel panic - not syncing' <<<"$text" || return 0
-	comm=$(grep -a -m 1 -oE '^CPU: [0-9]+ PID: [0-9]+ Comm: [^ ]+' <<<"$text" |
-		sed 's/.* Comm: //' || true)
+	comm=$(sed '/^Kernel panic - not syncing/q' <<<"$text" |
+		grep -a -oE '^CPU: [0-9]+ (UID: [0-9]+ )?PID: [0-9]+ (UID: [0-9]+ )?Comm: [^ ]+' |
+		tail -n 1 | sed 's/.* Comm: //' || true)
 	[[ $comm == lkvm || $comm == qemu-system-* ]] && why="in $comm's task"
 	if grep -aq 'svm_vcpu_enter_exit+' <<<"$text"; then
 		why+="${why:+, }svm_vcpu_enter_exit in the trace"

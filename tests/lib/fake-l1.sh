@@ -17,7 +17,8 @@
 #               #VMEXIT: an oops with that in its trace, then a panic
 #   vmm-oops    L1's kernel dies in lkvm's task before any trace reaches
 #               the console: the oops's first lines, then a panic
-#   crash       an L1 kernel panic that is no wedge (in another task)
+#   crash       an L1 kernel panic that is no wedge (in another task,
+#               in 6.12's format, after a warning in lkvm's task)
 # FAKE_L1_STATE (required) keeps the boot count; boot N sees
 # FAKE_L1_BOOT=N. A run that outlives SIGKILL needs no help from here:
 # plan-exec.sh says so itself.
@@ -99,7 +100,9 @@ wedge() {
 		exit 0
 		;;
 	*)
-		printf '%s\n' "[   12.345677] CPU: 1 PID: 1 Comm: init Not tainted 6.1.0-57-cloud-amd64 #1  Debian 6.1.192-3" \
+		printf '%s\n' "[   11.200000] WARNING: CPU: 0 PID: 1518 at arch/x86/kvm/x86.c:1 kvm_arch_vcpu_ioctl_run+0x1/0x2 [kvm]" \
+			"[   11.200001] CPU: 0 PID: 1518 Comm: lkvm Not tainted 6.1.0-57-cloud-amd64 #1  Debian 6.1.192-3" \
+			"[   12.345677] CPU: 1 UID: 0 PID: 1 Comm: init Not tainted 6.12.57+deb13-cloud-amd64 #1  Debian 6.12.57-1" \
 			"[   12.345678] Kernel panic - not syncing: Fatal exception"
 		exit 0
 		;;
