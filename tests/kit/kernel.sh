@@ -67,15 +67,26 @@ build() {
 	rm -rf "$work"
 }
 
+# hdr_u8 FILE OFFSET, hdr_u32 FILE OFFSET: a field of the setup header.
+hdr_u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+hdr_u32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+
 # extract BZIMAGE OUT: the bzImage's payload is its vmlinux (objcopy -S:
-# the same program headers, no symbols), gzip'd for this config.
+# the same program headers, no symbols), gzip'd for this config.  The
+# setup header says where it is (boot protocol 2.08+): payload_offset
+# (0x248) from the protected-mode code, which follows the setup_sects
+# (0x1f1) sectors of setup and the boot sector; payload_length (0x24c).
 extract() {
-	off=$(LC_ALL=C grep -obUaP '\x1f\x8b\x08' "$1" | head -n 1 | cut -d: -f1)
-	[ -n "$off" ] || die "no gzip payload in $1 (another CONFIG_KERNEL_*?)"
-	# gunzip says "trailing garbage ignored" of what follows the payload.
-	tail -c +$((off + 1)) "$1" | gunzip -c >"$2.tmp" 2>/dev/null || true
+	sects=$(hdr_u8 "$1" 0x1f1)
+	[ "$sects" != 0 ] || sects=4
+	off=$(( (sects + 1) * 512 + $(hdr_u32 "$1" 0x248) ))
+	len=$(hdr_u32 "$1" 0x24c)
+	[ "$(tail -c +$((off + 1)) "$1" | head -c 3 | od -An -tx1 | tr -d ' ')" = 1f8b08 ] ||
+		die "the payload of $1 is not gzip'd (another CONFIG_KERNEL_*?)"
+	tail -c +$((off + 1)) "$1" | head -c "$len" | gunzip -c >"$2.tmp" ||
+		{ rm -f "$2.tmp"; die "the payload of $1 does not decompress"; }
 	[ "$(head -c 4 "$2.tmp" | od -An -c | tr -d ' ')" = '177ELF' ] ||
-		die "the payload of $1 is no ELF file"
+		{ rm -f "$2.tmp"; die "the payload of $1 is no ELF file"; }
 	mv "$2.tmp" "$2"
 }
 
@@ -87,7 +98,8 @@ vmlinux)
 	img=$(image_path)
 	[ -f "$img" ] || die "$img is not built (make kdev)"
 	out=$KDEV/vmlinux-${img##*/bzImage-}
-	[ -f "$out" ] || extract "$img" "$out"
+	# Again when the kernel was rebuilt after it was taken out.
+	[ -f "$out" ] && [ ! "$img" -nt "$out" ] || extract "$img" "$out"
 	echo "$out"
 	;;
 build)
