@@ -27,9 +27,10 @@
  * and says how many came, how many were wrong, how many came again, and
  * their number range.  It keeps its port open until the other end marks
  * have come: one that found the port closed would make the guest send
- * an ICMP error (and an ARP request), frames the test did not expect.  UDP may drop datagrams; it must never deliver a
- * wrong one, nor, on one link, one twice (a receive buffer a migration
- * left stale holds an older datagram, whole and well-formed).
+ * an ICMP error (and an ARP request), frames the test did not expect.
+ * UDP may drop datagrams; it must never deliver a wrong one, nor, on
+ * one link, one twice (a receive buffer a migration left stale holds an
+ * older datagram, whole and well-formed).
  *
  * Static, so the same binary runs in the emulated L1 and in its guest.
  */

@@ -461,14 +461,14 @@ e2e_l1_wedge_evidence() {
 # the panic line). The trace may not reach the console before the
 # panic; the Comm: line comes first. The task is the last one named
 # before the panic (an earlier warning may name another); kernels from
-# 6.11 on put "UID: N" between PID and Comm.
+# 6.11 on put "UID: N" between CPU and PID.
 e2e_l1_vmm_death() {
 	local text why= comm
 
 	text=$(tr -d '\r' <"$1" | sed 's/^\[[ 0-9.]*\] //')
 	grep -aq '^Kernel panic - not syncing' <<<"$text" || return 0
 	comm=$(sed '/^Kernel panic - not syncing/q' <<<"$text" |
-		grep -a -oE '^CPU: [0-9]+ (UID: [0-9]+ )?PID: [0-9]+ (UID: [0-9]+ )?Comm: [^ ]+' |
+		grep -a -oE '^CPU: [0-9]+ (UID: [0-9]+ )?PID: [0-9]+ Comm: [^ ]+' |
 		tail -n 1 | sed 's/.* Comm: //' || true)
 	[[ $comm == lkvm || $comm == qemu-system-* ]] && why="in $comm's task"
 	if grep -aq 'svm_vcpu_enter_exit+' <<<"$text"; then
