@@ -52,10 +52,12 @@ setup_file() {
 	[[ $e2e_post == *vmlinuz* ]]
 }
 
-@test "harness: a run stopped by its outer timeout is a failure" {
+@test "harness: a run stopped by its outer timeout is a failure, which says where the vCPUs were" {
 	run e2e_result hangs
 	[ "$status" -eq 1 ]
 	[[ $output == *"outer timeout stopped it"* ]]
+	# Where it hung, asked of lkvm before it was stopped.
+	[[ $output == *"where its vCPUs were then"*"fake registers of fake-hang-"*"RIP 0xfeedface"* ]]
 }
 
 @test "harness: a failed pre step is a failure" {

@@ -572,6 +572,10 @@ e2e_result() {
 		echo "e2e: this is the rerun: in the first L1 this run's L2 triple-faulted ($E2E_STATE/crashed.try-1/$1)"
 	if [[ -f $d/timed_out ]]; then
 		echo "e2e: lkvm did not end by itself; the run's outer timeout stopped it"
+		[[ ! -s $d/at-timeout ]] || {
+			echo "--- where its vCPUs were then (lkvm debug --regs) ---"
+			cat "$d/at-timeout"
+		}
 		return 1
 	fi
 }

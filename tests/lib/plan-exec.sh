@@ -24,6 +24,7 @@
 #   status   lkvm's exit status, or "pre-failed"
 #   time     wall seconds of the lkvm run
 #   timed_out  present if the outer timeout (e2e_limit) had to stop lkvm
+#   at-timeout then, lkvm debug --regs of its vCPUs just before
 #   pre.out, post.out, post.status  the run's host-side steps
 #   l1-trace   (L1 only) L1's KVM trace lines of the run: an L2 vCPU's
 #              triple fault, with its RIP; absent when there were none
@@ -89,12 +90,23 @@ tasks() {
 	done
 }
 
+# where_stuck PID: before the outer timeout stops a run's lkvm, ask it
+# where its vCPUs are (lkvm debug --regs), so that a guest that hung in
+# silence still says where: into the run's at-timeout file.
+where_stuck() {
+	[ "$e2e_exec" = "$LKVM" ] || return 0
+	vm=$("$LKVM" list 2>/dev/null | awk -v p="$1" '$2 == p { print $1 }')
+	[ -n "$vm" ] || { echo "pid $1 is not in lkvm list" >"$out/at-timeout"; return 0; }
+	timeout 10 "$LKVM" debug -n "$vm" --regs >"$out/at-timeout" 2>&1 || true
+}
+
 # guard PID LIMIT: the outer timeout of one run, beside it. Ends the whole
 # plan (the main shell, $$) when PID outlives the kill.
 guard() {
 	t=0
 	while kill -0 "$1" 2>/dev/null; do
 		if [ "$t" -eq "$2" ]; then
+			where_stuck "$1"
 			kill -TERM "$1" 2>/dev/null || true
 		elif [ "$t" -eq $(($2 + E2E_KILL_AFTER)) ]; then
 			kill -"$E2E_KILL" "$1" 2>/dev/null || true
