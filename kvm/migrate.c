@@ -586,6 +586,14 @@ static int migrate_save(struct migration *m, struct mig_chan *c,
 	pthread_mutex_unlock(&m->lock);
 	if (!r && m->p.after == MIGRATE_AFTER_STOP) {
 		guest_mem_shut(&vm->mem);
+		/*
+		 * It never runs here again: let go of its disks before the
+		 * client hears "completed", or a restore started right
+		 * after finds them still locked by this lkvm, which has
+		 * yet to exit.
+		 */
+		if (mig_handover(vm, DEV_HANDOVER_RELEASE, why, MIG_WHY_MAX))
+			pr_warn("after the save: %s", why);
 		return 0;
 	}
 	guest_mem_release(&vm->mem);

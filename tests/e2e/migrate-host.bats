@@ -157,14 +157,19 @@ follows() {
 	kill "$b"
 }
 
-@test "host: save to a file and restore: the tick resumes; zero pages are holes" {
+@test "host: save to a file and restore at once: the tick resumes, the disk is free; zero pages are holes" {
 	need_tiny
-	local f=$BATS_TEST_TMPDIR/vm.state
-	tiny_bg a tick --name vm3 -m 256
+	local f=$BATS_TEST_TMPDIR/vm.state d=$BATS_TEST_TMPDIR/d.img
+	truncate -s 1M "$d"
+	tiny_bg a tick --name vm3 -m 256 -d "$d"
 	a=$BG_PID
 	wait_until 10 at_least a tick 3
 	mig -n vm3 "file:$f"
 	[ "$status" -eq 0 ]
+	# Right away, before the source has exited: it let go of the disk
+	# before it said "completed".
+	tiny_bg b tick --name vm3 -m 256 -d "$d" --incoming "file:$f"
+	b=$BG_PID
 	exit_of "$a"
 	[ "$rc" -eq 0 ]
 	has a "saved to file:" err
@@ -173,8 +178,6 @@ follows() {
 	# 256 MiB of RAM, nearly all zero: a few hundred KiB on disk.
 	(($(du -k "$f" | cut -f 1) < 4096))
 	(($(stat -c %s "$f") > 256 << 20))
-	tiny_bg b tick --name vm3 -m 256 --incoming "file:$f"
-	b=$BG_PID
 	wait_until 10 at_least b tick 3
 	follows a b tick
 	has b "guest running" err
