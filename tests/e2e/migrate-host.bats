@@ -166,10 +166,13 @@ follows() {
 	wait_until 10 at_least a tick 3
 	mig -n vm3 "file:$f"
 	[ "$status" -eq 0 ]
-	# Right away, before the source has exited: it let go of the disk
-	# before it said "completed".
+	# With the source held before it can exit: it let go of the disk
+	# before it said "completed", so the restore takes it.
+	kill -STOP "$a" 2>/dev/null || true
 	tiny_bg b tick --name vm3 -m 256 -d "$d" --incoming "file:$f"
 	b=$BG_PID
+	wait_until 10 at_least b tick 1
+	kill -CONT "$a" 2>/dev/null || true
 	exit_of "$a"
 	[ "$rc" -eq 0 ]
 	has a "saved to file:" err

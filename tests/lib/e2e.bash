@@ -32,8 +32,8 @@
 #   --triple       the guest triple-faults on purpose: in the emulated L1
 #                  that is this run's result, never L1's fault (below)
 #   --no-rerun     in the emulated L1, an L2 triple fault is this run's
-#                  result too, though it is said (migrate.bats: a restored
-#                  guest that dies may be lkvm's doing)
+#                  result too, though it is said (migrate.bats's save and
+#                  restore: a restored guest that dies may be lkvm's doing)
 # Without --raw the run is `lkvm run -k kit/vmlinuz -i kit/l2-initrd.cpio
 # -p "console=ttyS0 panic=-1 quiet lkvm.scenario=S ARGS" LKVM RUN ARGS`.
 # Paths in the arguments and steps are relative to the run's directory,
@@ -308,7 +308,9 @@ e2e_l1_boot() {
 
 	for f in "$plan"/runs/*.sh; do
 		[[ -f $f ]] || continue
-		limit=$((limit + $(sed -n 's/^e2e_limit=//p' "$f") + 5))
+		# + 20: a run's outer timeout may first spend up to 15 s
+		# asking lkvm where it is (plan-exec.sh, where_stuck).
+		limit=$((limit + $(sed -n 's/^e2e_limit=//p' "$f") + 20))
 	done
 	rm -rf "$extra"
 	mkdir -p "$extra/bin"

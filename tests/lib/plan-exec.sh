@@ -36,7 +36,8 @@
 # RESULTS_DIR/plan.done is written last, so a missing file means the plan
 # itself did not finish.
 #
-# A run's outer timeout sends SIGTERM at e2e_limit and SIGKILL 5 s later.
+# A run's outer timeout asks lkvm where its vCPUs are (where_stuck, up to
+# 15 s), then sends SIGTERM, and SIGKILL 5 s later.
 # A process still there E2E_KILL_GRACE (20) s after SIGKILL is stuck in
 # the kernel, which no userspace program can do by itself: in the emulated
 # L1 it is L1 wedging (a vCPU thread that never leaves KVM_RUN). That is
@@ -95,8 +96,12 @@ tasks() {
 # silence still says where: into the run's at-timeout file.
 where_stuck() {
 	[ "$e2e_exec" = "$LKVM" ] || return 0
-	vm=$("$LKVM" list 2>/dev/null | awk -v p="$1" '$2 == p { print $1 }')
-	[ -n "$vm" ] || { echo "pid $1 is not in lkvm list" >"$out/at-timeout"; return 0; }
+	list=$("$LKVM" list 2>&1) || true
+	vm=$(printf '%s\n' "$list" | awk -v p="$1" '$2 == p { print $1 }')
+	if [ -z "$vm" ]; then
+		printf 'pid %s is not in lkvm list, which said:\n%s\n' "$1" "$list" >"$out/at-timeout"
+		return 0
+	fi
 	timeout 10 "$LKVM" debug -n "$vm" --regs >"$out/at-timeout" 2>&1 || true
 }
 
