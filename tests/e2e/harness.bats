@@ -137,6 +137,29 @@ ran_in() {
 	ran_in second 0 2
 }
 
+@test "harness: an L1 that wedges while booting, before any run, boots again and keeps its one retry" {
+	fake_l1
+	e2e_run first --append fake.exit=0
+	e2e_run second --append "fake.wedge.3=softlockup fake.exit=0"
+	FAKE_L1_BOOT_WEDGE="1 2" fake_l1_execute
+	# Boots 1 and 2 wedged before any run; boot 3 ran the plan until
+	# second wedged it; boot 4 was the retry.
+	[ "$(boots)" -eq 4 ]
+	[ "$(grep -c "before any run started: L1 booted again" "$E2E_STATE/wedges")" -eq 2 ]
+	[ -f "$E2E_STATE/l1-console.try-1.boot-2.log" ]
+	ran_in first 0 3
+	ran_in second 0 4
+	# A third wedge before any run is a try's wedge as before.
+	rm -rf "$E2E_STATE" "$FAKE_L1_STATE"
+	fake_l1
+	e2e_run first --append fake.exit=0
+	FAKE_L1_BOOT_WEDGE="1 2 3 4 5 6" fake_l1_execute
+	[ "$(boots)" -eq 6 ]
+	run e2e_result first
+	[ "$status" -eq 1 ]
+	[[ $output == *"wedged twice"* ]]
+}
+
 @test "harness: an L1 that resets without a word (its CPU triple-faulted) is a wedge; the retry passes" {
 	fake_l1
 	e2e_run first --append fake.exit=0

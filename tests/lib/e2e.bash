@@ -211,7 +211,7 @@ e2e_execute_l1() {
 	fi
 	rm -f "$E2E_STATE"/l1-console*
 	rm -rf "$E2E_STATE"/crashed.try-*
-	e2e_l1_boot "$E2E_STATE/plan" 1 || rc=$?
+	e2e_l1_boots "$E2E_STATE/plan" 1 || rc=$?
 	# A plan error (rc 2) fails every run already.
 	((rc != 2)) || return 0
 	if ((rc == 1)); then
@@ -234,7 +234,7 @@ e2e_execute_l1() {
 	# What the suite's summary counts as an L1 retry (e2e-summary.sh).
 	touch "$E2E_STATE/retried"
 	rc=0
-	e2e_l1_boot "$E2E_STATE/plan-retry" 2 || rc=$?
+	e2e_l1_boots "$E2E_STATE/plan-retry" 2 || rc=$?
 	case $rc in
 	0)
 		e2e_l1_check_kvm
@@ -295,6 +295,27 @@ e2e_trace_line() {
 e2e_l1_check_kvm() {
 	grep -qx 'kvm yes' "$E2E_STATE/results/l1-info" 2>/dev/null ||
 		e2e_plan_error "no /dev/kvm in the emulated L1 (did kvm-amd load?); see $E2E_STATE/l1-console.log"
+}
+
+# e2e_l1_boots PLAN_DIR TRY: e2e_l1_boot, and again (E2E_L1_BOOT_AGAIN
+# times at most, 2) while L1 wedges before its first run has started:
+# such an L1 ran nothing, of lkvm's or anyone's, so it is no try. Each
+# stays a line in wedges, marked so, and counts as an L1 retry; its
+# console stays as l1-console.try-TRY.boot-K.log.
+e2e_l1_boots() {
+	local plan=$1 try=$2 k=0 rc
+
+	while :; do
+		rc=0
+		e2e_l1_boot "$plan" "$try" || rc=$?
+		((rc == 1)) && ((k < ${E2E_L1_BOOT_AGAIN:-2})) || return "$rc"
+		grep -q '^e2e: run .*: started' "$E2E_STATE/l1-console.log" && return 1
+		k=$((k + 1))
+		mv "$E2E_STATE/l1-console.log" "$E2E_STATE/l1-console.try-$try.boot-$k.log"
+		sed -i '$ s/$/ (before any run started: L1 booted again)/' "$E2E_STATE/wedges"
+		touch "$E2E_STATE/retried"
+		e2e_note "$E2E_WEDGE, before any run started: booting L1 again"
+	done
 }
 
 # e2e_l1_boot PLAN_DIR TRY: one boot of the emulated L1 for the runs of

@@ -19,6 +19,8 @@
 #               the console: the oops's first lines, then a panic
 #   crash       an L1 kernel panic that is no wedge (in another task,
 #               in 6.12's format, after a warning in lkvm's task)
+# FAKE_L1_BOOT_WEDGE="N ..." makes those boots wedge silently while
+# booting, before any run (as the real L1 now and then does).
 # FAKE_L1_STATE (required) keeps the boot count; boot N sees
 # FAKE_L1_BOOT=N. A run that outlives SIGKILL needs no help from here:
 # plan-exec.sh says so itself.
@@ -48,6 +50,23 @@ printf '%s\n' "# tracer: nop" "#" "# entries-in-buffer/entries-written: 0/0   #P
 (cd "$root" && cpio -i -d --quiet <"$initrd")
 : >"$root/kit/vmlinuz"
 echo "kvm yes" >"$root/results/l1-info"
+
+# What a silent L1's QEMU says to "info registers -a": two CPUs, one halted.
+answer_monitor() {
+	[[ $monitor ]] || return 0
+	read -r _ <"$monitor.in"
+	printf '%s\n' "CPU#0" "RIP=ffffffff8c2a1b3e RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=0" \
+		"CPU#1" "RIP=ffffffff8c0f3d21 RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1" \
+		>"$monitor.out"
+}
+
+case " ${FAKE_L1_BOOT_WEDGE:-} " in
+*" $boot "*)
+	echo "[    0.000000] Linux version 6.1.0-57-cloud-amd64"
+	answer_monitor
+	exec sleep 3600
+	;;
+esac
 echo "l1: up: fake L1 boot $boot"
 
 while sleep 0.5; do echo "l1: alive"; done &
@@ -76,12 +95,7 @@ wedge() {
 		exit 0
 		;;
 	silent)
-		if [[ $monitor ]]; then
-			read -r _ <"$monitor.in"
-			printf '%s\n' "CPU#0" "RIP=ffffffff8c2a1b3e RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=0" \
-				"CPU#1" "RIP=ffffffff8c0f3d21 RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1" \
-				>"$monitor.out"
-		fi
+		answer_monitor
 		exec sleep 3600
 		;;
 	reset) exit 0 ;;
