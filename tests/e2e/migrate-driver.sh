@@ -92,11 +92,25 @@ migrate() {
 	sed "s/^/mig: $tag: /" "$tag.migrate" | tail -n 3
 }
 
+# where TAG PID: where a guest that stopped answering is, before it is
+# killed: its vCPUs (lkvm debug --regs) and what lkvm's threads wait on
+# (in the emulated L1, a vCPU thread that never leaves KVM_RUN is L1's).
+where() {
+	vm=$("$LKVM" list 2>/dev/null | awk -v p="$2" '$2 == p { print $1 }')
+	[ -z "$vm" ] || timeout 10 "$LKVM" debug -n "$vm" --regs 2>&1 |
+		grep -E 'vCPU|RIP|CR0' | sed "s/^/mig: $1: where: /"
+	for t in /proc/"$2"/task/*; do
+		[ -r "$t/stat" ] || continue
+		say "$1: thread $(cat "$t/comm") state $(sed 's/.*) //' "$t/stat" | cut -d ' ' -f 1) in $(cat "$t/wchan" 2>/dev/null)"
+	done
+}
+
 # finish TAG: send "check" to the last destination, report how it ended.
 finish() {
 	echo check >&7
 	wait_for 120 gone "$dpid" || {
 		say "$1: still running after check, $(ticks "$1.console") ticks, last: $(tail -n 2 "$1.console" | tr -d '\r' | tr '\n' '|')"
+		where "$1" "$dpid"
 		kill -9 "$dpid"
 	}
 	wait "$dpid"
