@@ -77,8 +77,12 @@ int pgwalk_x86(u64 cr3, u64 gva, int levels, bool nxe,
 		s->index = (gva >> level_shift(level)) & 511;
 		s->entry_gpa = table + s->index * 8;
 		ret = read_gpa(opaque, s->entry_gpa, &entry, sizeof(entry));
-		if (ret)
+		if (ret) {
+			w->fault = PGWALK_UNREADABLE;
+			w->unread_gpa = s->entry_gpa;
+			w->unread_level = level;
 			return ret;
+		}
 		s->entry = entry = le64toh(entry);
 		w->nr_steps++;
 
@@ -167,6 +171,7 @@ static void format_flags(char *buf, size_t size, int *len,
 int pgwalk_format(const struct pgwalk *w, char *buf, size_t size)
 {
 	const struct pgwalk_step *s;
+	const char *name;
 	int len = 0, i;
 
 	if (size)
@@ -188,6 +193,13 @@ int pgwalk_format(const struct pgwalk *w, char *buf, size_t size)
 		break;
 	case PGWALK_RESERVED:
 		out(buf, size, &len, "  -> reserved bit set\n");
+		break;
+	case PGWALK_UNREADABLE:
+		/* Not a translation: the walk could not go on. */
+		name = level_name[w->unread_level];
+		out(buf, size, &len, "  -> %.*s at 0x%016llx is outside guest RAM\n",
+		    (int)strcspn(name, " "), name,
+		    (unsigned long long)w->unread_gpa);
 		break;
 	case PGWALK_OK:
 		out(buf, size, &len, "  -> gpa 0x%016llx (%s page) %s %s %s\n",

@@ -36,6 +36,7 @@ enum pgwalk_fault {
 	PGWALK_OK = 0,		/* translated: gpa and page_size are valid */
 	PGWALK_NOT_PRESENT,	/* the last step's entry has P clear */
 	PGWALK_RESERVED,	/* the last step's entry sets a reserved bit */
+	PGWALK_UNREADABLE,	/* the next entry, at unread_gpa, was not RAM */
 };
 
 struct pgwalk_step {
@@ -51,6 +52,8 @@ struct pgwalk {
 	struct pgwalk_step step[PGWALK_LEVELS];
 	int nr_steps;
 	enum pgwalk_fault fault;
+	u64 unread_gpa;		/* PGWALK_UNREADABLE: the entry not read */
+	int unread_level;
 	u64 gpa;
 	u64 page_size;		/* 4 KiB, 2 MiB or 1 GiB */
 	/* Effective rights over all levels (SDM §4.6): */
@@ -66,7 +69,8 @@ struct pgwalk {
  *
  * Returns 0 when the walk ended, translated or not (see w->fault); the
  * steps taken are in w->step.  -EINVAL for a non-canonical gva; a
- * read_gpa() error is returned as is, with the steps before it in w.
+ * read_gpa() error is returned as is, with the steps before it in w and
+ * w->fault PGWALK_UNREADABLE.
  */
 int pgwalk_x86_64(u64 cr3, u64 gva,
 		  int (*read_gpa)(void *opaque, u64 gpa, void *buf, size_t len),

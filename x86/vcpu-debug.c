@@ -66,7 +66,5 @@ int arch_vcpu_pgwalk(struct vcpu *vcpu, bool at_pc, unsigned long long gva,
 	}
 	pgwalk_format(&w, text, sizeof(text));
 	control_reply_printf(r, "%s", text);
-	if (ret == -EFAULT)
-		control_reply_printf(r, "  the next table is outside guest RAM\n");
 	return ret;
 }

@@ -180,14 +180,23 @@ static void test_not_present(void)
 static void test_outside_ram(void)
 {
 	struct pgwalk w;
+	char text[512];
 
 	map_4k();
 	set_entry(PD, 9, 0x80000000ULL | PTE_P);
 	CHECK_EQ(pgwalk_x86_64(PML4, KERN, read_ram, NULL, &w), -EFAULT);
 	CHECK_EQ(w.nr_steps, 3);
+	CHECK_EQ(w.fault, PGWALK_UNREADABLE);
+	CHECK_EQ(w.unread_level, 1);
+	CHECK_EQ(w.unread_gpa, 0x80000000ULL + ((KERN >> 12) & 511) * 8);
 	CHECK_EQ(pgwalk_x86_64(0xfffff000ULL, KERN, read_ram, NULL, &w),
 		 -EFAULT);
 	CHECK_EQ(w.nr_steps, 0);
+	CHECK_EQ(w.unread_level, 4);
+	/* Said as a stop, never as a translation to gpa 0. */
+	pgwalk_format(&w, text, sizeof(text));
+	CHECK(strstr(text, "-> PML4E at 0x00000000fffffff8 is outside guest RAM\n"));
+	CHECK(!strstr(text, "-> gpa"));
 }
 
 static void test_noncanonical(void)
