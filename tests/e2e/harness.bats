@@ -238,7 +238,7 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	fake_l1_execute
 	[ "$(boots)" -eq 2 ]
 	[ "$(cat "$E2E_STATE/wedges")" = "try 1: L2 triple fault in L1: run second (run status 6): L1's KVM: $fake_shutdown" ]
-	grep -qF "an L2 triple-faulted in L1 in second; running the 1 runs without a result (second) once more, in a fresh L1" "$E2E_STATE/notes"
+	grep -qF "an L2 died in L1 in second; running the 1 runs without a result (second) once more, in a fresh L1" "$E2E_STATE/notes"
 	ran_in first 0 1
 	ran_in second 0 2
 	ran_in third 3 1
@@ -258,13 +258,13 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	fake_l1_execute
 	[ "$(boots)" -eq 2 ]
 	[ "$(wc -l <"$E2E_STATE/wedges")" -eq 2 ]
-	grep -qF "run second: its L2 triple-faulted in L1 again; that result stands" "$E2E_STATE/notes"
+	grep -qF "run second: its L2 died in L1 again; that result stands" "$E2E_STATE/notes"
 	ran_in first 0 1
 	ran_in second 6 2
 	[ "$(cat "$E2E_STATE/crashed.try-1/second/status")" = 6 ]
 	run e2e_result second
 	[[ $output == *"--- L1's KVM trace ---"*"kvm_exit: $fake_shutdown"* ]]
-	[[ $output == *"e2e: this is the rerun: in the first L1 this run's L2 triple-faulted"* ]]
+	[[ $output == *"e2e: this is the rerun: in the first L1 this run's L2 died: try 1: L2 triple fault in L1: run second"* ]]
 	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
 	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
 	[ "${lines[1]}" = "e2e: L2 crash in L1: state: try 1: L2 triple fault in L1: run second (run status 6): L1's KVM: $fake_shutdown" ]
@@ -282,7 +282,7 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	run e2e_result second
 	[ "$status" -eq 1 ]
 	[[ $output == *"run 'second' did not finish: the emulated L1 wedged on the rerun, so this run has no result. That is the L1"* ]]
-	[[ $output == *"First: an L2 triple-faulted in L1 in second; then: L1 wedged: watchdog: BUG: soft lockup"* ]]
+	[[ $output == *"First: an L2 died in L1 in second; then: L1 wedged: watchdog: BUG: soft lockup"* ]]
 	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
 	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
 	[[ ${lines[1]} == "e2e: L2 crash in L1: state: try 1: "* ]]
@@ -316,6 +316,40 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	[ "$output" = "e2e: L1 retries: 0" ]
 }
 
+# What fake-lkvm.sh's fake.lostcr3 makes of the run, in the wedges file.
+lost_cr3="L2 hung in L1 with a CR3 outside its RAM: run lost (run status 143): vCPU 1: RIP ffffffffc03e1dcc CR3 000000003051e000: -> PML4E at 0x000000003051eff8 is outside guest RAM"
+
+@test "harness: an L2 hung in L1 with its CR3 outside RAM runs once more in a fresh L1, and is counted" {
+	fake_l1
+	e2e_run first --append fake.exit=0
+	e2e_run lost --limit 2 --append "fake.lostcr3.1 fake.exit=0"
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	[ "$(cat "$E2E_STATE/wedges")" = "try 1: $lost_cr3" ]
+	grep -qF "an L2 died in L1 in lost; running the 1 runs without a result (lost) once more, in a fresh L1" "$E2E_STATE/notes"
+	ran_in first 0 1
+	ran_in lost 0 2
+	[ -f "$E2E_STATE/crashed.try-1/lost/timed_out" ]
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
+	[ "${lines[1]}" = "e2e: L2 crash in L1: state: try 1: $lost_cr3" ]
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "harness: an L2 hung with its CR3 outside RAM twice fails, showing both" {
+	fake_l1
+	e2e_run lost --limit 2 --append "fake.lostcr3.1 fake.lostcr3.2"
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	grep -qF "run lost: its L2 died in L1 again; that result stands" "$E2E_STATE/notes"
+	run e2e_result lost
+	[ "$status" -eq 1 ]
+	[[ $output == *"outer timeout stopped it"*"-> PML4E at 0x000000003051eff8 is outside guest RAM"* ]]
+	[[ $output == *"e2e: this is the rerun: in the first L1 this run's L2 died: try 1: $lost_cr3"* ]]
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "${lines[2]}" = "e2e: L2 crash in L1: state: try 2: $lost_cr3" ]
+}
+
 @test "harness: a wedge and an L2 crash in one plan share one fresh L1" {
 	fake_l1
 	e2e_run crashes --append "fake.l2triple.1=6 fake.exit=0"
@@ -323,7 +357,7 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	e2e_run never --append fake.exit=0
 	fake_l1_execute
 	[ "$(boots)" -eq 2 ]
-	grep -qF "L1 wedged: watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [lkvm:97]; an L2 triple-faulted in L1 in crashes; running the 3 runs without a result (crashes wedges never)" "$E2E_STATE/notes"
+	grep -qF "L1 wedged: watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [lkvm:97]; an L2 died in L1 in crashes; running the 3 runs without a result (crashes wedges never)" "$E2E_STATE/notes"
 	ran_in crashes 0 2
 	ran_in wedges 0 2
 	ran_in never 0 2

@@ -26,7 +26,9 @@ for state in "$@"; do
 	[[ -f $f && $f -nt $stamp ]] || continue
 	while IFS= read -r line; do
 		case $line in
-		"try "[0-9]": L2 triple fault in L1: "*) kind="L2 crash in L1" ;;
+		"try "[0-9]": L2 triple fault in L1: "* | \
+			"try "[0-9]": L2 hung in L1 with a CR3 outside its RAM: "*)
+			kind="L2 crash in L1" ;;
 		*) kind="L1 wedge" ;;
 		esac
 		lines+=("e2e: $kind: $(basename "$state"): $line")

@@ -31,9 +31,10 @@
 #                  relative to the run's directory, usually with --raw
 #   --triple       the guest triple-faults on purpose: in the emulated L1
 #                  that is this run's result, never L1's fault (below)
-#   --no-rerun     in the emulated L1, an L2 triple fault is this run's
-#                  result too, though it is said (migrate.bats's save and
-#                  restore: a restored guest that dies may be lkvm's doing)
+#   --no-rerun     in the emulated L1, an L2 that died of L1 (a triple
+#                  fault, a CR3 outside RAM) is this run's result too,
+#                  though it is said (migrate.bats's save and restore: a
+#                  restored guest that dies may be lkvm's doing)
 # Without --raw the run is `lkvm run -k kit/vmlinuz -i kit/l2-initrd.cpio
 # -p "console=ttyS0 panic=-1 quiet lkvm.scenario=S ARGS" LKVM RUN ARGS`.
 # Paths in the arguments and steps are relative to the run's directory,
@@ -196,8 +197,9 @@ e2e_qemu_path() { printf '%s' "${1//,/,,}"; }
 # One boot of L1 runs the whole plan. If L1 wedges (below), the runs
 # that had finished keep their results, and the others run once more in
 # a fresh L1; a second wedge leaves those runs failed, saying it was L1.
-# A run whose L2 triple-faulted unplanned (e2e_l1_crashes) runs once more
-# too; if it does again, that second result stands.
+# A run whose L2 died of L1 (e2e_l1_crashes: an unplanned triple fault,
+# a CR3 outside RAM) runs once more too; if it does again, that second
+# result stands.
 e2e_execute_l1() {
 	local rc=0 first= why
 
@@ -223,7 +225,7 @@ e2e_execute_l1() {
 	e2e_l1_crashes 1
 	why=$first
 	((!${#E2E_CRASHED[@]})) ||
-		why+="${why:+; }an L2 triple-faulted in L1 in ${E2E_CRASHED[*]}"
+		why+="${why:+; }an L2 died in L1 in ${E2E_CRASHED[*]}"
 	if ! e2e_retry_plan; then
 		[[ -z $first ]] ||
 			e2e_note "$first (after every run had finished; nothing to run again)"
@@ -249,14 +251,13 @@ e2e_execute_l1() {
 }
 
 # e2e_l1_crashes TRY: the runs of L1 boot TRY (E2E_CRASHED, their names)
-# in which an L2 vCPU triple-faulted though the run did not plan it
-# (e2e_run --triple): L1's KVM traced a SHUTDOWN exit (tests/lib/l1-init.sh).
-# Such deaths, with nothing on the guest's console, come with QEMU as the
-# L2's VMM too (tests/e2e/README.md). After try 1 the run's results are
-# set aside (crashed.try-1/NAME), so it runs again in the fresh L1; after
+# whose L2 died of L1 (e2e_l1_event). Such deaths, with nothing on the
+# guest's console, come with QEMU as the L2's VMM too (tests/e2e/README.md).
+# After try 1 the run's results are set aside (crashed.try-1/NAME, with
+# the event in its l1-event), so it runs again in the fresh L1; after
 # try 2 they stand, and the test fails on them; so do they at once for a
 # run planned with --no-rerun. Each is a line in the wedges file, with
-# the RIP and the event L1's KVM saw.
+# the evidence.
 e2e_l1_crashes() {
 	local try=$1 d name line
 
@@ -264,9 +265,8 @@ e2e_l1_crashes() {
 	for d in "$E2E_STATE"/results/*/; do
 		d=${d%/}
 		name=${d##*/}
-		[[ -f $d/done && -s $d/l1-trace && ! -f $d/planned-triple ]] ||
-			continue
-		line="try $try: L2 triple fault in L1: run $name (run status $(cat "$d/status")): L1's KVM: $(e2e_trace_line "$d")"
+		[[ -f $d/done ]] && line=$(e2e_l1_event "$d") || continue
+		line="try $try: $line"
 		if [[ -f $d/no-rerun ]]; then
 			echo "$line; not rerun (--no-rerun): the result stands" >>"$E2E_STATE/wedges"
 			continue
@@ -274,12 +274,51 @@ e2e_l1_crashes() {
 		echo "$line" >>"$E2E_STATE/wedges"
 		E2E_CRASHED+=("$name")
 		if ((try == 1)); then
+			echo "$line" >"$d/l1-event"
 			mkdir -p "$E2E_STATE/crashed.try-1"
 			mv "$d" "$E2E_STATE/crashed.try-1/"
 		else
-			e2e_note "run $name: its L2 triple-faulted in L1 again; that result stands"
+			e2e_note "run $name: its L2 died in L1 again; that result stands"
 		fi
 	done
+}
+
+# e2e_l1_event RESULT_DIR: says how the run's L2 died of L1, if it did:
+# - L1's KVM traced a SHUTDOWN exit (tests/lib/l1-init.sh), a triple
+#   fault the run did not plan (e2e_run --triple);
+# - or the run hung to its outer timeout with a vCPU whose CR3 is outside
+#   guest RAM (lkvm debug, asked then, could not read its top-level
+#   table). No Linux kernel loads such a CR3, and lkvm sets CR3 only at
+#   boot (to its own tables) and on a restore: the vCPU's state was
+#   corrupted under the guest (tests/e2e/README.md).
+e2e_l1_event() {
+	local d=$1 walk
+
+	if [[ -s $d/l1-trace && ! -f $d/planned-triple ]]; then
+		echo "L2 triple fault in L1: run ${d##*/} (run status $(cat "$d/status")): L1's KVM: $(e2e_trace_line "$d")"
+		return 0
+	fi
+	[[ -f $d/timed_out && -f $d/at-timeout ]] || return 1
+	walk=$(e2e_lost_cr3 "$d/at-timeout") || return 1
+	echo "L2 hung in L1 with a CR3 outside its RAM: run ${d##*/} (run status $(cat "$d/status")): $walk$(
+		[[ ! -s $d/at-timeout-l1 ]] || echo "; $(head -n 1 "$d/at-timeout-l1")")"
+}
+
+# e2e_lost_cr3 AT_TIMEOUT: the first vCPU of an lkvm debug dump whose
+# walk of RIP could not read its top-level table (PML4E or PML5E), as
+# "vCPU N: RIP ... CR3 ...: -> PML4E at 0x... is outside guest RAM".
+e2e_lost_cr3() {
+	awk '
+	/^vCPU [0-9]+ / { cpu = $2; rip = ""; cr3 = "" }
+	/^  RIP / { rip = $2 }
+	/ CR3 / { for (i = 1; i < NF; i++) if ($i == "CR3") cr3 = $(i + 1) }
+	/^  -> PML[45]E at 0x[0-9a-f]+ is outside guest RAM$/ {
+		sub(/^  /, "")
+		printf "vCPU %s: RIP %s CR3 %s: %s\n", cpu, rip, cr3, $0
+		found = 1
+		exit
+	}
+	END { exit !found }' "$1"
 }
 
 # e2e_trace_line RESULT_DIR: the first event of the run's L1 trace
@@ -592,12 +631,16 @@ e2e_result() {
 		printf '%s\n' "$e2e_l1_trace"
 	fi
 	[[ ! -d $E2E_STATE/crashed.try-1/$1 ]] ||
-		echo "e2e: this is the rerun: in the first L1 this run's L2 triple-faulted ($E2E_STATE/crashed.try-1/$1)"
+		echo "e2e: this is the rerun: in the first L1 this run's L2 died: $(cat "$E2E_STATE/crashed.try-1/$1/l1-event") ($E2E_STATE/crashed.try-1/$1)"
 	if [[ -f $d/timed_out ]]; then
 		echo "e2e: lkvm did not end by itself; the run's outer timeout stopped it"
 		[[ ! -s $d/at-timeout ]] || {
 			echo "--- where its vCPUs were then (lkvm debug --regs) ---"
 			cat "$d/at-timeout"
+		}
+		[[ ! -s $d/at-timeout-l1 ]] || {
+			echo "--- and what L1's KVM did for them ---"
+			cat "$d/at-timeout-l1"
 		}
 		return 1
 	fi

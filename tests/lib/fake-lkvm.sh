@@ -13,7 +13,33 @@
 #   fake.l2triple.B=N  in boot B, its guest triple-faults: a line in the
 #                 L1's KVM trace, as tests/lib/l1-init.sh sets it up, then
 #                 exit with status N
+#   fake.lostcr3.B  in boot B, hang as fake.hang, and "lkvm debug" then
+#                 shows vCPU 1 with a CR3 outside guest RAM, as a guest
+#                 hung in L1 once showed it (tests/e2e/README.md)
 set -eu
+
+# What lkvm debug --regs said of a guest hung in L1 (abridged): vCPU 1
+# ran with a CR3 outside the guest's 256 MiB.
+lost_cr3() {
+	cat <<'EOF'
+vCPU 0 (mp_state 3, halted)
+  RIP ffffffff81f8ce8f RFLAGS 0000000000000212
+  CR0 0000000080050033 CR2 0000000000000000 CR3 0000000002a2e000 CR4 0000000000710ef0
+  code at RIP: c3 cc cc cc cc 66 2e 0f 1f 84 00 00 00 00 00 66
+  walk of RIP: gva 0xffffffff81f8ce8f cr3 0x2a2e000
+  PML4E[511] @ 0x0000000002a2eff8 = 0x0000000002a31067  P W U A D
+  PDPTE[510] @ 0x0000000002a31ff0 = 0x0000000002a32063  P W A D
+  PDE  [ 15] @ 0x0000000002a32078 = 0x0000000001e001e3  P W A D PS G
+  -> gpa 0x0000000001f8ce8f (2M page) kernel rw exec
+vCPU 1 (mp_state 0, runnable)
+  RIP ffffffffc03e1dcc RFLAGS 0000000000010246
+  CR0 0000000080050033 CR2 ffffffffc03e1dcc CR3 000000003051e000 CR4 0000000000710ef0
+  code at RIP: (not mapped)
+  walk of RIP: gva 0xffffffffc03e1dcc cr3 0x3051e000
+  -> PML4E at 0x000000003051eff8 is outside guest RAM
+EOF
+}
+
 # list and debug, as plan-exec.sh asks them of a run at its outer timeout.
 case "${1:-}" in
 list)
@@ -22,7 +48,11 @@ list)
 	exit 0
 	;;
 debug)
-	echo "fake registers of $3: RIP 0xfeedface"
+	if [ -f "fake-debug-$3" ]; then
+		cat "fake-debug-$3"
+	else
+		echo "fake registers of $3: RIP 0xfeedface"
+	fi
 	exit 0
 	;;
 esac
@@ -33,6 +63,11 @@ for word in $*; do
 	case "$word" in
 	fake.exit=*) code=${word#fake.exit=} ;;
 	fake.hang)
+		echo "fake-hang-$$ $$ running" >>fake-vms
+		while :; do sleep 1; done
+		;;
+	"fake.lostcr3.${FAKE_L1_BOOT:-0}")
+		lost_cr3 >"fake-debug-fake-hang-$$"
 		echo "fake-hang-$$ $$ running" >>fake-vms
 		while :; do sleep 1; done
 		;;

@@ -25,6 +25,7 @@
 #   time     wall seconds of the lkvm run
 #   timed_out  present if the outer timeout (e2e_limit) had to stop lkvm
 #   at-timeout then, lkvm debug --regs of its vCPUs just before
+#   at-timeout-l1  (L1 only) and what L1's KVM did for them (l1_exits)
 #   pre.out, post.out, post.status  the run's host-side steps
 #   l1-trace   (L1 only) L1's KVM trace lines of the run: an L2 vCPU's
 #              triple fault, with its RIP; absent when there were none
@@ -103,6 +104,31 @@ where_stuck() {
 		return 0
 	fi
 	timeout 10 "$LKVM" debug -n "$vm" --regs >"$out/at-timeout" 2>&1 || true
+	l1_exits >"$out/at-timeout-l1" 2>&1 || true
+	[ -s "$out/at-timeout-l1" ] || rm -f "$out/at-timeout-l1"
+}
+
+# l1_exits: (in L1) what L1's KVM does for the L2's vCPUs for a second:
+# each (vCPU, exit reason) with its count, and the first lines. A vCPU
+# that exits in a loop shows its reason and address (info2: the GPA of
+# a nested page fault); none at all means L1's CPU never left the L2.
+# A trace instance of its own, so the run's l1-trace (SHUTDOWN exits
+# only) gets none of these lines. Its ring buffer keeps the latest
+# lines, so a count near its size is a lower bound. (No local variables
+# in sh: inst, not guard's t.)
+l1_exits() {
+	inst=${E2E_L1_TRACE:-}/instances/at-timeout
+	[ -d "${inst%/*}" ] && mkdir "$inst" 2>/dev/null || return 0
+	if echo 1 >"$inst/events/kvm/kvm_exit/enable"; then
+		sleep 1
+		echo 0 >"$inst/events/kvm/kvm_exit/enable"
+		grep -v '^#' "$inst/trace" >"$WORK/exits" || true
+		printf "L1's KVM in 1 s: %s exits traced\n" "$(wc -l <"$WORK/exits")"
+		sed -n 's/.*kvm_exit: \(vcpu [0-9]* reason [a-z_0-9]*\).*/\1/p' \
+			"$WORK/exits" | sort | uniq -c
+		sed -n 's/.*kvm_exit: //p' "$WORK/exits" | head -n 4
+	fi
+	rmdir "$inst"
 }
 
 # guard PID LIMIT: the outer timeout of one run, beside it. Ends the whole
