@@ -289,8 +289,8 @@ e2e_l1_crashes() {
 # - or the run hung to its outer timeout with a vCPU whose CR3 is outside
 #   guest RAM (lkvm debug, asked then, could not read its top-level
 #   table). No Linux kernel loads such a CR3, and lkvm sets CR3 only at
-#   boot (to its own tables) and on a restore: the vCPU's state was
-#   corrupted under the guest (tests/e2e/README.md).
+#   boot (to its own tables) and on a restore. Seen once, the registers
+#   were L1's own at its VMRUN (tests/e2e/README.md).
 e2e_l1_event() {
 	local d=$1 walk
 
