@@ -34,6 +34,11 @@ say() {
 	echo "mig: $*"
 	echo "mig: $mode: $*" >/dev/console 2>/dev/null
 }
+# prefix TEXT: stdin's lines, CRs dropped, each after TEXT and ended by
+# a newline, the last one too: a console cut mid-line (a guest that
+# moved away between a tick and its newline) must not swallow the next
+# line, "mig: done" say, which migrate.bats's post step waits for.
+prefix() { tr -d '\r' | awk -v p="$1" '{ print p $0 }'; }
 now() { cut -d ' ' -f 1 /proc/uptime; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
@@ -89,7 +94,7 @@ migrate() {
 	"$LKVM" migrate -n "$name" "$@" >"$tag.migrate" 2>&1
 	rc=$?
 	say "$tag: migrate rc $rc in $(secs "$t0" "$(now)") s"
-	sed "s/^/mig: $tag: /" "$tag.migrate" | tail -n 3
+	tail -n 3 "$tag.migrate" | prefix "mig: $tag: "
 }
 
 # where TAG PID: where a guest that stopped answering is, before it is
@@ -98,7 +103,7 @@ migrate() {
 where() {
 	vm=$("$LKVM" list 2>/dev/null | awk -v p="$2" '$2 == p { print $1 }')
 	[ -z "$vm" ] || timeout 10 "$LKVM" debug -n "$vm" --regs 2>&1 |
-		grep -E 'vCPU|RIP|CR0' | sed "s/^/mig: $1: where: /"
+		grep -E 'vCPU|RIP|CR0' | prefix "mig: $1: where: "
 	for t in /proc/"$2"/task/*; do
 		[ -r "$t/stat" ] || continue
 		say "$1: thread $(cat "$t/comm") state $(sed 's/.*) //' "$t/stat" | cut -d ' ' -f 1) in $(cat "$t/wchan" 2>/dev/null)"
@@ -117,13 +122,13 @@ finish() {
 	rc=$?
 	say "$1: exit $rc"
 	finished="$finished $1"
-	sed -n "s/^lkvm-guest: \(area\|disk\|eth0\|dirtied\|done\|xfer\)/mig: $1: guest: \1/p" \
-		"$1.console" | tr -d '\r'
-	sed "s/^/mig: $1: stderr: /" "$1.stderr"
+	sed -n "s/^lkvm-guest: \(area\|disk\|eth0\|dirtied\|done\|xfer\)/\1/p" \
+		"$1.console" | prefix "mig: $1: guest: "
+	prefix "mig: $1: stderr: " <"$1.stderr"
 	# A guest that died says why on its console (an oops, a panic):
 	# the console stays in L1, so its end comes back here.
 	[ "$rc" -eq 0 ] || grep -v 'lkvm-guest: tick' "$1.console" |
-		tail -n 40 | tr -d '\r' | sed "s/^/mig: $1: console: /"
+		tail -n 40 | prefix "mig: $1: console: "
 }
 
 # The datagram stream of the move back: L1 is 169.254.7.1, and sends to
@@ -192,8 +197,8 @@ gone_early() {
 		gone "$pid" || continue
 		wait "$pid"
 		say "$tag: ended before any check, exit $?"
-		tail -n 5 "$tag.stderr" | sed "s/^/mig: $tag: stderr: /"
-		tail -n 3 "$tag.console" | tr -d '\r' | sed "s/^/mig: $tag: console: /"
+		tail -n 5 "$tag.stderr" | prefix "mig: $tag: stderr: "
+		tail -n 3 "$tag.console" | prefix "mig: $tag: console: "
 	done
 }
 
