@@ -93,6 +93,9 @@ int pgwalk_x86(u64 cr3, u64 gva, int levels, bool nxe,
  *     PDE  [  8] @ 0x0000000000003040 = 0x00000000010000e3  P W A D PS
  *     -> gpa 0x0000000001000000 (2M page) kernel rw exec
  *
+ * or, for a walk that stopped, "-> not present", "-> reserved bit set"
+ * or "-> PDE at 0x... is outside guest RAM" (PGWALK_UNREADABLE).
+ *
  * Like snprintf(): returns the length the full text needs and writes at
  * most size bytes, NUL included.
  */

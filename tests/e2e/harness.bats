@@ -7,8 +7,9 @@
 # runs the real plan-exec.sh and wedges when a run tells it to: a wedge is
 # recognised and said, the finished runs keep their results, the others
 # run once more in a fresh L1, a second wedge fails them naming L1, and a
-# run that ended (however badly) is never run again, unless L1's KVM saw
-# its L2 triple-fault unplanned: then it runs once more too.
+# run that ended (however badly) is never run again, unless its L2 died
+# of L1 (L1's KVM saw it triple-fault unplanned, or it hung with its CR3
+# outside guest RAM): then it runs once more too.
 
 load ../lib/e2e
 
@@ -348,6 +349,17 @@ lost_cr3="L2 hung in L1 with a CR3 outside its RAM: run lost (run status 143): v
 	[[ $output == *"e2e: this is the rerun: in the first L1 this run's L2 died: try 1: $lost_cr3"* ]]
 	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
 	[ "${lines[2]}" = "e2e: L2 crash in L1: state: try 2: $lost_cr3" ]
+}
+
+@test "harness: a hang with only a deeper table outside RAM is the run's result, not rerun" {
+	fake_l1
+	e2e_run lost --limit 2 --append "fake.lostpde.1"
+	fake_l1_execute
+	[ "$(boots)" -eq 1 ]
+	[ ! -f "$E2E_STATE/wedges" ]
+	run e2e_result lost
+	[ "$status" -eq 1 ]
+	[[ $output == *"outer timeout stopped it"*"-> PDE at 0x0000000030000008 is outside guest RAM"* ]]
 }
 
 @test "harness: a wedge and an L2 crash in one plan share one fresh L1" {

@@ -277,8 +277,10 @@ e2e_l1_crashes() {
 			echo "$line" >"$d/l1-event"
 			mkdir -p "$E2E_STATE/crashed.try-1"
 			mv "$d" "$E2E_STATE/crashed.try-1/"
-		else
+		elif [[ -d $E2E_STATE/crashed.try-1/$name ]]; then
 			e2e_note "run $name: its L2 died in L1 again; that result stands"
+		else
+			e2e_note "run $name: its L2 died in L1 on the rerun; that result stands"
 		fi
 	done
 }
@@ -286,11 +288,12 @@ e2e_l1_crashes() {
 # e2e_l1_event RESULT_DIR: says how the run's L2 died of L1, if it did:
 # - L1's KVM traced a SHUTDOWN exit (tests/lib/l1-init.sh), a triple
 #   fault the run did not plan (e2e_run --triple);
-# - or the run hung to its outer timeout with a vCPU whose CR3 is outside
-#   guest RAM (lkvm debug, asked then, could not read its top-level
-#   table). No Linux kernel loads such a CR3, and lkvm sets CR3 only at
-#   boot (to its own tables) and on a restore. Seen once, the registers
-#   were L1's own at its VMRUN (tests/e2e/README.md).
+# - or the run hung to its outer timeout with a vCPU faulting on its own
+#   RIP (CR2 = RIP) with its CR3 outside guest RAM (e2e_lost_cr3). No
+#   Linux kernel loads such a CR3, and lkvm sets CR3 only at boot (to its
+#   own tables) and on a restore (whose runs in migrate.bats are planned
+#   --no-rerun). Seen once, the registers were L1's own at its VMRUN
+#   (tests/e2e/README.md).
 e2e_l1_event() {
 	local d=$1 walk
 
@@ -304,15 +307,24 @@ e2e_l1_event() {
 		[[ ! -s $d/at-timeout-l1 ]] || echo "; $(head -n 1 "$d/at-timeout-l1")")"
 }
 
-# e2e_lost_cr3 AT_TIMEOUT: the first vCPU of an lkvm debug dump whose
-# walk of RIP could not read its top-level table (PML4E or PML5E), as
-# "vCPU N: RIP ... CR3 ...: -> PML4E at 0x... is outside guest RAM".
+# e2e_lost_cr3 AT_TIMEOUT: the first vCPU of an lkvm debug dump with CR2
+# equal to RIP whose walk of RIP could not read even its first entry (no
+# step line before the result: CR3 itself is outside RAM), as "vCPU N:
+# RIP ... CR3 ...: -> PML4E at 0x... is outside guest RAM".
 e2e_lost_cr3() {
 	awk '
-	/^vCPU [0-9]+ / { cpu = $2; rip = ""; cr3 = "" }
+	/^vCPU [0-9]+ / { cpu = $2; rip = cr2 = cr3 = ""; steps = 0 }
 	/^  RIP / { rip = $2 }
-	/ CR3 / { for (i = 1; i < NF; i++) if ($i == "CR3") cr3 = $(i + 1) }
+	/ CR3 / {
+		for (i = 1; i < NF; i++) {
+			if ($i == "CR2") cr2 = $(i + 1)
+			if ($i == "CR3") cr3 = $(i + 1)
+		}
+	}
+	/^  (PML5E|PML4E|PDPTE|PDE|PTE) *\[/ { steps++ }
 	/^  -> PML[45]E at 0x[0-9a-f]+ is outside guest RAM$/ {
+		if (steps || rip == "" || cr2 != rip)
+			next
 		sub(/^  /, "")
 		printf "vCPU %s: RIP %s CR3 %s: %s\n", cpu, rip, cr3, $0
 		found = 1
@@ -368,9 +380,10 @@ e2e_l1_boot() {
 
 	for f in "$plan"/runs/*.sh; do
 		[[ -f $f ]] || continue
-		# + 20: a run's outer timeout may first spend up to 15 s
-		# asking lkvm where it is (plan-exec.sh, where_stuck).
-		limit=$((limit + $(sed -n 's/^e2e_limit=//p' "$f") + 20))
+		# + 25: a run's outer timeout may first spend up to 17 s
+		# asking L1's KVM and lkvm where it is (plan-exec.sh,
+		# where_stuck), then 5 s to SIGKILL.
+		limit=$((limit + $(sed -n 's/^e2e_limit=//p' "$f") + 25))
 	done
 	rm -rf "$extra"
 	mkdir -p "$extra/bin"

@@ -16,10 +16,13 @@
 #   fake.lostcr3.B  in boot B, hang as fake.hang, and "lkvm debug" then
 #                 shows vCPU 1 with a CR3 outside guest RAM, as a guest
 #                 hung in L1 once showed it (tests/e2e/README.md)
+#   fake.lostpde.B  the same, but vCPU 1's CR3 is fine and only its PDE
+#                 points outside RAM: a guest's own doing, not L1's
 set -eu
 
 # What lkvm debug --regs said of a guest hung in L1 (abridged): vCPU 1
-# ran with a CR3 outside the guest's 256 MiB.
+# ran with a CR3 outside the guest's 256 MiB. lost_cr3 pde: a walk that
+# got further, to a PDE outside RAM.
 lost_cr3() {
 	cat <<'EOF'
 vCPU 0 (mp_state 3, halted)
@@ -35,9 +38,20 @@ vCPU 1 (mp_state 0, runnable)
   RIP ffffffffc03e1dcc RFLAGS 0000000000010246
   CR0 0000000080050033 CR2 ffffffffc03e1dcc CR3 000000003051e000 CR4 0000000000710ef0
   code at RIP: (not mapped)
+EOF
+	if [ "${1:-}" = pde ]; then
+		cat <<'EOF'
+  walk of RIP: gva 0xffffffffc03e1dcc cr3 0x2a2e000
+  PML4E[511] @ 0x0000000002a2eff8 = 0x0000000002a31067  P W U A D
+  PDPTE[511] @ 0x0000000002a31ff8 = 0x0000000030000063  P W A D
+  -> PDE at 0x0000000030000008 is outside guest RAM
+EOF
+	else
+		cat <<'EOF'
   walk of RIP: gva 0xffffffffc03e1dcc cr3 0x3051e000
   -> PML4E at 0x000000003051eff8 is outside guest RAM
 EOF
+	fi
 }
 
 # list and debug, as plan-exec.sh asks them of a run at its outer timeout.
@@ -66,8 +80,9 @@ for word in $*; do
 		echo "fake-hang-$$ $$ running" >>fake-vms
 		while :; do sleep 1; done
 		;;
-	"fake.lostcr3.${FAKE_L1_BOOT:-0}")
-		lost_cr3 >"fake-debug-fake-hang-$$"
+	"fake.lostcr3.${FAKE_L1_BOOT:-0}" | "fake.lostpde.${FAKE_L1_BOOT:-0}")
+		kind=${word#fake.lost}
+		lost_cr3 "${kind%%.*}" >"fake-debug-fake-hang-$$"
 		echo "fake-hang-$$ $$ running" >>fake-vms
 		while :; do sleep 1; done
 		;;

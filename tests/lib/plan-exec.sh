@@ -37,8 +37,8 @@
 # RESULTS_DIR/plan.done is written last, so a missing file means the plan
 # itself did not finish.
 #
-# A run's outer timeout asks lkvm where its vCPUs are (where_stuck, up to
-# 15 s), then sends SIGTERM, and SIGKILL 5 s later.
+# A run's outer timeout asks L1's KVM and lkvm where its vCPUs are
+# (where_stuck, up to 17 s), then sends SIGTERM, and SIGKILL 5 s later.
 # A process still there E2E_KILL_GRACE (20) s after SIGKILL is stuck in
 # the kernel, which no userspace program can do by itself: in the emulated
 # L1 it is L1 wedging (a vCPU thread that never leaves KVM_RUN). That is
@@ -94,7 +94,9 @@ tasks() {
 
 # where_stuck PID: before the outer timeout stops a run's lkvm, ask it
 # where its vCPUs are (lkvm debug --regs), so that a guest that hung in
-# silence still says where: into the run's at-timeout file.
+# silence still says where: into the run's at-timeout file; and, first,
+# in L1, what L1's KVM does for them (at-timeout-l1), before the pause
+# that lkvm debug makes adds exits of its own.
 where_stuck() {
 	[ "$e2e_exec" = "$LKVM" ] || return 0
 	list=$("$LKVM" list 2>&1) || true
@@ -103,9 +105,9 @@ where_stuck() {
 		printf 'pid %s is not in lkvm list, which said:\n%s\n' "$1" "$list" >"$out/at-timeout"
 		return 0
 	fi
-	timeout 10 "$LKVM" debug -n "$vm" --regs >"$out/at-timeout" 2>&1 || true
 	l1_exits >"$out/at-timeout-l1" 2>&1 || true
 	[ -s "$out/at-timeout-l1" ] || rm -f "$out/at-timeout-l1"
+	timeout 10 "$LKVM" debug -n "$vm" --regs >"$out/at-timeout" 2>&1 || true
 }
 
 # l1_exits: (in L1) what L1's KVM does for the L2's vCPUs for a second:
@@ -113,17 +115,24 @@ where_stuck() {
 # that exits in a loop shows its reason and address (info2: the GPA of
 # a nested page fault); none at all means L1's CPU never left the L2.
 # A trace instance of its own, so the run's l1-trace (SHUTDOWN exits
-# only) gets none of these lines. Its ring buffer keeps the latest
-# lines, so a count near its size is a lower bound. (No local variables
-# in sh: inst, not guard's t.)
+# only) gets none of these lines. The count is the tracer's own (entries
+# written); its ring buffer keeps the latest, so the counts per reason
+# and the lines shown are of those. One left by a guard killed in its
+# second is cleared first. (No local variables in sh: inst, not guard's
+# t.)
 l1_exits() {
-	inst=${E2E_L1_TRACE:-}/instances/at-timeout
-	[ -d "${inst%/*}" ] && mkdir "$inst" 2>/dev/null || return 0
-	if echo 1 >"$inst/events/kvm/kvm_exit/enable"; then
+	[ -n "${E2E_L1_TRACE:-}" ] || return 0
+	inst=$E2E_L1_TRACE/instances/at-timeout
+	en=$inst/events/kvm/kvm_exit/enable
+	[ -d "${inst%/*}" ] || return 0
+	[ ! -d "$inst" ] || { echo 0 >"$en"; rmdir "$inst"; } 2>/dev/null
+	mkdir "$inst" 2>/dev/null || return 0
+	if [ -f "$en" ] && echo 1 >"$en"; then
 		sleep 1
-		echo 0 >"$inst/events/kvm/kvm_exit/enable"
+		echo 0 >"$en"
 		grep -v '^#' "$inst/trace" >"$WORK/exits" || true
-		printf "L1's KVM in 1 s: %s exits traced\n" "$(wc -l <"$WORK/exits")"
+		printf "L1's KVM in 1 s: %s exits (entries kept/written)\n" \
+			"$(sed -n 's/^# entries-in-buffer\/entries-written: \([0-9]*\/[0-9]*\).*/\1/p' "$inst/trace")"
 		sed -n 's/.*kvm_exit: \(vcpu [0-9]* reason [a-z_0-9]*\).*/\1/p' \
 			"$WORK/exits" | sort | uniq -c
 		sed -n 's/.*kvm_exit: //p' "$WORK/exits" | head -n 4
