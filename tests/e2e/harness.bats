@@ -302,6 +302,22 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 	[[ ${lines[1]} == "e2e: L2 crash in L1: state: try 1: "*"not rerun (--no-rerun)"* ]]
 }
 
+@test "harness: with --no-rerun, an L2 that died of a page fault only the emulated CPU makes runs once more" {
+	fake_l1
+	e2e_run mig --no-rerun --append "fake.l2pf.1=18 fake.exit=0"
+	e2e_run real --no-rerun --append "fake.l2pf.1=19"
+	fake_l1_execute
+	[ "$(boots)" -eq 2 ]
+	ran_in mig 0 2
+	ran_in real 6 1
+	# RSVD without P (0x18): QEMU's walk; with P (0x19): what a CPU says.
+	grep -qx "try 1: L2 triple fault in L1: run mig (run status 6): .*error_code 0x00000018; rerun though planned --no-rerun: a page fault with RSVD set and P clear (error code 0x18): no x86 CPU raises it, QEMU's page walk does" "$E2E_STATE/wedges"
+	grep -qx "try 1: L2 triple fault in L1: run real (run status 6): .*error_code 0x00000019; not rerun (--no-rerun): the result stands" "$E2E_STATE/wedges"
+	[ "$(wc -l <"$E2E_STATE/wedges")" -eq 2 ]
+	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
+	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
+}
+
 @test "harness: a planned triple fault (--triple) is the run's result, never rerun" {
 	fake_l1
 	e2e_run planned --triple --append "fake.l2triple.1=6"

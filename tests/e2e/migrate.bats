@@ -28,9 +28,9 @@ plan() {
 	done
 	# The driver ends everything within its DEADLINE (240 s). A guest
 	# that triple-faults in L1 may be one lkvm restored wrong, so fail's
-	# is its result; live's runs once more, as any other run's, since
-	# the same crashes come under its load without a move
-	# (tests/e2e/README.md).
+	# is its result, but for a page fault only the emulated CPU makes;
+	# live's runs once more, as any other run's, since the same crashes
+	# come under its load without a move (tests/e2e/README.md).
 	local rerun=--no-rerun
 	[[ $mode != live ]] || rerun=
 	e2e_run "$run" $rerun --raw --limit 280 \
