@@ -304,16 +304,32 @@ fake_shutdown="vcpu 1 reason shutdown rip 0xffffffff8e4c1d2f info1 0x00000000000
 
 @test "harness: with --no-rerun, an L2 that died of a page fault only the emulated CPU makes runs once more" {
 	fake_l1
-	e2e_run mig --no-rerun --append "fake.l2pf.1=18 fake.exit=0"
+	# RSVD without P: QEMU's walk (a fetch; a user write); with P, or
+	# without RSVD, or not a page fault (vector 13): what a CPU says.
+	e2e_run fetch --no-rerun --append "fake.l2pf.1=18 fake.exit=0"
+	e2e_run write --no-rerun --append "fake.l2pf.1=e fake.exit=0"
+	e2e_run twice --no-rerun --append "fake.l2pf.1=1c fake.l2pf.2=18"
 	e2e_run real --no-rerun --append "fake.l2pf.1=19"
+	e2e_run absent --no-rerun --append "fake.l2pf.1=10"
+	e2e_run gp --no-rerun --append "fake.l2pf.1=18:80000b0d"
 	fake_l1_execute
 	[ "$(boots)" -eq 2 ]
-	ran_in mig 0 2
+	ran_in fetch 0 2
+	ran_in write 0 2
+	ran_in twice 6 2
 	ran_in real 6 1
-	# RSVD without P (0x18): QEMU's walk; with P (0x19): what a CPU says.
-	grep -qx "try 1: L2 triple fault in L1: run mig (run status 6): .*error_code 0x00000018; rerun though planned --no-rerun: a page fault with RSVD set and P clear (error code 0x18): no x86 CPU raises it, QEMU's page walk does" "$E2E_STATE/wedges"
-	grep -qx "try 1: L2 triple fault in L1: run real (run status 6): .*error_code 0x00000019; not rerun (--no-rerun): the result stands" "$E2E_STATE/wedges"
-	[ "$(wc -l <"$E2E_STATE/wedges")" -eq 2 ]
+	ran_in absent 6 1
+	ran_in gp 6 1
+	local qemu="a page fault with RSVD set and P clear (error code"
+	grep -qx "try 1: .* run fetch .*; rerun though planned --no-rerun: $qemu 0x18): .*" "$E2E_STATE/wedges"
+	grep -qx "try 1: .* run write .*; rerun though planned --no-rerun: $qemu 0xe): .*" "$E2E_STATE/wedges"
+	grep -qx "try 1: .* run twice .*; rerun though planned --no-rerun: $qemu 0x1c): .*" "$E2E_STATE/wedges"
+	grep -qx "try 2: .* run twice .*error_code 0x00000018; $qemu 0x18): .*" "$E2E_STATE/wedges"
+	grep -qF "run twice: its L2 died in L1 again; that result stands" "$E2E_STATE/notes"
+	for run in real absent gp; do
+		grep -qx "try 1: .* run $run .*; not rerun (--no-rerun): the result stands" "$E2E_STATE/wedges"
+	done
+	[ "$(wc -l <"$E2E_STATE/wedges")" -eq 7 ]
 	run bash "$E2E_LIB/e2e-summary.sh" "$BATS_TEST_TMPDIR/started" "$E2E_STATE"
 	[ "${lines[0]}" = "e2e: L1 retries: 1" ]
 }

@@ -13,8 +13,9 @@
 #   fake.l2triple.B=N  in boot B, its guest triple-faults: a line in the
 #                 L1's KVM trace, as tests/lib/l1-init.sh sets it up, then
 #                 exit with status N
-#   fake.l2pf.B=ERR  in boot B, its guest triple-faults delivering a page
-#                 fault with error code 0xERR (hex), then exits 6
+#   fake.l2pf.B=ERR[:INFO]  in boot B, its guest triple-faults delivering
+#                 an event with error code 0xERR (hex), a page fault or
+#                 intr_info 0xINFO, then exits 6
 #   fake.lostcr3.B  in boot B, hang as fake.hang, and "lkvm debug" then
 #                 shows vCPU 1 with a CR3 outside guest RAM, as a guest
 #                 hung in L1 once showed it (tests/e2e/README.md)
@@ -94,8 +95,11 @@ for word in $*; do
 		exit "${word#*=}"
 		;;
 	"fake.l2pf.${FAKE_L1_BOOT:-0}="*)
-		printf ' lkvm-97 [000] d.... 60.3: kvm_exit: vcpu 0 reason shutdown rip 0xffffffffad350052 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x%08x\n' \
-			"0x${word#*=}" >>"$E2E_L1_TRACE/trace"
+		pf=${word#*=}
+		info=80000b0e
+		case $pf in *:*) info=${pf#*:} pf=${pf%%:*} ;; esac
+		printf ' lkvm-97 [000] d.... 60.3: kvm_exit: vcpu 0 reason shutdown rip 0xffffffffad350052 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x%s error_code 0x%08x\n' \
+			"$info" "0x$pf" >>"$E2E_L1_TRACE/trace"
 		exit 6
 		;;
 	"fake.wedge.${FAKE_L1_BOOT:-0}=unkillable")
