@@ -146,6 +146,9 @@ one_error_line() {
 	local d=$BATS_TEST_TMPDIR
 	need_tiny
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	# Under make tsan: valgrind kills any ThreadSanitizer program (137).
+	[[ $E2E_LKVM != *-tsan ]] ||
+		skip "valgrind cannot run a ThreadSanitizer build"
 	truncate -s 1M "$d/a.img" "$d/b.img"
 	run --separate-stderr timeout -k 5 120 valgrind -q --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect,possible \
