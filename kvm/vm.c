@@ -246,14 +246,6 @@ static void join_vcpus(struct vm *vm)
 			pthread_join(vm->vcpus[i].thread, NULL);
 }
 
-/* incoming()'s held vCPU threads, for a guest that will not run here. */
-static void end_held_vcpus(struct vm *vm, const char *why)
-{
-	/* Only to end them (a fate already decided stays): r says the rest. */
-	vm_set_fate(vm, VM_FATE_HOST_ERROR, "%s", why);
-	join_vcpus(vm);
-}
-
 /*
  * A migrated guest's vCPU threads start before its state comes, so that
  * creating them is not part of the downtime.  A pause hold, taken first,
@@ -278,7 +270,9 @@ static int incoming(struct vm *vm, bool *ended)
 	*ended = true;
 	if (vm_exiting(vm))
 		r = 0;
-	end_held_vcpus(vm, "no guest came");
+	else	/* only to end the parked threads: r says the rest */
+		vm_set_fate(vm, VM_FATE_HOST_ERROR, "no guest came");
+	join_vcpus(vm);
 	return r;
 }
 
@@ -329,7 +323,9 @@ int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg)
 		migrate_stop(vm);
 		ioloop_stop(&vm->loop);
 	} else if (vm->cfg.incoming) {
-		end_held_vcpus(vm, "the devices did not start");
+		/* incoming()'s parked vCPU threads: end them. */
+		vm_set_fate(vm, VM_FATE_HOST_ERROR, "the devices did not start");
+		join_vcpus(vm);
 	}
 	stop_devices(vm);
 	vm_control_stop(vm);
