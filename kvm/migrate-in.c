@@ -20,8 +20,7 @@
  *
  * vm_run() then starts the devices and the I/O thread, lets the devices
  * announce the move (DEV_HANDOVER_RESUMED), tells a kvmclock guest it
- * was stopped, lets the vCPUs go (their threads were started before the
- * stream was read, and wait behind a pause hold), and only then calls
+ * was stopped, starts the vCPUs, and only then calls
  * migrate_incoming_done(), which confirms to the source: from that
  * moment the guest is here, and the source ends.
  *

@@ -222,80 +222,34 @@ static int start_control(struct vm *vm)
 	return 0;
 }
 
-static void start_vcpus(struct vm *vm)
+static void run_vcpus(struct vm *vm, void (*wait)(struct vm *, void *),
+		      void *arg)
 {
 	unsigned int i;
 	int r;
 
+	/* A migrated guest: devices announce it, kvmclock learns of the pause. */
+	if (vm->cfg.incoming)
+		migrate_incoming_resume(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		r = vcpu_start(&vm->vcpus[i]);
 		if (r) {
 			vm_set_fate(vm, VM_FATE_HOST_ERROR,
 				    "cannot start vCPU thread: %s", strerror(-r));
-			return;
+			break;
 		}
 	}
-}
-
-static void join_vcpus(struct vm *vm)
-{
-	unsigned int i;
-
+	/* It runs here now: the source may let go. */
+	if (vm->cfg.incoming && !r)
+		migrate_incoming_done(vm);
+	wait(vm, arg);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);
 }
 
-/*
- * A migrated guest's vCPU threads start before its state comes, so that
- * creating them is not part of the downtime.  A pause hold, taken first,
- * keeps them out of the guest: their first KVM_RUN returns at once (the
- * hold set immediate_exit) and they park in vcpu_settle() while this
- * thread loads their state.  run_vcpus() lets them go.
- *
- * Returns 0 with the guest loaded, or with *ended when it never will be
- * and the fate says why (lkvm stop or a signal while waiting, no vCPU
- * thread); an error for a stream that failed (said by migrate_incoming()).
- */
-static int incoming(struct vm *vm, bool *ended)
-{
-	int r = 0;
-
-	vm_pause_hold(vm);
-	start_vcpus(vm);
-	if (!vm_exiting(vm))
-		r = migrate_incoming(vm);
-	if (!r && !vm_exiting(vm))
-		return 0;
-	*ended = true;
-	if (vm_exiting(vm))
-		r = 0;
-	else	/* only to end the parked threads: r says the rest */
-		vm_set_fate(vm, VM_FATE_HOST_ERROR, "no guest came");
-	join_vcpus(vm);
-	return r;
-}
-
-static void run_vcpus(struct vm *vm, void (*wait)(struct vm *, void *),
-		      void *arg)
-{
-	if (vm->cfg.incoming) {
-		/* Devices announce the move, kvmclock learns of the pause. */
-		migrate_incoming_resume(vm);
-		vm_pause_release(vm);
-		/* It runs here now: the source may let go. */
-		if (!vm_exiting(vm))
-			migrate_incoming_done(vm);
-	} else {
-		start_vcpus(vm);
-	}
-	wait(vm, arg);
-	join_vcpus(vm);
-}
-
 int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg)
 {
-	bool ended = false;
 	int r;
 
 	/* An incoming guest comes from the stream, not from a kernel. */
@@ -305,9 +259,10 @@ int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg)
 	if (!r)
 		r = start_control(vm);
 	if (!r && vm->cfg.incoming) {
-		r = incoming(vm, &ended);
-		if (ended)
-			return r;
+		r = migrate_incoming(vm);
+		/* Stopped while waiting (a signal, lkvm stop): the fate says. */
+		if (r && vm_exiting(vm))
+			return 0;
 	}
 	if (r)
 		return r;
@@ -322,10 +277,6 @@ int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg)
 		/* A migration's thread may hold the I/O thread at its gate. */
 		migrate_stop(vm);
 		ioloop_stop(&vm->loop);
-	} else if (vm->cfg.incoming) {
-		/* incoming()'s parked vCPU threads: end them. */
-		vm_set_fate(vm, VM_FATE_HOST_ERROR, "the devices did not start");
-		join_vcpus(vm);
 	}
 	stop_devices(vm);
 	vm_control_stop(vm);

@@ -77,24 +77,9 @@ int migrate_register(struct vm *v) { return 0; }
 void migrate_stop(struct vm *v) {}
 void migrate_free(struct vm *v) {}
 int migrate_incoming_control(struct vm *v) { return 0; }
-
-/*
- * An incoming guest: what migrate_incoming() returns, and what it found:
- * how many vCPU threads had started, and the pause holds on them.
- */
-static int incoming_result = -ENOSYS;
-static unsigned int started_at_load, holds_at_load;
-
-int migrate_incoming(struct vm *v)
-{
-	started_at_load = vcpus_started;
-	holds_at_load = v->pause_holds;
-	note('i', "");
-	return incoming_result;
-}
-
-void migrate_incoming_resume(struct vm *v) { note('r', ""); }
-void migrate_incoming_done(struct vm *v) { note('d', ""); }
+int migrate_incoming(struct vm *v) { return -ENOSYS; }
+void migrate_incoming_resume(struct vm *v) {}
+void migrate_incoming_done(struct vm *v) {}
 void migrate_incoming_free(struct vm *v) {}
 void migrate_incoming_stop(struct vm *v) {}
 
@@ -216,63 +201,6 @@ static void test_start_failure(void)
 	CHECK(!strcmp(trail, "+a -a xc xb xa"));
 }
 
-/*
- * A migrated guest: its vCPU threads start before the stream is read,
- * held out of the guest by a pause hold, which goes only after the
- * devices started and announced the move, and before the source hears
- * that the guest runs here.
- */
-static void test_incoming(void)
-{
-	setup(2);
-	vm.cfg.incoming = "unix:m.sock";
-	incoming_result = 0;
-	add_fake("a", 0);
-	CHECK_EQ(vm_run(&vm, wait_then_poweroff, NULL), 0);
-	CHECK_EQ(started_at_load, 2);
-	CHECK_EQ(holds_at_load, 1);
-	CHECK_EQ(vm.pause_holds, 0);
-	CHECK(!strcmp(trail, "i +a r d w -a"));
-	CHECK_EQ(vm_get_fate(&vm, NULL, NULL), VM_FATE_POWEROFF);
-	vm_destroy(&vm);
-	CHECK_EQ(vcpus_joined, 2);
-}
-
-/* A stream that fails: no device starts, the held threads end. */
-static void test_incoming_failure(void)
-{
-	setup(2);
-	vm.cfg.incoming = "unix:m.sock";
-	incoming_result = -EPROTO;
-	add_fake("a", 0);
-	CHECK_EQ(vm_run(&vm, wait_never, NULL), -EPROTO);
-	CHECK_EQ(started_at_load, 2);
-	CHECK(!strcmp(trail, "i"));
-	CHECK(vm_exiting(&vm));
-	vm_destroy(&vm);
-	CHECK_EQ(vcpus_joined, 2);
-
-	/* Stopped while waiting: no error, the fate (stopped) says. */
-	setup(1);
-	vm.cfg.incoming = "unix:m.sock";
-	incoming_result = -ECANCELED;
-	vm_set_fate(&vm, VM_FATE_STOPPED, "stopped");
-	CHECK_EQ(vm_run(&vm, wait_never, NULL), 0);
-	CHECK_EQ(vm_get_fate(&vm, NULL, NULL), VM_FATE_STOPPED);
-	CHECK(!strcmp(trail, ""));
-	vm_destroy(&vm);
-
-	/* A device that cannot start: the held threads end too. */
-	setup(2);
-	vm.cfg.incoming = "unix:m.sock";
-	incoming_result = 0;
-	add_fake("a", -EIO);
-	CHECK_EQ(vm_run(&vm, wait_never, NULL), -EIO);
-	CHECK(!strcmp(trail, "i"));
-	vm_destroy(&vm);
-	CHECK_EQ(vcpus_joined, 2);
-}
-
 static void test_fate_once(void)
 {
 	int sig = 0;
@@ -327,6 +255,5 @@ static void test_fate_names(void)
 }
 
 UNIT_MAIN("vm", UNIT_TEST(test_order), UNIT_TEST(test_start_failure),
-	  UNIT_TEST(test_incoming), UNIT_TEST(test_incoming_failure),
 	  UNIT_TEST(test_fate_once), UNIT_TEST(test_panic_explains_reset),
 	  UNIT_TEST(test_reboot_announced), UNIT_TEST(test_fate_names))
