@@ -556,6 +556,17 @@ static int net_rx_one(struct virtio_net *net, struct virtq *vq)
 	return r ? r : 1;
 }
 
+/* virtio_signal(), counted. */
+static void net_signal(struct virtio_net *net, unsigned int qidx)
+{
+	if (virtio_signal(&net->vdev, qidx) <= 0)
+		return;
+	if (qidx == NET_RX_QUEUE)
+		stat_add(&net->stats.rx_irqs, 1);
+	else if (qidx == NET_TX_QUEUE)
+		stat_add(&net->stats.tx_irqs, 1);
+}
+
 static void net_rx(struct virtio_net *net)
 {
 	struct virtq *vq = virtio_vq(&net->vdev, NET_RX_QUEUE);
@@ -568,9 +579,9 @@ static void net_rx(struct virtio_net *net)
 		if (r <= 0)
 			break;
 		if (++done % NET_IRQ_BATCH == 0)
-			virtio_signal(&net->vdev, NET_RX_QUEUE);
+			net_signal(net, NET_RX_QUEUE);
 	}
-	virtio_signal(&net->vdev, NET_RX_QUEUE);
+	net_signal(net, NET_RX_QUEUE);
 	if (r < 0)
 		virtio_fail(&net->vdev, NET_RX_QUEUE, r);
 }
@@ -704,10 +715,10 @@ static bool net_tx(struct virtio_net *net)
 		if (r)
 			break;
 		if (++done % NET_IRQ_BATCH == 0)
-			virtio_signal(&net->vdev, NET_TX_QUEUE);
+			net_signal(net, NET_TX_QUEUE);
 	}
 	/* What was sent before the guest broke the ring is still signalled. */
-	virtio_signal(&net->vdev, NET_TX_QUEUE);
+	net_signal(net, NET_TX_QUEUE);
 	if (r)
 		virtio_fail(&net->vdev, NET_TX_QUEUE, r);
 	return more;
@@ -1208,10 +1219,11 @@ void net_print_stats(struct virtio_net *net, FILE *f)
 		(unsigned long long)s.tx_drop_hdr,
 		(unsigned long long)s.tx_drop_error,
 		(unsigned long long)s.tx_drop_down);
-	fprintf(f, "  %s: kicks rx %llu tx %llu; waits for guest buffers %llu, "
-		   "for the backend %llu\n",
+	fprintf(f, "  %s: kicks rx %llu tx %llu; interrupts rx %llu tx %llu; "
+		   "waits for guest buffers %llu, for the backend %llu\n",
 		net->name, (unsigned long long)s.rx_kicks,
-		(unsigned long long)s.tx_kicks,
+		(unsigned long long)s.tx_kicks, (unsigned long long)s.rx_irqs,
+		(unsigned long long)s.tx_irqs,
 		(unsigned long long)s.rx_wait_bufs,
 		(unsigned long long)s.tx_wait_backend);
 }

@@ -165,6 +165,8 @@ struct net_stats {
 	u64 rx_wait_bufs;	/* frames waited for guest buffers */
 	u64 tx_wait_backend;	/* frames waited for the backend */
 	u64 rx_kicks, tx_kicks;
+	/* Interrupts sent, which EVENT_IDX lets the guest hold back. */
+	u64 rx_irqs, tx_irqs;
 };
 
 /*

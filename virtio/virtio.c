@@ -122,10 +122,12 @@ static int virtio_notify_guest(struct virtio_dev *dev, int qidx)
 int virtio_signal(struct virtio_dev *dev, unsigned int qidx)
 {
 	struct virtq *vq = virtio_vq(dev, qidx);
+	int r;
 
 	if (!vq || !virtq_should_interrupt(vq))
 		return 0;
-	return virtio_notify_guest(dev, qidx);
+	r = virtio_notify_guest(dev, qidx);
+	return r ? r : 1;
 }
 
 /*

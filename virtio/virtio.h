@@ -179,7 +179,10 @@ struct virtq *virtio_vq(struct virtio_dev *dev, unsigned int qidx);
  * while the transport forbids DMA.
  */
 bool virtio_running(struct virtio_dev *dev);
-/* Interrupt the driver for queue @qidx if the ring asks for it. */
+/*
+ * Interrupt the driver for queue @qidx if the ring asks for it: 1 if an
+ * interrupt went out, 0 if the ring did not ask for one, or -errno.
+ */
 int virtio_signal(struct virtio_dev *dev, unsigned int qidx);
 /*
  * The guest broke queue @qidx (@err from virtq_pop()): stop the device and

@@ -3,7 +3,8 @@
 #
 #   net-report.sh ROUND_DIR...    (tests/kit/out/e2e/bench-net/round-*)
 #
-# Reads ROUND_DIR/results/{lkvm,qemu}-N/: the guest's console (iperf3's
+# Reads ROUND_DIR/results/{lkvm,base,qemu}-N/ (base: NET_BENCH_BASE):
+# the guest's console (iperf3's
 # receiver rate per pass, the NIC's interrupts around each direction),
 # the sampler's marks in post.out (L1 KVM's exit counters at each phase
 # mark), the exit status.  Throughput is iperf3's, by the receiver, in
@@ -11,7 +12,9 @@
 # over every pass of every good boot.  Per MiB moved: KVM's counters over
 # a direction's phase less one idle phase (the 1 s sleep each phase starts
 # with), and the guest's interrupts of the NIC's queues; medians over the
-# boots.  Exits 1, after the table, if a VMM and direction has no good
+# boots.  Paired by round: each round's mean rate of one VMM over
+# another's in the same L1 boot, which the L1's swings from boot to boot
+# do not touch.  Exits 1, after the table, if a VMM and direction has no good
 # pass at all.
 set -euo pipefail
 source "$(dirname "$0")/rounds.bash"
@@ -25,9 +28,9 @@ problems=()
 files=()
 for state in "$@"; do
 	round_check "$state" || continue
-	for d in "$state"/results/lkvm-* "$state"/results/qemu-*; do
+	for d in "$state"/results/lkvm-* "$state"/results/base-* "$state"/results/qemu-*; do
 		[[ -d $d && -f $d/done ]] || continue
-		for f in status console post.out; do
+		for f in status console post.out stderr; do
 			[[ -f $d/$f ]] || : >"$d/$f"
 			files+=("$d/$f")
 		done
@@ -41,6 +44,7 @@ awk -v where="$where" -v problems="$problem_text" '
 function run_of(path,   p, n) { n = split(path, p, "/"); return p[n - 1] }
 function file_of(path,   p, n) { n = split(path, p, "/"); return p[n] }
 function vmm_of(run) { return substr(run, 1, index(run, "-") - 1) }
+function round_of(run) { return substr(run, index(run, "-") + 1) }
 function sort_num(a, n,   i, j, t) {
 	for (i = 2; i <= n; i++)
 		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
@@ -62,6 +66,8 @@ file_of(FILENAME) == "status" { status[run_of(FILENAME)] = $1; next }
 file_of(FILENAME) == "console" {
 	r = run_of(FILENAME)
 	runs[r] = 1
+	if (vmm_of(r) == "base")
+		has_base = 1
 	if ($0 ~ /lkvm-bench: result /) {
 		# lkvm-bench: result tx pass 0 secs 5.04 mbits 940
 		for (i = 1; i < NF; i++) {
@@ -94,6 +100,22 @@ file_of(FILENAME) == "console" {
 	next
 }
 
+# lkvm --stats at exit, whole run: frames, kicks, interrupts sent.
+file_of(FILENAME) == "stderr" && $1 == "eth0:" {
+	r = run_of(FILENAME)
+	for (i = 2; i < NF; i++) {
+		if ($i == "rx" && $(i + 2) == "frames") dev[r, "rx frames"] = $(i + 1)
+		if ($i == "tx" && $(i + 2) == "frames") dev[r, "tx frames"] = $(i + 1)
+	}
+	if ($2 == "kicks") {
+		dev[r, "rx kicks"] = $4; dev[r, "tx kicks"] = $6
+		if ($7 == "interrupts") {
+			dev[r, "rx irqs"] = $9; dev[r, "tx irqs"] = $11 + 0
+		}
+	}
+	next
+}
+
 file_of(FILENAME) == "post.out" && $1 == "mark" {
 	r = run_of(FILENAME)
 	for (i = 4; i <= NF; i++) {
@@ -114,9 +136,52 @@ function cost(r, d, c,   next_mark, a, b, i0, i1) {
 	return (b - a) - (i1 - i0)
 }
 
+# One line: the ratio of VMM a (lkvm) over VMM b in each round, and the median.
+function paired(d, b, bname, a,   n, line, x, k, t2) {
+	if (a == "")
+		a = "lkvm"
+	n = 0; line = ""
+	for (k = 1; k <= nround; k++) {
+		x = round_list[k]
+		if (!rnp[a, d, x] || !rnp[b, d, x] || !rsum[b, d, x])
+			continue
+		t2[++n] = (rsum[a, d, x] / rnp[a, d, x]) / (rsum[b, d, x] / rnp[b, d, x])
+		line = line sprintf(" %s:%.2f", x, t2[n])
+	}
+	if (!n)
+		return
+	printf "  paired by round, %s/%s:%s; median %.2fx, %d of %d above 1\n",
+	       a, bname, line, median(t2, n), above(t2, n), n
+}
+# The device over the whole run (lkvm --stats), medians over the boots.
+function devline(num, den, name,   j, v, r, n, line, t3, any) {
+	line = sprintf("  %-34s", name)
+	for (j = 1; j <= nvmm; j++) {
+		v = vmms[j]
+		if (v == "qemu")
+			continue
+		n = 0
+		for (r in runs)
+			if (vmm_of(r) == v && dev[r, num] != "" && dev[r, den] > 0)
+				t3[++n] = dev[r, num] / dev[r, den]
+		line = line sprintf(" %s %s", v, fmt(median(t3, n), 3))
+		any += n
+	}
+	if (!any)
+		return
+	if (!devhead++)
+		print "lkvm, the device over the whole run (--stats), medians over the boots:"
+	print line
+}
+function above(a, n,   i, c) {
+	for (i = 1; i <= n; i++)
+		c += a[i] > 1
+	return c + 0
+}
+
 END {
 	ndir = split("tx rx", dirs, " ")
-	nvmm = split("lkvm qemu", vmms, " ")
+	nvmm = split(has_base ? "lkvm base qemu" : "lkvm qemu", vmms, " ")
 	ncnt = split("exits io_exits mmio_exits irq_injections halt_exits", cnts, " ")
 	nq = split("in out", qs, " ")
 	nrow = split("irq in,irq out,frames in,frames out", rows, ",")
@@ -133,12 +198,16 @@ END {
 				bad[v, d] = bad[v, d] " " r
 				continue
 			}
-			for (p = 1; p <= np[r, d]; p++)
+			for (p = 1; p <= np[r, d]; p++) {
 				all[v, d, ++nall[v, d]] = rate[r, d, p]
+				rsum[v, d, round_of(r)] += rate[r, d, p]
+			}
+			rnp[v, d, round_of(r)] = np[r, d]
+			rounds[round_of(r)] = 1
 			nb = ++nboots[v, d]
 			bmib[v, d] += mib[r, d]
 			if (virq[r, d] != "")
-				irq[v, d, nb] = virq[r, d] / mib[r, d]
+				irq[v, d, ++nirq[v, d]] = virq[r, d] / mib[r, d]
 			for (q = 1; q <= nq; q++) {
 				x = qs[q]
 				if (qirq[r, d, x] != "")
@@ -153,6 +222,9 @@ END {
 			}
 		}
 	}
+	for (x in rounds)
+		round_list[++nround] = x + 0
+	sort_num(round_list, nround)
 	printf "Network bench: iperf3 in the guest against the host end of a tap\n"
 	printf "lkvm virtio-net vs QEMU virtio-net-pci (tap, vhost=off), %s\n\n", where
 	for (k = 1; k <= ndir; k++) {
@@ -174,7 +246,18 @@ END {
 		if (mean["lkvm", d] != "" && mean["qemu", d] > 0)
 			printf "  ratio lkvm/QEMU: %.2fx (means), %.2fx (medians)\n",
 			       mean["lkvm", d] / mean["qemu", d], med["lkvm", d] / med["qemu", d]
-		printf "  per MiB moved (medians over boots)  %10s %10s\n", "lkvm", "qemu"
+		if (mean["lkvm", d] != "" && mean["base", d] > 0)
+			printf "  ratio lkvm/base: %.2fx (means), %.2fx (medians)\n",
+			       mean["lkvm", d] / mean["base", d], med["lkvm", d] / med["base", d]
+		paired(d, "qemu", "QEMU")
+		if (has_base) {
+			paired(d, "base", "base")
+			paired(d, "qemu", "QEMU", "base")
+		}
+		line = sprintf("  per MiB moved (medians over boots) ")
+		for (j = 1; j <= nvmm; j++)
+			line = line sprintf(" %10s", vmms[j])
+		print line
 		for (c = 1; c <= ncnt; c++) {
 			line = sprintf("    L1 KVM %-26s", cnts[c])
 			for (j = 1; j <= nvmm; j++) {
@@ -186,7 +269,7 @@ END {
 		}
 		line = sprintf("    %-33s", "guest NIC queue interrupts")
 		for (j = 1; j <= nvmm; j++) {
-			v = vmms[j]; n = nboots[v, d]
+			v = vmms[j]; n = nirq[v, d]
 			for (i = 1; i <= n; i++) t[i] = irq[v, d, i]
 			line = line sprintf(" %10s", fmt(median(t, n), 1))
 		}
@@ -203,6 +286,10 @@ END {
 		}
 		printf "\n"
 	}
+	devline("tx kicks", "tx frames", "tx kicks per frame sent")
+	devline("tx irqs", "tx frames", "tx interrupts per frame sent")
+	devline("rx irqs", "rx frames", "rx interrupts per frame received")
+	devline("rx kicks", "rx frames", "rx kicks per frame received")
 	fail = 0
 	for (k = 1; k <= ndir; k++)
 		for (j = 1; j <= nvmm; j++) {

@@ -9,9 +9,13 @@
 # KVM's exit counters at its phase marks; tests/bench/net-report.sh makes
 # the table in tests/kit/out/bench/net-result.txt.
 #
-# NET_BENCH_REPS (default 3) rounds, each one boot of L1 running lkvm then
-# QEMU; NET_BENCH_PASSES (2) iperf3 passes of NET_BENCH_SECS (5) seconds
-# per direction and boot.
+# NET_BENCH_REPS (default 3) rounds, each one boot of L1 running lkvm and
+# QEMU, lkvm first in odd rounds and QEMU first in even ones (the L1 warms
+# up during a boot: neither VMM always gets the warm half); NET_BENCH_PASSES
+# (2) iperf3 passes of NET_BENCH_SECS (5) seconds per direction and boot.
+# NET_BENCH_BASE=path/to/lkvm-static: a second lkvm (say, main's), run as
+# VMM "base" right after lkvm in every round, for a lever's before and
+# after in the same L1 boot.
 
 E2E_L1_SLACK=${E2E_L1_SLACK:-60}
 load ../lib/e2e
@@ -24,6 +28,7 @@ NET_STATE=$KIT_OUT/e2e/bench-net
 NET_BENCH_REPS=${NET_BENCH_REPS:-3}
 NET_BENCH_PASSES=${NET_BENCH_PASSES:-2}
 NET_BENCH_SECS=${NET_BENCH_SECS:-5}
+NET_BENCH_BASE=${NET_BENCH_BASE:-}
 # A boot: 10 to 25 s in L1, then 2 directions of passes, 1 s per mark.
 NET_BENCH_LIMIT=${NET_BENCH_LIMIT:-$((60 + 2 * NET_BENCH_PASSES * (NET_BENCH_SECS + 2)))}
 BENCH_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
@@ -92,9 +97,10 @@ net_append() {
 	echo "console=ttyS0 panic=-1 quiet lkvm.scenario=net-bench lkvm.bench.secs=$NET_BENCH_SECS lkvm.bench.passes=$NET_BENCH_PASSES"
 }
 
+# net_lkvm NAME [last] [PROGRAM]: PROGRAM is the kit's lkvm unless given.
 net_lkvm() {
-	e2e_run "$1" --limit "$NET_BENCH_LIMIT" --pre "$(net_pre)" --post "$(net_post)" \
-		--exec sh --raw -- ship/net-host.sh bench lkvm run -k kit/vmlinuz -i l2.cpio \
+	e2e_run "$1" --limit "$NET_BENCH_LIMIT" --pre "$(net_pre)" --post "$(net_post "${2:-}")" \
+		--exec sh --raw -- ship/net-host.sh bench "${3:-lkvm}" run -k kit/vmlinuz -i l2.cpio \
 		-p "$(net_append)" -c 1 -m 256 --stats \
 		-n mode=tap,tapif=lkvmtap0,script=./net-ifup.sh
 }
@@ -124,8 +130,22 @@ net_round() {
 	E2E_NRUNS=
 	ship_tools || return
 	ship_guest_iperf || return
-	net_lkvm "lkvm-$round"
-	net_qemu "qemu-$round" last
+	if [[ $NET_BENCH_BASE ]]; then
+		e2e_ship "$NET_BENCH_BASE" lkvm-base || return
+	fi
+	if ((round % 2)); then
+		net_lkvm "lkvm-$round"
+		[[ ! $NET_BENCH_BASE ]] || net_lkvm "base-$round" "" ship/lkvm-base
+		net_qemu "qemu-$round" last
+	else
+		net_qemu "qemu-$round"
+		if [[ $NET_BENCH_BASE ]]; then
+			net_lkvm "lkvm-$round"
+			net_lkvm "base-$round" last ship/lkvm-base
+		else
+			net_lkvm "lkvm-$round" last
+		fi
+	fi
 	e2e_execute
 	rm -rf "$E2E_STATE/ship" "$E2E_STATE/l1-extra" "$E2E_STATE/l1.cpio" \
 		"$E2E_STATE/results.img" "$E2E_STATE/work"
@@ -135,6 +155,8 @@ setup_file() {
 	local i
 
 	[[ $NET_BENCH_REPS =~ ^[1-9][0-9]*$ ]] || net_fail "NET_BENCH_REPS must be a positive number" || return
+	[[ ! $NET_BENCH_BASE || -x $NET_BENCH_BASE ]] ||
+		net_fail "NET_BENCH_BASE: $NET_BENCH_BASE is not an executable" || return
 	rm -rf "$NET_STATE"
 	for ((i = 1; i <= NET_BENCH_REPS; i++)); do
 		net_round "$i" || return
