@@ -545,6 +545,8 @@ static int thread_start(struct control *c)
 		return ret;
 	ret = -pthread_create(&c->thread, NULL, control_thread, c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ret)
+		pthread_setname_np(c->thread, "lkvm-control");
 	return ret;
 }
 

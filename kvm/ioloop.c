@@ -234,6 +234,8 @@ int ioloop_start(struct ioloop *l)
 	r = -pthread_create(&l->thread, NULL, ioloop_thread, l);
 	if (r)
 		l->running = false;
+	else	/* For top -H and perf: which thread is which. */
+		pthread_setname_np(l->thread, "lkvm-io");
 	return r;
 }
 

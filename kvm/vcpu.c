@@ -343,6 +343,15 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
+/* "lkvm-vcpu0": for top -H, perf and a bench that sorts threads by role. */
+static void vcpu_name_thread(struct vcpu *vcpu)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "lkvm-vcpu%u", vcpu->id);
+	pthread_setname_np(vcpu->thread, name);
+}
+
 int vcpu_start(struct vcpu *vcpu)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
@@ -356,6 +365,7 @@ int vcpu_start(struct vcpu *vcpu)
 	r = -pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 	if (!r) {
 		vcpu->started = true;
+		vcpu_name_thread(vcpu);
 	} else {
 		pthread_mutex_lock(&vcpu->vm->pause_lock);
 		vcpu->vm->vcpus_running--;

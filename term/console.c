@@ -364,6 +364,7 @@ static int console_start(struct vm_device *dev)
 	r = -pthread_create(&c->writer, NULL, writer_main, c);
 	if (r)
 		return r;
+	pthread_setname_np(c->writer, "lkvm-console");
 	c->writer_started = true;
 	c->raw = tty_raw_begin();
 	/* A regular file or /dev/null cannot be polled: then no input. */

@@ -126,14 +126,33 @@ file_of(FILENAME) == "post.out" && $1 == "mark" {
 	next
 }
 
+# Counter c over the phase of direction d, the idle one not taken off.
+function phase(r, d, c,   a, b) {
+	a = mark[r, d, c]; b = mark[r, d == "tx" ? "rx" : "end", c]
+	if (a == "" || b == "" || a == "na" || b == "na")
+		return ""
+	return b - a
+}
+
 # What a direction cost in counter c: its phase less the idle one.
 function cost(r, d, c,   next_mark, a, b, i0, i1) {
 	next_mark = d == "tx" ? "rx" : "end"
 	a = mark[r, d, c]; b = mark[r, next_mark, c]
 	i0 = mark[r, "idle", c]; i1 = mark[r, "tx", c]
-	if (a == "" || b == "" || i0 == "" || i1 == "" || a == "na")
+	if (a == "" || b == "" || i0 == "" || i1 == "" || a == "na" || i0 == "na")
 		return ""
 	return (b - a) - (i1 - i0)
+}
+
+# One row of CPU time per MiB (ticks of 10 ms, as ms), medians over boots.
+function cpurow(d, k, name,   j, v, n, i, line, t4) {
+	line = sprintf("    %-33s", name)
+	for (j = 1; j <= nvmm; j++) {
+		v = vmms[j]; n = ncpu[v, d, k]
+		for (i = 1; i <= n; i++) t4[i] = cpu[v, d, k, i]
+		line = line sprintf(" %10s", fmt(median(t4, n), 1))
+	}
+	print line
 }
 
 # One line: the ratio of VMM a (lkvm) over VMM b in each round, and the median.
@@ -220,6 +239,14 @@ END {
 				if (x != "")
 					per[v, d, cnts[c], ++nper[v, d, cnts[c]]] = x / mib[r, d]
 			}
+			x = cost(r, d, "vmm_cpu"); y = cost(r, d, "vmm_vcpus")
+			if (x != "" && y != "") {
+				cpu[v, d, "vcpus", ++ncpu[v, d, "vcpus"]] = 10 * y / mib[r, d]
+				cpu[v, d, "other", ++ncpu[v, d, "other"]] = 10 * (x - y) / mib[r, d]
+			}
+			x = phase(r, d, "l1_busy"); y = phase(r, d, "l1_idle")
+			if (x != "" && x + y > 0)
+				cpu[v, d, "busy", ++ncpu[v, d, "busy"]] = 100 * x / (x + y)
 		}
 	}
 	for (x in rounds)
@@ -267,6 +294,8 @@ END {
 			}
 			print line
 		}
+		cpurow(d, "vcpus", "VMM vCPU threads, ms (with guest)")
+		cpurow(d, "other", "VMM other threads, ms")
 		line = sprintf("    %-33s", "guest NIC queue interrupts")
 		for (j = 1; j <= nvmm; j++) {
 			v = vmms[j]; n = nirq[v, d]
@@ -284,6 +313,13 @@ END {
 			}
 			print line
 		}
+		line = sprintf("  %-35s", "L1 CPUs busy in the phase, %")
+		for (j = 1; j <= nvmm; j++) {
+			v = vmms[j]; n = ncpu[v, d, "busy"]
+			for (i = 1; i <= n; i++) t[i] = cpu[v, d, "busy", i]
+			line = line sprintf(" %10s", fmt(median(t, n), 0))
+		}
+		print line
 		printf "\n"
 	}
 	devline("tx kicks", "tx frames", "tx kicks per frame sent")

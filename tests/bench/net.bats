@@ -108,11 +108,12 @@ net_lkvm() {
 # The same guest under QEMU: KVM, 1 vCPU, 256 MiB, virtio-net-pci on a tap
 # with QEMU's defaults (merged buffers, offloads, 256-entry rings), its
 # userspace virtio (vhost=off), the same MAC and the same ifup script; no
-# option ROM (romfile=), which a -kernel boot does not use.
+# option ROM (romfile=), which a -kernel boot does not use.  Its threads
+# get names (debug-threads=on), so the sampler can tell the vCPU's.
 net_qemu() {
 	e2e_run "$1" --limit "$NET_BENCH_LIMIT" --pre "$(net_pre)" --post "$(net_post "${2:-}")" \
 		--exec sh --raw -- ship/net-host.sh bench sh ship/qemu.sh \
-		-accel kvm -M q35 -cpu host -smp 1 -m 256 \
+		-accel kvm -M q35 -cpu host -smp 1 -m 256 -name net,debug-threads=on \
 		-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 		-kernel kit/vmlinuz -initrd l2.cpio -append "$(net_append)" \
 		-netdev tap,id=n0,ifname=lkvmtap0,script=./net-ifup.sh,downscript=no,vhost=off \

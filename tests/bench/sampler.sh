@@ -9,8 +9,8 @@
 #   sh ship/sampler.sh --teardown              events off, tracing_on 1
 #
 # For each "lkvm-bench: mark NAME" line that appears in CONSOLE it appends
-#   mark NAME UPTIME exits=N io_exits=N ...
-# to OUT, read from /sys/kernel/debug/kvm.  Those files sum the counters
+#   mark NAME UPTIME exits=N io_exits=N ... l1_busy=N ... vmm_vcpus=N
+# to OUT: KVM's counters from /sys/kernel/debug/kvm, then CPU time.  Those files sum the counters
 # of the VMs alive now, and L1 runs one VM at a time, so the difference
 # between two marks is what this guest cost between them, whichever VMM
 # runs it.  They count every exit, also the ones KVM handles itself
@@ -113,6 +113,28 @@ trace_stop() {
 		sort >>"$out"
 }
 
+# CPU time in ticks (USER_HZ) of the VMM whose pid the run wrote to
+# lkvm.pid: all its threads, and its vCPU threads (lkvm names them
+# lkvm-vcpuN, QEMU with debug-threads=on "CPU N/KVM"), whose time
+# includes the guest's.  "na na" before the VMM is there.
+vmm_ticks() {
+	all=na vcpu=na
+	[ -r lkvm.pid ] && read -r pid <lkvm.pid && [ -d "/proc/$pid/task" ] || return 0
+	all=0 vcpu=0
+	for t in /proc/"$pid"/task/*; do
+		read -r st <"$t/stat" 2>/dev/null || continue
+		comm=${st#*(}
+		comm=${comm%%)*}
+		# shellcheck disable=SC2086 # the fields after "(comm) " are words
+		set -- ${st##*) }
+		# Fields 14 and 15 of stat (utime, stime) are 12 and 13 after comm.
+		all=$((all + ${12} + ${13}))
+		case $comm in
+		lkvm-vcpu*|CPU\ */KVM) vcpu=$((vcpu + ${12} + ${13})) ;;
+		esac
+	done
+}
+
 snapshot() {
 	read -r up _ </proc/uptime
 	line="mark $1 $up"
@@ -121,7 +143,11 @@ snapshot() {
 		[ -r "$dbg/$s" ] && read -r v <"$dbg/$s"
 		line="$line $s=$v"
 	done
-	echo "$line" >>"$out"
+	# L1's CPUs, all of them, in ticks: busy (user, nice, system, irq,
+	# softirq) and idle (idle, iowait).
+	read -r _ c_us c_ni c_sy c_id c_io c_irq c_sirq _ </proc/stat
+	vmm_ticks
+	echo "$line l1_busy=$((c_us + c_ni + c_sy + c_irq + c_sirq)) l1_idle=$((c_id + c_io)) vmm_cpu=$all vmm_vcpus=$vcpu" >>"$out"
 }
 
 seen=0 tracing=0
