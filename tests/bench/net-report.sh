@@ -94,6 +94,21 @@ file_of(FILENAME) == "console" {
 			if ($i == "nicstat") d = $(i + 1)
 		frames[r, d, "in"] = $(NF - 3) - $(NF - 8)
 		frames[r, d, "out"] = $(NF - 1) - $(NF - 6)
+	} else if ($0 ~ /lkvm-bench: cpu-flags /) {
+		v = vmm_of(r)
+		if (!(v in cpuflags)) {
+			cpuflags[v] = 1
+			for (i = 3; i <= NF; i++)
+				flag[v, $i] = 1
+		}
+	} else if ($0 ~ /lkvm-bench: vulnerability /) {
+		v = vmm_of(r)
+		x = $0
+		sub(/.*lkvm-bench: vulnerability /, "", x)
+		k = substr(x, 1, index(x, ":") - 1)
+		if (!((v, k) in vuln))
+			vuln[v, k] = substr(x, index(x, ":") + 2)
+		vulnk[k] = 1
 	} else if ($0 ~ /lkvm-bench: done/) {
 		done[r] = 1
 	}
@@ -142,6 +157,27 @@ function cost(r, d, c,   next_mark, a, b, i0, i1) {
 	if (a == "" || b == "" || i0 == "" || i1 == "" || a == "na" || i0 == "na")
 		return ""
 	return (b - a) - (i1 - i0)
+}
+
+# The guest kernel under lkvm and under QEMU: CPU flags and mitigations
+# that differ (the same kernel, the same L1: a difference comes from the VMM).
+function cpudiff(   key, p, a, b, only_l, only_q, k) {
+	if (!("lkvm" in cpuflags) || !("qemu" in cpuflags))
+		return
+	for (key in flag) {
+		split(key, p, SUBSEP)
+		if (p[1] == "lkvm" && !(("qemu", p[2]) in flag))
+			only_l = only_l " " p[2]
+		if (p[1] == "qemu" && !(("lkvm", p[2]) in flag))
+			only_q = only_q " " p[2]
+	}
+	printf "guest CPU flags only under lkvm:%s\n", only_l == "" ? " none" : only_l
+	printf "guest CPU flags only under QEMU:%s\n", only_q == "" ? " none" : only_q
+	for (k in vulnk) {
+		a = vuln["lkvm", k]; b = vuln["qemu", k]
+		if (a != b)
+			printf "guest mitigation %s: lkvm \"%s\", QEMU \"%s\"\n", k, a, b
+	}
 }
 
 # One row of CPU time per MiB (ticks of 10 ms, as ms), medians over boots.
@@ -326,6 +362,7 @@ END {
 	devline("tx irqs", "tx frames", "tx interrupts per frame sent")
 	devline("rx irqs", "rx frames", "rx interrupts per frame received")
 	devline("rx kicks", "rx frames", "rx kicks per frame received")
+	cpudiff()
 	fail = 0
 	for (k = 1; k <= ndir; k++)
 		for (j = 1; j <= nvmm; j++) {

@@ -70,5 +70,11 @@ for dir in tx rx; do
 	eval "echo \"lkvm-bench: virtio-irqs-queues $dir before \$q0_$dir after \$q1_$dir\""
 	eval "echo \"lkvm-bench: nicstat $dir before \$s0_$dir after \$s1_$dir\""
 done
+# What the kernel made of the CPU each VMM gave it, to compare them:
+# its CPU flags and its mitigations, which cost every system call.
+echo "lkvm-bench: cpu-flags $(sed -n 's/^flags[^:]*: //p' /proc/cpuinfo | head -n 1)"
+for f in /sys/devices/system/cpu/vulnerabilities/*; do
+	[ -r "$f" ] && echo "lkvm-bench: vulnerability ${f##*/}: $(cat "$f")"
+done
 echo "lkvm-bench: done"
 poweroff -f
