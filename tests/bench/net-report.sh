@@ -131,6 +131,24 @@ file_of(FILENAME) == "stderr" && $1 == "eth0:" {
 	next
 }
 
+# The histogram the sampler made of the traced pass: "trace exit npf 1400",
+# "trace mmio write 0xfe003000 len 2 700", "trace msi 650".
+file_of(FILENAME) == "post.out" && $1 == "trace" {
+	r = run_of(FILENAME)
+	if ($2 == "exit")
+		tr[r, "exit " $3] += $NF
+	else if ($2 == "mmio" && $3 == "write")
+		tr[r, "MMIO writes"] += $NF
+	else if ($2 == "msi")
+		tr[r, "MSIs from the VMM"] += $NF
+	else if ($2 == "lost-events")
+		tr[r, "lost events"] += $NF
+	else
+		next
+	trk[$2 == "exit" ? "exit " $3 : $2 == "mmio" ? "MMIO writes" : $2 == "msi" ? "MSIs from the VMM" : "lost events"] = 1
+	next
+}
+
 file_of(FILENAME) == "post.out" && $1 == "mark" {
 	r = run_of(FILENAME)
 	for (i = 4; i <= NF; i++) {
@@ -177,6 +195,38 @@ function cpudiff(   key, p, a, b, only_l, only_q, k) {
 		a = vuln["lkvm", k]; b = vuln["qemu", k]
 		if (a != b)
 			printf "guest mitigation %s: lkvm \"%s\", QEMU \"%s\"\n", k, a, b
+	}
+}
+
+# The traced tx pass: each count per frame sent, medians over the boots.
+function tracerows(   k, kk, nk, i, j, v, n, r, line, head, t5, any, nf) {
+	nk = 0
+	for (k in trk)
+		kk[++nk] = k
+	sort_num(kk, nk)
+	for (i = 1; i <= nk; i++) {
+		k = kk[i]
+		line = sprintf("  %-34s", k)
+		any = 0
+		for (j = 1; j <= nvmm; j++) {
+			v = vmms[j]; n = 0
+			for (r in runs) {
+				nf = frames[r, "trace", "out"]
+				if (vmm_of(r) == v && nf > 0)
+					t5[++n] = tr[r, k] / nf
+			}
+			line = line sprintf(" %10s", fmt(median(t5, n), 2))
+			any += n
+		}
+		if (!any)
+			continue
+		if (!tracehead++) {
+			head = sprintf("%-36s", "traced tx pass, per frame sent:")
+			for (j = 1; j <= nvmm; j++)
+				head = head sprintf(" %10s", vmms[j])
+			print head
+		}
+		print line
 	}
 }
 
@@ -362,6 +412,7 @@ END {
 	devline("tx irqs", "tx frames", "tx interrupts per frame sent")
 	devline("rx irqs", "rx frames", "rx interrupts per frame received")
 	devline("rx kicks", "rx frames", "rx kicks per frame received")
+	tracerows()
 	cpudiff()
 	fail = 0
 	for (k = 1; k <= ndir; k++)

@@ -7,8 +7,9 @@
 # Phases lie between "lkvm-bench: mark NAME" lines, as in bench-blk.sh:
 # each mark is followed by a 1 s sleep so that tests/bench/sampler.sh in
 # L1 snapshots KVM's exit counters; the idle phase is one such sleep.
-# "tx" is guest to host (iperf3 -c), "rx" host to guest (-R).  Results
-# are printed after the last mark, so printing costs no phase anything.
+# "tx" is guest to host (iperf3 -c), "rx" host to guest (-R); "trace" a
+# short tx pass with exits traced.  Results are printed after the last
+# mark, so printing costs no phase anything.
 secs=5 passes=2
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
@@ -51,6 +52,15 @@ for dir in tx rx; do
 	eval "i1_$dir=\$(virq) q1_$dir=\"\$(virqs)\" s1_$dir=\"\$(nicstat)\""
 done
 mark end
+# An untimed tx pass with L1 KVM's exits traced (the sampler traces from
+# the mark "trace" to the next): kicks, MSIs and exits by reason, per
+# frame sent, the same for every VMM.
+mark trace
+t0=$(nicstat)
+iperf3 -c 169.254.1.1 -t 2 -f m >/tmp/trace 2>&1
+t1=$(nicstat)
+mark traced
+echo "lkvm-bench: nicstat trace before $t0 after $t1"
 
 for dir in tx rx; do
 	i=0
