@@ -23,9 +23,14 @@
 # the phase is over.  The guest runs that phase only to be traced: tracing
 # slows exits, so it must not overlap a timed pass.
 #
-# --setup mounts debugfs and tracefs, enables those events and empties the
-# trace buffer, with tracing_on 0; while a guest runs, only tracing_on
-# changes.  Enabling or disabling an event patches kernel text, and that
+# It traces in a tracefs instance of its own (instances/lkvm-bench): the
+# top-level trace is the harness's, where L1's KVM records an L2's triple
+# fault and nothing else (tests/lib/l1-init.sh); a line of ours there
+# would read as a triple fault, and its tracing_on must stay 1.
+#
+# --setup mounts debugfs and tracefs, makes the instance, enables those
+# events in it and empties its buffer, with its tracing_on 0; while a
+# guest runs, only that tracing_on changes.  Enabling or disabling an event patches kernel text, and that
 # waits for every CPU; in this emulated L1 doing so while the other CPU
 # ran an L2 guest hung L1 (a soft lockup in the sampler's sh) or crashed
 # it (recursive page faults on a bad GS base in KVM_RUN).  The events
@@ -40,7 +45,8 @@ dbg=/sys/kernel/debug/kvm
 stats="exits io_exits mmio_exits halt_exits irq_exits insn_emulation
 	irq_injections pf_fixed signal_exits irq_window_exits"
 
-trace=/sys/kernel/tracing
+tracefs=/sys/kernel/tracing
+trace=$tracefs/instances/lkvm-bench
 trace_events="kvm_exit kvm_mmio kvm_msr kvm_pio kvm_msi_set_irq"
 
 # Before any guest runs.  Writing 1 to an event already enabled patches
@@ -50,7 +56,8 @@ setup() {
 	: >"$out"
 	[ -r "$dbg/exits" ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	[ -r "$dbg/exits" ] || echo "sampler: no $dbg/exits here: no exit counters" >>"$out"
-	[ -d "$trace/events/kvm" ] || mount -t tracefs tracefs "$trace" 2>/dev/null
+	[ -d "$tracefs/events/kvm" ] || mount -t tracefs tracefs "$tracefs" 2>/dev/null
+	[ -d "$trace" ] || mkdir "$trace" 2>/dev/null
 	if [ ! -d "$trace/events/kvm" ]; then
 		echo "sampler: no kvm trace events in $trace" >>"$out"
 		return 0
@@ -64,13 +71,14 @@ setup() {
 	: >"$trace/trace"
 }
 
-# Leaves tracefs as a kernel starts (on the direct path that is the host).
+# Leaves tracefs as it was (on the direct path that is the host): the
+# events off, the instance gone.
 teardown() {
 	[ -d "$trace/events/kvm" ] || return 0
 	for e in $trace_events; do
 		echo 0 >"$trace/events/kvm/$e/enable"
 	done
-	echo 1 >"$trace/tracing_on"
+	rmdir "$trace" 2>/dev/null || true
 }
 
 case "${1:-}" in
