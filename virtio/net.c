@@ -698,14 +698,6 @@ static bool net_tx(struct virtio_net *net)
 			more = true;
 			break;
 		}
-		/*
-		 * The ring is empty: tell the guest what we sent before we
-		 * ask it to kick us for more (virtq_pop() does, on an empty
-		 * ring).  The completions free its socket's budget, and what
-		 * it sends in answer while we look is taken without a kick.
-		 */
-		if (!virtq_avail_pending(vq))
-			net_signal(net, NET_TX_QUEUE);
 		r = virtq_pop(vq, net->tx_iov, ARRAY_SIZE(net->tx_iov), &c);
 		if (r == -EAGAIN) {
 			r = 0;
@@ -863,14 +855,6 @@ static bool net_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 		/* Even if the backend pushed back: it may take frames now. */
 		stat_add(&net->stats.tx_kicks, 1);
 		more = net_tx(net);
-		/*
-		 * A tap hands what we wrote to the host's stack within the
-		 * write, so its answers (TCP's ACKs) may be waiting already:
-		 * take them now rather than after another trip through
-		 * epoll_wait().
-		 */
-		if (!net->rx_blocked && !net->gone)
-			net_rx(net);
 		break;
 	case NET_CTRL_QUEUE:
 		more = net_ctrl(net);

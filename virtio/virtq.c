@@ -320,15 +320,6 @@ static int avail_wait(struct virtq *vq)
 	return vq->avail_idx == vq->last_avail_idx ? -EAGAIN : 0;
 }
 
-bool virtq_avail_pending(struct virtq *vq)
-{
-	if (vq->broken || !vq->size)
-		return true;
-	if (vq->avail_idx == vq->last_avail_idx && avail_refresh(vq))
-		return true;
-	return vq->avail_idx != vq->last_avail_idx;
-}
-
 int virtq_pop(struct virtq *vq, struct iovec *iov, unsigned int max_iov,
 	      struct virtq_chain *chain)
 {

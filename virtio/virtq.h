@@ -83,13 +83,6 @@ int virtq_pop(struct virtq *vq, struct iovec *iov, unsigned int max_iov,
 	      struct virtq_chain *chain);
 
 /*
- * Whether the driver has made a chain available that virtq_pop() would
- * return, without telling the driver to kick us if not (virtq_pop() on an
- * empty ring does that).  True on a broken ring: virtq_pop() says how.
- */
-bool virtq_avail_pending(struct virtq *vq);
-
-/*
  * Put back the chain the last virtq_pop() returned, unserved (the device
  * stopped before it could finish it): the next pop returns it again.
  * Only right after that pop, with no push in between.
