@@ -165,7 +165,7 @@ struct net_stats {
 	u64 rx_wait_bufs;	/* frames waited for guest buffers */
 	u64 tx_wait_backend;	/* frames waited for the backend */
 	u64 rx_kicks, tx_kicks;
-	/* Interrupts sent, which EVENT_IDX lets the guest hold back. */
+	/* Interrupts signalled (virtio_signal()): EVENT_IDX holds some back. */
 	u64 rx_irqs, tx_irqs;
 };
 

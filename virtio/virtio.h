@@ -180,8 +180,9 @@ struct virtq *virtio_vq(struct virtio_dev *dev, unsigned int qidx);
  */
 bool virtio_running(struct virtio_dev *dev);
 /*
- * Interrupt the driver for queue @qidx if the ring asks for it: 1 if an
- * interrupt went out, 0 if the ring did not ask for one, or -errno.
+ * Interrupt the driver for queue @qidx if the ring asks for it: 1 if the
+ * interrupt was signalled (MSI-X may still hold it pending, its vector
+ * masked), 0 if the ring did not ask for one, or -errno.
  */
 int virtio_signal(struct virtio_dev *dev, unsigned int qidx);
 /*

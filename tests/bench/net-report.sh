@@ -137,7 +137,7 @@ file_of(FILENAME) == "post.out" && $1 == "trace" {
 	r = run_of(FILENAME)
 	if ($2 == "exit")
 		tr[r, "exit " $3] += $NF
-	else if ($2 == "mmio" && $3 == "write")
+	else if ($2 == "mmio" && ($3 == "write" || $3 == "fast"))
 		tr[r, "MMIO writes"] += $NF
 	else if ($2 == "msi")
 		tr[r, "MSIs from the VMM"] += $NF
@@ -172,7 +172,8 @@ function cost(r, d, c,   next_mark, a, b, i0, i1) {
 	next_mark = d == "tx" ? "rx" : "end"
 	a = mark[r, d, c]; b = mark[r, next_mark, c]
 	i0 = mark[r, "idle", c]; i1 = mark[r, "tx", c]
-	if (a == "" || b == "" || i0 == "" || i1 == "" || a == "na" || i0 == "na")
+	if (a == "" || b == "" || i0 == "" || i1 == "" || a == "na" || b == "na" ||
+	    i0 == "na" || i1 == "na")
 		return ""
 	return (b - a) - (i1 - i0)
 }

@@ -14,8 +14,9 @@
 # up during a boot: neither VMM always gets the warm half); NET_BENCH_PASSES
 # (2) iperf3 passes of NET_BENCH_SECS (5) seconds per direction and boot.
 # NET_BENCH_BASE=path/to/lkvm-static: a second lkvm (say, main's), run as
-# VMM "base" right after lkvm in every round, for a lever's before and
-# after in the same L1 boot.
+# VMM "base" beside lkvm in every round (lkvm first in rounds 1-2, 5-6...,
+# base first in 3-4, 7-8...), for a lever's before and after in the same
+# L1 boot.
 
 E2E_L1_SLACK=${E2E_L1_SLACK:-60}
 load ../lib/e2e
@@ -135,19 +136,28 @@ net_round() {
 	if [[ $NET_BENCH_BASE ]]; then
 		e2e_ship "$NET_BENCH_BASE" lkvm-base || return
 	fi
-	if ((round % 2)); then
-		net_lkvm "lkvm-$round"
-		[[ ! $NET_BENCH_BASE ]] || net_lkvm "base-$round" "" ship/lkvm-base
-		net_qemu "qemu-$round" last
-	else
-		net_qemu "qemu-$round"
-		if [[ $NET_BENCH_BASE ]]; then
-			net_lkvm "lkvm-$round"
-			net_lkvm "base-$round" last ship/lkvm-base
-		else
-			net_lkvm "lkvm-$round" last
-		fi
+	# QEMU goes first in even rounds; lkvm and base swap every two rounds,
+	# so that neither always runs in the other's wake.
+	local -a vmms=(lkvm)
+	if [[ $NET_BENCH_BASE ]]; then
+		vmms=(lkvm base)
+		(((round - 1) / 2 % 2 == 0)) || vmms=(base lkvm)
 	fi
+	if ((round % 2)); then
+		vmms+=(qemu)
+	else
+		vmms=(qemu "${vmms[@]}")
+	fi
+	local i last
+	for ((i = 0; i < ${#vmms[@]}; i++)); do
+		last=
+		((i < ${#vmms[@]} - 1)) || last=last
+		case ${vmms[i]} in
+		lkvm) net_lkvm "lkvm-$round" "$last" ;;
+		base) net_lkvm "base-$round" "$last" ship/lkvm-base ;;
+		qemu) net_qemu "qemu-$round" "$last" ;;
+		esac
+	done
 	e2e_execute
 	rm -rf "$E2E_STATE/ship" "$E2E_STATE/l1-extra" "$E2E_STATE/l1.cpio" \
 		"$E2E_STATE/results.img" "$E2E_STATE/work"

@@ -6,7 +6,7 @@
 #   sh ship/sampler.sh CONSOLE OUT LIMIT_SECS &   beside the VMM
 #
 # and the last run's post step, once no VMM runs, calls
-#   sh ship/sampler.sh --teardown              events off, tracing_on 1
+#   sh ship/sampler.sh --teardown              events off, instance gone
 #
 # For each "lkvm-bench: mark NAME" line that appears in CONSOLE it appends
 #   mark NAME UPTIME exits=N io_exits=N ... l1_busy=N ... vmm_vcpus=N
@@ -18,7 +18,9 @@
 # userspace.
 #
 # Between the marks "trace" and the next one it also traces KVM's exits
-# (tracefs events kvm_exit, kvm_mmio, kvm_msr, kvm_pio, kvm_msi_set_irq)
+# (tracefs events kvm_exit, kvm_mmio, kvm_fast_mmio (a doorbell on Intel
+# with EPT takes that path, not kvm_mmio), kvm_msr, kvm_pio,
+# kvm_msi_set_irq)
 # and appends a histogram of them, "trace exit npf 1400" and so on, once
 # the phase is over.  The guest runs that phase only to be traced: tracing
 # slows exits, so it must not overlap a timed pass.
@@ -47,7 +49,7 @@ stats="exits io_exits mmio_exits halt_exits irq_exits insn_emulation
 
 tracefs=/sys/kernel/tracing
 trace=$tracefs/instances/lkvm-bench
-trace_events="kvm_exit kvm_mmio kvm_msr kvm_pio kvm_msi_set_irq"
+trace_events="kvm_exit kvm_mmio kvm_fast_mmio kvm_msr kvm_pio kvm_msi_set_irq"
 
 # Before any guest runs.  Writing 1 to an event already enabled patches
 # nothing, so every run may call it.
@@ -111,6 +113,7 @@ trace_stop() {
 	}
 	/ kvm_exit: / { n["exit " after("reason")]++ }
 	/ kvm_mmio: / { n["mmio " after("mmio") " " after("gpa") " len " after("len")]++ }
+	/ kvm_fast_mmio: / { n["mmio fast " after("gpa")]++ }
 	/ kvm_msr: / { for (i = 1; i < NF; i++) if ($i ~ /^msr_/) break
 		       n["msr " $i " " $(i + 1)]++ }
 	/ kvm_pio: / { for (i = 1; i < NF; i++) if ($i ~ /^pio_/) break
@@ -122,25 +125,39 @@ trace_stop() {
 }
 
 # CPU time in ticks (USER_HZ) of the VMM whose pid the run wrote to
-# lkvm.pid: all its threads, and its vCPU threads (lkvm names them
-# lkvm-vcpuN, QEMU with debug-threads=on "CPU N/KVM"), whose time
-# includes the guest's.  "na na" before the VMM is there.
+# lkvm.pid: the whole process (its threads that ended included), and its
+# vCPU threads (lkvm names them lkvm-vcpuN, QEMU with debug-threads=on
+# "CPU N/KVM"), whose time includes the guest's.  "na" where there is
+# nothing to read, or no thread so named (an lkvm older than the names).
 vmm_ticks() {
 	all=na vcpu=na
 	[ -r lkvm.pid ] && read -r pid <lkvm.pid && [ -d "/proc/$pid/task" ] || return 0
-	all=0 vcpu=0
+	read -r st 2>/dev/null <"/proc/$pid/stat" || return 0
+	stat_ticks "$st"
+	all=$tk
+	named=0 ticks=0
 	for t in /proc/"$pid"/task/*; do
-		read -r st <"$t/stat" 2>/dev/null || continue
-		comm=${st#*(}
-		comm=${comm%%)*}
-		# shellcheck disable=SC2086 # the fields after "(comm) " are words
-		set -- ${st##*) }
-		# Fields 14 and 15 of stat (utime, stime) are 12 and 13 after comm.
-		all=$((all + ${12} + ${13}))
+		read -r st 2>/dev/null <"$t/stat" || continue
+		# "TID (COMM) S ...": COMM may hold spaces and parentheses.
+		comm=${st%) *}
+		comm=${comm#*(}
 		case $comm in
-		lkvm-vcpu*|CPU\ */KVM) vcpu=$((vcpu + ${12} + ${13})) ;;
+		lkvm-vcpu*|CPU\ */KVM)
+			named=$((named + 1))
+			stat_ticks "$st"
+			ticks=$((ticks + tk))
+			;;
 		esac
 	done
+	[ "$named" = 0 ] || vcpu=$ticks
+}
+
+# tk = utime + stime of one stat line: fields 14 and 15, which are 12 and
+# 13 after "(COMM) ".  A variable, not output: a snapshot forks nothing.
+stat_ticks() {
+	# shellcheck disable=SC2086 # the fields are words
+	set -- ${1##*) }
+	tk=$((${12} + ${13}))
 }
 
 snapshot() {
