@@ -3,19 +3,18 @@
 #
 #   net-report.sh ROUND_DIR...    (tests/kit/out/e2e/bench-net/round-*)
 #
-# Reads ROUND_DIR/results/{lkvm,base,qemu}-N/ (base: NET_BENCH_BASE):
-# the guest's console (iperf3's
-# receiver rate per pass, the NIC's interrupts around each direction),
-# the sampler's marks in post.out (L1 KVM's exit counters at each phase
-# mark), the exit status.  Throughput is iperf3's, by the receiver, in
-# Mbit/s: mean, %SD (sample standard deviation over the mean), median,
-# over every pass of every good boot.  Per MiB moved: KVM's counters over
-# a direction's phase less one idle phase (the 1 s sleep each phase starts
-# with), and the guest's interrupts of the NIC's queues; medians over the
-# boots.  Paired by round: each round's mean rate of one VMM over
-# another's in the same L1 boot, which the L1's swings from boot to boot
-# do not touch.  Exits 1, after the table, if a VMM and direction has no good
-# pass at all.
+# Reads ROUND_DIR/results/{lkvm,base,qemu}-N/ (base: NET_BENCH_BASE): the
+# guest's console (iperf3's receiver rate per pass, the NIC's interrupts
+# around each direction), the sampler's marks in post.out (L1 KVM's exit
+# counters at each phase mark), the exit status.  Throughput is iperf3's,
+# by the receiver, in Mbit/s: mean, %SD (sample standard deviation over the
+# mean), median, over every pass of every good boot.  Per MiB moved: KVM's
+# counters over a direction's phase less one idle phase (the 1 s sleep each
+# phase starts with), and the guest's interrupts of the NIC's queues;
+# medians over the boots.  Paired by round: each round's mean rate of one
+# VMM over another's in the same L1 boot, which the L1's swings from boot
+# to boot do not touch.  Exits 1, after the table, if a VMM and direction
+# has no good pass at all.
 set -euo pipefail
 source "$(dirname "$0")/rounds.bash"
 
@@ -136,16 +135,17 @@ file_of(FILENAME) == "stderr" && $1 == "eth0:" {
 file_of(FILENAME) == "post.out" && $1 == "trace" {
 	r = run_of(FILENAME)
 	if ($2 == "exit")
-		tr[r, "exit " $3] += $NF
+		k = "exit " $3
 	else if ($2 == "mmio" && ($3 == "write" || $3 == "fast"))
-		tr[r, "MMIO writes"] += $NF
+		k = "MMIO writes"
 	else if ($2 == "msi")
-		tr[r, "MSIs from the VMM"] += $NF
+		k = "MSIs from the VMM"
 	else if ($2 == "lost-events")
-		tr[r, "lost events"] += $NF
+		k = "lost events"
 	else
 		next
-	trk[$2 == "exit" ? "exit " $3 : $2 == "mmio" ? "MMIO writes" : $2 == "msi" ? "MSIs from the VMM" : "lost events"] = 1
+	tr[r, k] += $NF
+	trk[k] = 1
 	next
 }
 
@@ -159,23 +159,23 @@ file_of(FILENAME) == "post.out" && $1 == "mark" {
 	next
 }
 
-# Counter c over the phase of direction d, the idle one not taken off.
-function phase(r, d, c,   a, b) {
-	a = mark[r, d, c]; b = mark[r, d == "tx" ? "rx" : "end", c]
+# Counter c from mark "from" to mark "to", or "" if either is missing.
+function span(r, from, to, c,   a, b) {
+	a = mark[r, from, c]; b = mark[r, to, c]
 	if (a == "" || b == "" || a == "na" || b == "na")
 		return ""
 	return b - a
 }
 
+# Counter c over the phase of direction d, the idle one not taken off.
+function phase(r, d, c) { return span(r, d, d == "tx" ? "rx" : "end", c) }
+
 # What a direction cost in counter c: its phase less the idle one.
-function cost(r, d, c,   next_mark, a, b, i0, i1) {
-	next_mark = d == "tx" ? "rx" : "end"
-	a = mark[r, d, c]; b = mark[r, next_mark, c]
-	i0 = mark[r, "idle", c]; i1 = mark[r, "tx", c]
-	if (a == "" || b == "" || i0 == "" || i1 == "" || a == "na" || b == "na" ||
-	    i0 == "na" || i1 == "na")
+function cost(r, d, c,   p, i) {
+	p = phase(r, d, c); i = span(r, "idle", "tx", c)
+	if (p == "" || i == "")
 		return ""
-	return (b - a) - (i1 - i0)
+	return p - i
 }
 
 # The guest kernel under lkvm and under QEMU: CPU flags and mitigations

@@ -10,19 +10,18 @@
 #
 # For each "lkvm-bench: mark NAME" line that appears in CONSOLE it appends
 #   mark NAME UPTIME exits=N io_exits=N ... l1_busy=N ... vmm_vcpus=N
-# to OUT: KVM's counters from /sys/kernel/debug/kvm, then CPU time.  Those files sum the counters
-# of the VMs alive now, and L1 runs one VM at a time, so the difference
-# between two marks is what this guest cost between them, whichever VMM
-# runs it.  They count every exit, also the ones KVM handles itself
-# (ioeventfd doorbells, halts): lkvm --stats sees only those that reach
-# userspace.
+# to OUT: KVM's counters from /sys/kernel/debug/kvm, then CPU time (below).
+# Those files sum the counters of the VMs alive now, and L1 runs one VM at
+# a time, so the difference between two marks is what this guest cost
+# between them, whichever VMM runs it.  They count every exit, also the
+# ones KVM handles itself (ioeventfd doorbells, halts): lkvm --stats sees
+# only those that reach userspace.
 #
 # Between the marks "trace" and the next one it also traces KVM's exits
-# (tracefs events kvm_exit, kvm_mmio, kvm_fast_mmio (a doorbell on Intel
-# with EPT takes that path, not kvm_mmio), kvm_msr, kvm_pio,
-# kvm_msi_set_irq)
-# and appends a histogram of them, "trace exit npf 1400" and so on, once
-# the phase is over.  The guest runs that phase only to be traced: tracing
+# (tracefs events kvm_exit, kvm_mmio, kvm_fast_mmio, which a doorbell on
+# Intel with EPT takes instead, kvm_msr, kvm_pio, kvm_msi_set_irq) and
+# appends a histogram of them, "trace exit npf 1400" and so on, once the
+# phase is over.  The guest runs that phase only to be traced: tracing
 # slows exits, so it must not overlap a timed pass.
 #
 # It traces in a tracefs instance of its own (instances/lkvm-bench): the
@@ -31,12 +30,13 @@
 # would read as a triple fault, and its tracing_on must stay 1.
 #
 # --setup mounts debugfs and tracefs, makes the instance, enables those
-# events in it and empties its buffer, with its tracing_on 0; while a
-# guest runs, only that tracing_on changes.  Enabling or disabling an event patches kernel text, and that
-# waits for every CPU; in this emulated L1 doing so while the other CPU
-# ran an L2 guest hung L1 (a soft lockup in the sampler's sh) or crashed
-# it (recursive page faults on a bad GS base in KVM_RUN).  The events
-# stay enabled: with tracing_on 0 an event costs a check, not a record.
+# events in it and empties its buffer, with its tracing_on 0; while a guest
+# runs, only that tracing_on changes.  Enabling or disabling an event
+# patches kernel text, and that waits for every CPU; in this emulated L1
+# doing so while the other CPU ran an L2 guest hung L1 (a soft lockup in
+# the sampler's sh) or crashed it (recursive page faults on a bad GS base
+# in KVM_RUN).  The events stay enabled: with tracing_on 0 an event costs a
+# check, not a record.
 #
 # It ends at "lkvm-bench: done", or after LIMIT_SECS, and then writes
 # "sampler: done".  POSIX sh for busybox; the counter reads are shell
