@@ -289,6 +289,9 @@ _lkvm() {
 			compopt -o filenames 2>/dev/null || true
 			mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 			;;
+		run/--virtio-transport)
+			mapfile -t COMPREPLY < <(compgen -W "pci mmio" -- "$cur")
+			;;
 		run/*) ;;
 		*/-n | */--name)
 			mapfile -t COMPREPLY < <(compgen -W "$(_lkvm_vms "$lkvm")" -- "$cur")

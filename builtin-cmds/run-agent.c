@@ -61,7 +61,9 @@ bool run_agent_wanted(const struct run_agent *ra)
 
 static int add_modules(struct run_agent *ra, const struct vm_config *cfg)
 {
-	const char *names[] = { "virtio_pci", "vmw_vsock_virtio_transport",
+	const char *names[] = { cfg->transport == VM_TRANSPORT_MMIO ?
+					"virtio_mmio" : "virtio_pci",
+				"vmw_vsock_virtio_transport",
 				ra->has_disk ? "virtio_blk" : NULL, NULL };
 	char dir[512], rel[128];
 	unsigned int n;

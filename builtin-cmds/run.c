@@ -37,7 +37,7 @@
 
 enum core_opt { O_KERNEL, O_INITRD, O_PARAMS, O_MEM, O_CPUS, O_NAME,
 		O_TIMEOUT, O_AGENT, O_MODULES, O_CONSOLE_LOG, O_STATS, O_DEBUG,
-		O_INCOMING, O_HELP };
+		O_INCOMING, O_TRANSPORT, O_HELP };
 
 static const struct dev_option core_options[] = {
 	[O_KERNEL] = { "kernel", 'k', "FILE",
@@ -69,6 +69,10 @@ static const struct dev_option core_options[] = {
 			 "take the guest from `lkvm migrate` instead of booting:\n"
 			 "tcp:[HOST]:PORT, unix:PATH, exec:CMD or file:PATH\n"
 			 "(give the source's own options too)" },
+	[O_TRANSPORT] = { "virtio-transport", 0, "TYPE",
+			  "pci: virtio devices on the PCI bus (default), or\n"
+			  "mmio: memory-mapped, one interrupt each (the guest\n"
+			  "kernel needs CONFIG_VIRTIO_MMIO)" },
 	[O_HELP] = { "help", 'h', NULL, "this text" },
 	{ NULL },
 };
@@ -216,6 +220,16 @@ static int parse_core(struct run_args *a, enum core_opt o, const char *arg)
 	case O_STATS: a->stats = true; break;
 	case O_DEBUG: lkvm_debug_enabled = 1; break;
 	case O_INCOMING: a->cfg.incoming = arg; break;
+	case O_TRANSPORT:
+		if (!strcmp(arg, "pci"))
+			a->cfg.transport = VM_TRANSPORT_PCI;
+		else if (!strcmp(arg, "mmio"))
+			a->cfg.transport = VM_TRANSPORT_MMIO;
+		else
+			return cmd_usage_error(&cmd_run,
+					       "--virtio-transport %s: use pci or mmio",
+					       arg);
+		break;
 	case O_HELP:
 		run_usage();
 		exit(LKVM_EXIT_OK);

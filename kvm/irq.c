@@ -141,10 +141,10 @@ int irqfd_deassign(struct vm *vm, int fd, u32 gsi)
 }
 
 static int ioeventfd(struct vm *vm, u64 addr, u32 len, bool pio, int fd,
-		     u32 flags)
+		     u32 flags, u64 match)
 {
 	struct kvm_ioeventfd ev = {
-		.addr = addr, .len = len, .fd = fd,
+		.datamatch = match, .addr = addr, .len = len, .fd = fd,
 		.flags = flags | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0),
 	};
 
@@ -153,10 +153,23 @@ static int ioeventfd(struct vm *vm, u64 addr, u32 len, bool pio, int fd,
 
 int ioeventfd_add(struct vm *vm, u64 addr, u32 len, bool pio, int fd)
 {
-	return ioeventfd(vm, addr, len, pio, fd, 0);
+	return ioeventfd(vm, addr, len, pio, fd, 0, 0);
 }
 
 int ioeventfd_del(struct vm *vm, u64 addr, u32 len, bool pio, int fd)
 {
-	return ioeventfd(vm, addr, len, pio, fd, KVM_IOEVENTFD_FLAG_DEASSIGN);
+	return ioeventfd(vm, addr, len, pio, fd, KVM_IOEVENTFD_FLAG_DEASSIGN, 0);
+}
+
+int ioeventfd_add_match(struct vm *vm, u64 addr, u32 len, u64 match, int fd)
+{
+	return ioeventfd(vm, addr, len, false, fd,
+			 KVM_IOEVENTFD_FLAG_DATAMATCH, match);
+}
+
+int ioeventfd_del_match(struct vm *vm, u64 addr, u32 len, u64 match, int fd)
+{
+	return ioeventfd(vm, addr, len, false, fd,
+			 KVM_IOEVENTFD_FLAG_DATAMATCH |
+				 KVM_IOEVENTFD_FLAG_DEASSIGN, match);
 }

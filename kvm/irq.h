@@ -70,5 +70,12 @@ int irqfd_deassign(struct vm *vm, int fd, u32 gsi);
 /* Signal @fd on guest writes of @len bytes at @addr (pio: port). */
 int ioeventfd_add(struct vm *vm, u64 addr, u32 len, bool pio, int fd);
 int ioeventfd_del(struct vm *vm, u64 addr, u32 len, bool pio, int fd);
+/*
+ * The same for an MMIO write of exactly @len bytes whose value is @match:
+ * several doorbells can share one register (virtio-mmio's QueueNotify,
+ * written with the queue's index).
+ */
+int ioeventfd_add_match(struct vm *vm, u64 addr, u32 len, u64 match, int fd);
+int ioeventfd_del_match(struct vm *vm, u64 addr, u32 len, u64 match, int fd);
 
 #endif

@@ -47,6 +47,11 @@ struct vm_config {
 	const char *incoming;
 	void (*poll)(struct vm *vm, void *arg);
 	void *poll_arg;
+	/*
+	 * --virtio-transport: virtio devices on the PCI bus (the default),
+	 * or each in a memory-mapped window of its own (virtio/transport.h).
+	 */
+	enum vm_transport { VM_TRANSPORT_PCI, VM_TRANSPORT_MMIO } transport;
 };
 
 struct vcpu {
@@ -194,6 +199,14 @@ void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len);
 int arch_vcpu_dump(struct vcpu *vcpu, char *buf, size_t len);
 /* Inject an NMI; the vCPU is parked. */
 int arch_vcpu_nmi(struct vcpu *vcpu);
+/*
+ * Room for one more virtio-mmio device (virtio/mmio.c): a page of guest
+ * physical addresses at *base and an edge-triggered interrupt line at
+ * *gsi, which the arch describes to the guest in its firmware tables
+ * (x86: an LNRO0005 device in the DSDT).  -ENOSPC when out of lines.
+ * Before the kernel is loaded.
+ */
+int arch_virtio_mmio_add(struct vm *vm, u64 *base, u32 *gsi);
 
 /*
  * Migration (kvm/migrate-state.c): the arch's part of the stream's

@@ -7,13 +7,16 @@
 #include <stdlib.h>
 
 #include "kvm/vm.h"
+#include "virtio/mmio.h"
 #include "virtio/pci.h"
 #include "virtio/transport.h"
 
+/* One of the two, as vm->cfg.transport chose. */
 struct virtio_attached {
 	struct vm_device vmdev;
 	struct virtio_dev *dev;
 	struct virtio_pci *pci;
+	struct virtio_mmio *mmio;
 };
 
 /* With the VM: the transport lets go first, then the device goes. */
@@ -22,15 +25,20 @@ static void attached_destroy(struct vm_device *vmdev)
 	struct virtio_attached *a = vmdev->priv;
 
 	virtio_pci_destroy(a->pci);
+	virtio_mmio_destroy(a->mmio);
 	a->dev->type->destroy(a->dev);
 	free(a);
 }
 
-/* "type=virtio-blk " and the type's own options. */
+/*
+ * "type=virtio-blk transport=pci " and the type's own options: a
+ * migration's two ends must agree on both.
+ */
 static void attached_describe(struct vm_device *vmdev, char *buf, size_t len)
 {
 	struct virtio_attached *a = vmdev->priv;
-	int n = snprintf(buf, len, "type=%s", a->dev->type->name);
+	int n = snprintf(buf, len, "type=%s transport=%s", a->dev->type->name,
+			 a->mmio ? "mmio" : "pci");
 
 	if (a->dev->type->describe && n > 0 && (size_t)n + 1 < len) {
 		buf[n++] = ' ';
@@ -42,6 +50,8 @@ static int attached_save(struct vm_device *vmdev, struct state_out *out)
 {
 	struct virtio_attached *a = vmdev->priv;
 
+	if (a->mmio)
+		return virtio_mmio_save(a->mmio, out);
 	return a->pci ? virtio_pci_save(a->pci, out) : -ENODEV;
 }
 
@@ -49,6 +59,8 @@ static int attached_load(struct vm_device *vmdev, struct state_in *in)
 {
 	struct virtio_attached *a = vmdev->priv;
 
+	if (a->mmio)
+		return virtio_mmio_load(a->mmio, in);
 	return a->pci ? virtio_pci_load(a->pci, in) : -ENODEV;
 }
 
@@ -58,6 +70,8 @@ static int attached_handover(struct vm_device *vmdev, enum dev_handover step)
 
 	if (step == DEV_HANDOVER_RESUMED && a->pci)
 		virtio_pci_resumed(a->pci);
+	if (step == DEV_HANDOVER_RESUMED && a->mmio)
+		virtio_mmio_resumed(a->mmio);
 	return a->dev->type->handover ? a->dev->type->handover(a->dev, step) :
 					0;
 }
@@ -95,6 +109,8 @@ int virtio_transport_add(struct vm *vm, struct virtio_dev *dev,
 		return r;
 	}
 	/* From here the VM destroys a, and dev with it. */
+	if (vm->cfg.transport == VM_TRANSPORT_MMIO)
+		return virtio_mmio_add(vm, dev, &a->mmio);
 	if (!vm->pci)
 		return -ENODEV;
 	return virtio_pci_add(vm, dev, &a->pci);

@@ -4,8 +4,9 @@
  * the transport.  A device never sees the VM; its module hands the device
  * here, with its guest memory already given to virtio_init().
  *
- * Today the transport is virtio-pci wherever the platform has a PCI bus
- * (x86).  virtio-mmio (arm64, and maybe x86 for boot speed) plugs in here.
+ * The transport is virtio-pci (virtio/pci.h) unless the command line asks
+ * for virtio-mmio (virtio/mmio.h: `--virtio-transport mmio`), which finds
+ * its room through the arch (arch_virtio_mmio_add()).
  */
 #ifndef LKVM_VIRTIO_TRANSPORT_H
 #define LKVM_VIRTIO_TRANSPORT_H

@@ -11,6 +11,7 @@
  * All multi-byte fields are little-endian, as are both hosts lkvm runs on.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "x86/acpi.h"
@@ -401,9 +402,38 @@ static void dsdt_pvpanic(struct aml *aml, u16 port)
 }
 
 /*
- * \_S5 (§7.4.2 \_Sx): the package's first two values are SLP_TYPa and
- * SLP_TYPb, which OSPM writes to SLEEP_CONTROL_REG to power off.
+ * virtio-mmio device @i, as Linux's virtio_mmio driver matches it by ACPI
+ * (and QEMU's microvm describes it):
+ *
+ *   Device (VR00) {
+ *     Name (_HID, "LNRO0005") Name (_UID, 0) Name (_CCA, 1)
+ *     Name (_CRS, ResourceTemplate () {
+ *       Memory32Fixed (ReadWrite, base, stride)
+ *       Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { GSI } })
+ *   }
+ *
+ * _CCA: the device's DMA is cache-coherent (ACPI 6.5 §6.2.17).
  */
+static void dsdt_virtio_mmio(struct aml *aml, const struct acpi_config *cfg,
+			     unsigned int i)
+{
+	char name[5];
+	size_t dev, crs;
+
+	snprintf(name, sizeof(name), "VR%02u", i % 100);
+	dev = aml_device_open(aml, name);
+	aml_name_string(aml, "_HID", "LNRO0005");
+	aml_name_integer(aml, "_UID", i);
+	aml_name_integer(aml, "_CCA", 1);
+	aml_name(aml, "_CRS");
+	crs = aml_restemplate_open(aml);
+	aml_res_mem32_fixed(aml, cfg->virtio_mmio_base + i * cfg->virtio_mmio_stride,
+			    cfg->virtio_mmio_stride);
+	aml_res_ext_irq(aml, cfg->virtio_mmio_gsi[i], true, false);
+	aml_restemplate_close(aml, crs);
+	aml_close(aml, dev);
+}
+
 /*
  * The power button and its event: hardware-reduced ACPI has no GPE
  * block, so the GED (ACPI 6.5 §5.6.9) is how an interrupt becomes an
@@ -439,6 +469,10 @@ static void dsdt_power_button(struct aml *aml, u32 gsi)
 	aml_close(aml, dev);
 }
 
+/*
+ * \_S5 (§7.4.2 \_Sx): the package's first two values are SLP_TYPa and
+ * SLP_TYPb, which OSPM writes to SLEEP_CONTROL_REG to power off.
+ */
 static void dsdt_s5(struct aml *aml)
 {
 	size_t pkg;
@@ -459,6 +493,7 @@ static int dsdt_build(struct acpi_builder *b, const struct acpi_config *cfg,
 	size_t off = ALIGN_UP(b->used, (size_t)ACPI_TABLE_ALIGN);
 	size_t body = off + sizeof(*hdr);
 	struct aml aml;
+	unsigned int i;
 	size_t sb;
 
 	if (body > b->size)
@@ -473,6 +508,8 @@ static int dsdt_build(struct acpi_builder *b, const struct acpi_config *cfg,
 		dsdt_pvpanic(&aml, cfg->pvpanic_port);
 	if (cfg->ged_gsi)
 		dsdt_power_button(&aml, cfg->ged_gsi);
+	for (i = 0; i < cfg->nr_virtio_mmio; i++)
+		dsdt_virtio_mmio(&aml, cfg, i);
 	aml_close(&aml, sb);
 	if (aml.err)
 		return aml.err;
@@ -566,6 +603,12 @@ static int acpi_config_check(u64 gpa, u64 size, const struct acpi_config *cfg)
 	if (cfg->pci_mmio_size && (cfg->pci_mmio_base > SZ_4G ||
 				   cfg->pci_mmio_size > SZ_4G -
 							cfg->pci_mmio_base))
+		return -EINVAL;
+	if (cfg->nr_virtio_mmio &&
+	    (cfg->nr_virtio_mmio > 100 || !cfg->virtio_mmio_stride ||
+	     cfg->virtio_mmio_stride > SZ_4G ||
+	     cfg->virtio_mmio_base > SZ_4G - cfg->nr_virtio_mmio *
+						     cfg->virtio_mmio_stride))
 		return -EINVAL;
 	return 0;
 }

@@ -82,6 +82,14 @@ struct acpi_config {
 	u64 pci_mmio_base, pci_mmio_size;
 	u16 pvpanic_port;	/* ACPI_PVPANIC_PORT, or 0 for no device */
 	u32 ged_gsi;		/* ACPI_GED_GSI, or 0 for no power button */
+	/*
+	 * virtio-mmio devices (LNRO0005): device i's registers are the
+	 * virtio_mmio_stride bytes at virtio_mmio_base + i * stride, its
+	 * interrupt the edge-triggered GSI virtio_mmio_gsi[i].
+	 */
+	u64 virtio_mmio_base, virtio_mmio_stride;
+	const u32 *virtio_mmio_gsi;
+	unsigned int nr_virtio_mmio;
 };
 
 /*

@@ -46,6 +46,7 @@
 #define RES_WORD_ADDR		0x88
 #define RES_QWORD_ADDR		0x8a
 #define RES_EXT_IRQ		0x89
+#define RES_MEM32_FIXED		0x86
 
 /* §6.4.3.5.1: Resource Type */
 #define RES_TYPE_MEM		0
@@ -566,6 +567,15 @@ void aml_res_dword_io(struct aml *aml, u32 min, u32 max)
 static u8 res_mem_flags(bool prefetchable)
 {
 	return RES_MEM_RW | (prefetchable ? RES_MEM_PREFETCHABLE : 0);
+}
+
+void aml_res_mem32_fixed(struct aml *aml, u32 base, u32 len)
+{
+	aml_byte(aml, RES_MEM32_FIXED);
+	aml_le(aml, 9, 2);
+	aml_byte(aml, 1);	/* read-write */
+	aml_le(aml, base, 4);
+	aml_le(aml, len, 4);
 }
 
 void aml_res_dword_mem(struct aml *aml, u32 min, u32 max, bool prefetchable)

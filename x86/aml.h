@@ -84,6 +84,8 @@ void aml_res_io(struct aml *aml, u16 min, u16 max, u8 align, u8 len);
 void aml_res_irq_noflags(struct aml *aml, u16 mask);
 /* Interrupt (ResourceConsumer, Edge|Level, ActiveHigh|Low, Exclusive) { gsi } */
 void aml_res_ext_irq(struct aml *aml, u32 gsi, bool edge, bool active_low);
+/* Memory32Fixed (ReadWrite, base, len) (§6.4.3.4): a device's registers */
+void aml_res_mem32_fixed(struct aml *aml, u32 base, u32 len);
 
 /*
  * Address space descriptors (§6.4.3.5) for a bridge's windows: always

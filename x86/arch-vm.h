@@ -24,6 +24,9 @@ struct kvm_cpuid2;
 /* Where kvmtool looks first when no -k is given: a kernel tree's output. */
 #define ARCH_DEFAULT_KERNEL "arch/x86/boot/bzImage"
 
+/* virtio-mmio devices: one IOAPIC pin each (x86/kvm.c lists them). */
+#define ARCH_VIRTIO_MMIO_MAX 15
+
 struct arch_vm {
 	u64 low_ram_end;	 /* end of RAM below the 32-bit PCI hole */
 	u64 boot_params_gpa;	 /* the zero page */
@@ -33,6 +36,9 @@ struct arch_vm {
 	u32 *msrs;		 /* migration: the MSRs to move (x86/migrate.c) */
 	u32 nr_msrs;
 	u32 tsc_khz;		 /* vCPU 0's, read at setup (0: unknown) */
+	/* virtio-mmio devices, in the DSDT: window i at VIRTIO_MMIO_GPA + i pages */
+	u32 virtio_mmio_gsi[ARCH_VIRTIO_MMIO_MAX];
+	unsigned int nr_virtio_mmio;
 };
 
 struct arch_vcpu {

@@ -324,6 +324,10 @@ static int load_acpi(struct vm *vm, struct boot_layout *l)
 		.pci_mmio_size = PCI_MMIO_SIZE,
 		.pvpanic_port = PVPANIC_PORT,
 		.ged_gsi = ACPI_GED_GSI,
+		.virtio_mmio_base = VIRTIO_MMIO_GPA,
+		.virtio_mmio_stride = VIRTIO_MMIO_STRIDE,
+		.virtio_mmio_gsi = vm->arch.virtio_mmio_gsi,
+		.nr_virtio_mmio = vm->arch.nr_virtio_mmio,
 	};
 	void *hva = gpa_to_hva(&vm->mem, BIOS_AREA_GPA, BIOS_AREA_SIZE);
 	int r;
@@ -333,6 +337,32 @@ static int load_acpi(struct vm *vm, struct boot_layout *l)
 		pr_err("cannot build ACPI tables: %s", strerror(-r));
 	vm->arch.rsdp_gpa = l->rsdp_gpa;
 	return r;
+}
+
+/*
+ * The IOAPIC pins virtio-mmio devices get, one each: none that another
+ * device of ours uses (the console has 4, the power button's GED 20), the
+ * PCI-era pins first, then ISA ones no device of ours claims.  Linux
+ * takes them as the DSDT says: edge-triggered, active high.
+ */
+static const u32 virtio_mmio_gsis[ARCH_VIRTIO_MMIO_MAX] = {
+	16, 17, 18, 19, 21, 22, 23, 5, 6, 7, 9, 10, 11, 14, 15,
+};
+
+int arch_virtio_mmio_add(struct vm *vm, u64 *base, u32 *gsi)
+{
+	unsigned int i = vm->arch.nr_virtio_mmio;
+
+	if (i == ARCH_VIRTIO_MMIO_MAX) {
+		pr_err("no room for more than %d virtio-mmio devices; use --virtio-transport pci",
+		       ARCH_VIRTIO_MMIO_MAX);
+		return -ENOSPC;
+	}
+	*base = VIRTIO_MMIO_GPA + i * VIRTIO_MMIO_STRIDE;
+	*gsi = virtio_mmio_gsis[i];
+	vm->arch.virtio_mmio_gsi[i] = *gsi;
+	vm->arch.nr_virtio_mmio++;
+	return 0;
 }
 
 static void load_boot_tables(struct vm *vm)

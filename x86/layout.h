@@ -8,8 +8,9 @@
  * once it has copied them").  0xE0000-0xFFFFF is where legacy firmware lives
  * and where Linux scans for the ACPI RSDP, so the ACPI tables go there.
  *
- * Above RAM: a 32-bit PCI hole from 3 GiB to 4 GiB for BARs, the IOAPIC and
- * the local APIC; RAM beyond 3 GiB continues at 4 GiB.
+ * Above RAM: a 32-bit PCI hole from 3 GiB to 4 GiB for BARs, virtio-mmio
+ * devices, the IOAPIC and the local APIC; RAM beyond 3 GiB continues at
+ * 4 GiB.
  */
 #ifndef LKVM_X86_LAYOUT_H
 #define LKVM_X86_LAYOUT_H
@@ -32,7 +33,10 @@
 
 #define PCI_HOLE_START 0xc0000000ULL
 #define PCI_MMIO_BASE 0xc0000000ULL	/* BARs are allocated from here */
-#define PCI_MMIO_SIZE 0x3ec00000ULL	/* ...up to the IOAPIC */
+#define PCI_MMIO_SIZE 0x3eb00000ULL	/* ...up to virtio-mmio's windows */
+/* virtio-mmio devices: a page each, up to the IOAPIC (as QEMU microvm). */
+#define VIRTIO_MMIO_GPA 0xfeb00000ULL
+#define VIRTIO_MMIO_STRIDE 0x1000ULL
 #define IOAPIC_GPA 0xfec00000ULL
 #define LAPIC_GPA 0xfee00000ULL
 /* Needed by Intel VMX for real mode emulation; outside RAM and BARs. */

@@ -74,6 +74,8 @@ complete() {
 	[ "$(echo $output)" = "--cancel --detach --downtime --help --keep-paused --name --resume-source --speed --status" ]
 	complete ./lkvm run --inc
 	[ "$output" = --incoming ]
+	complete ./lkvm run --virtio-transport ''
+	[ "$(echo $output)" = "mmio pci" ]
 }
 
 @test "completion: file names after -k, -i, -d, --console-log and --vsock-uds, directories after --modules" {

@@ -18,11 +18,15 @@ setup_file() {
 	e2e_ship_ext4 fs.img 16 "$BATS_FILE_TMPDIR/fs"
 
 	e2e_run blk-read --pre 'disk_pattern pat.img 4' -- -d pat.img,ro
+	local sums='dd if=scratch.img bs=1048576 skip=2 count=4 2>/dev/null | md5sum
+		dd if=scratch.img bs=65536 skip=128 count=16 2>/dev/null | md5sum
+		md5sum <pat.img'
 	e2e_run blk-write --pre 'disk_raw scratch.img 16; disk_pattern pat.img 4' \
-		--post 'dd if=scratch.img bs=1048576 skip=2 count=4 2>/dev/null | md5sum
-			dd if=scratch.img bs=65536 skip=128 count=16 2>/dev/null | md5sum
-			md5sum <pat.img' \
-		-- -d scratch.img -d pat.img
+		--post "$sums" -- -d scratch.img -d pat.img
+	# The same disks on the other transport, which Linux binds by ACPI.
+	e2e_run blk-write-mmio --scenario blk-write \
+		--pre 'disk_raw scratch.img 16; disk_pattern pat.img 4' \
+		--post "$sums" -- --virtio-transport mmio -d scratch.img -d pat.img
 	e2e_run blk-ext4 --pre 'cp ship/fs.img fs.img' -- -d fs.img
 	e2e_execute
 }
@@ -74,6 +78,27 @@ setup_file() {
 	[[ $e2e_post == *$'\n'"$first"*$'\n'"$all"* ]]
 }
 
+@test "blk: the default transport is virtio-pci" {
+	e2e_result blk-write
+	e2e_assert_console "lkvm-guest: vda transport virtio-pci"
+}
+
+@test "blk: over virtio-mmio, the guest writes, flushes, reads back and copies" {
+	local sum first all
+	sum=$(yes lkvm-guest-wrote-this | head -c 4194304 | md5sum | cut -d ' ' -f 1)
+	first=$(pattern_md5 4 1)
+	all=$(pattern_md5 4 4)
+	e2e_result blk-write-mmio
+	e2e_assert_status 0
+	e2e_assert_console "lkvm-guest: vda transport virtio-mmio"
+	e2e_assert_console "lkvm-guest: disks vda vdb"
+	e2e_assert_console "lkvm-guest: write+fsync ok"
+	e2e_assert_console "lkvm-guest: readback md5 $sum"
+	e2e_assert_console "lkvm-guest: vdb copied"
+	[ "$e2e_post_status" -eq 0 ]
+	[[ $e2e_post == "$sum"*$'\n'"$first"*$'\n'"$all"* ]]
+}
+
 @test "blk: ext4 on virtio-blk: read a host file, write, remount, read back" {
 	local sum
 	sum=$(seq 1 20000 | md5sum | cut -d ' ' -f 1)
@@ -99,6 +124,12 @@ setup_file() {
 		-d "$BATS_TEST_TMPDIR/d.img"
 	[ "$status" -eq 1 ]
 	[[ $stderr == *"d.img"*"in use"* ]]
+}
+
+@test "host: a bad --virtio-transport is a usage error" {
+	e2e_host_lkvm run -k "$KIT_OUT/vmlinuz" --virtio-transport isa
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"--virtio-transport isa: use pci or mmio"* ]]
 }
 
 @test "host: a bad -d option is a usage error" {

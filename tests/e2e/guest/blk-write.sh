@@ -3,6 +3,8 @@
 # read it back past the page cache, and copy vdb's first MiB to offset
 # 8 MiB of vda, so the host finds both in the image after power-off.
 echo "lkvm-guest: disks $(ls /sys/block | grep '^vd' | tr '\n' ' ')"
+# The transport's driver: virtio-pci, or virtio-mmio (--virtio-transport).
+echo "lkvm-guest: vda transport $(basename "$(readlink /sys/block/vda/device/../driver)")"
 if yes lkvm-guest-wrote-this | head -c 4194304 |
 	dd of=/dev/vda bs=1048576 seek=2 iflag=fullblock conv=fsync 2>/dev/null; then
 	echo "lkvm-guest: write+fsync ok"
