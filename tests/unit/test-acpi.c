@@ -764,6 +764,50 @@ static void test_dsdt_power_button(void)
 	CHECK(o && !memcmp(o->obj, evt, sizeof(evt)));
 }
 
+/*
+ * virtio-mmio devices \_SB.VR00.. (LNRO0005): each its own page of
+ * registers (Memory32Fixed, read-write) and an edge, active-high GSI.
+ */
+static void test_dsdt_virtio_mmio(void)
+{
+	static const u32 gsi[] = { 16, 5 };
+	struct acpi_config cfg = default_cfg;
+	const struct aml_object *o;
+	struct res r[4];
+	int n;
+
+	if (!dsdt_walk(&default_cfg))
+		return;
+	CHECK(aml_find("\\_SB_.VR00") == NULL);	/* only when asked */
+	cfg.virtio_mmio_base = 0xfeb00000;
+	cfg.virtio_mmio_stride = 0x1000;
+	cfg.virtio_mmio_gsi = gsi;
+	cfg.nr_virtio_mmio = 2;
+	if (!dsdt_walk(&cfg))
+		return;
+	CHECK(aml_find("\\_SB_.VR02") == NULL);
+	o = aml_find("\\_SB_.VR01._HID");
+	CHECK(o && o->obj[0] == 0x0d && !strcmp((char *)o->obj + 1, "LNRO0005"));
+	check_name_integer("\\_SB_.VR01._UID", 1);
+	check_name_integer("\\_SB_.VR01._CCA", 1);
+	n = crs_decode("\\_SB_.VR01._CRS", r, ARRAY_SIZE(r));
+	CHECK_EQ(n, 3);
+	if (n == 3) {
+		CHECK_EQ(r[0].tag, 0x86);
+		CHECK_EQ(r[0].len, 9);
+		CHECK_EQ(r[0].data[0], 1);
+		CHECK_EQ(rd32(r[0].data + 1), 0xfeb01000);
+		CHECK_EQ(rd32(r[0].data + 5), 0x1000);
+		CHECK_EQ(r[1].tag, 0x89);
+		CHECK_EQ(r[1].data[0], 0x03);
+		CHECK_EQ(rd32(r[1].data + 2), 5);
+	}
+	/* Windows that would not fit below 4 GiB are refused. */
+	cfg.virtio_mmio_base = 0xfffff000;
+	CHECK_EQ(acpi_build(region, REGION_GPA, REGION_SIZE, &cfg,
+			    &(u64){ 0 }), -EINVAL);
+}
+
 static void test_dsdt_no_mmio_window(void)
 {
 	struct acpi_config cfg = default_cfg;
@@ -1151,6 +1195,7 @@ UNIT_MAIN("test-acpi",
 	  UNIT_TEST(test_dsdt_no_pvpanic),
 	  UNIT_TEST(test_dsdt_power_button),
 	  UNIT_TEST(test_dsdt_crs),
+	  UNIT_TEST(test_dsdt_virtio_mmio),
 	  UNIT_TEST(test_dsdt_no_mmio_window),
 	  UNIT_TEST(test_dsdt_255_cpus),
 	  UNIT_TEST(test_build_einval),
