@@ -29,13 +29,19 @@
 # once) it says "probe: no line", and the post step's
 #   sh ship/boot-probe.sh --finish OUT
 # counts the whole run's trace instead; --teardown, after the last run,
-# disables the event again.
+# disables the events and removes the instance.
 #
 # Like tests/bench/sampler.sh, the event is enabled only while no guest
 # runs (--setup); during a run only tracing_on flips (enabling an event
-# patches kernel text, which hung this emulated L1).  POSIX sh for busybox.
+# patches kernel text, which hung this emulated L1).  And like it, it
+# traces in a tracefs instance of its own (instances/lkvm-probe): the
+# top-level trace is the harness's L2-triple-fault detector
+# (tests/lib/l1-init.sh), where any line of ours read as a crash (every
+# probe run was run twice, as "an L2 died in L1") and whose tracing_on
+# this probe held at 0 between its runs.  POSIX sh for busybox.
 dbg=/sys/kernel/debug/kvm
-trace=/sys/kernel/tracing
+tracefs=/sys/kernel/tracing
+trace=$tracefs/instances/lkvm-probe
 stats="exits io_exits mmio_exits halt_exits halt_wakeup irq_exits
 	insn_emulation irq_injections pf_fixed signal_exits irq_window_exits
 	request_irq_exits host_state_reload halt_successful_poll
@@ -57,7 +63,8 @@ setup() {
 	out=$1
 	: >"$out"
 	[ -r "$dbg/exits" ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-	[ -d "$trace/events/kvm" ] || mount -t tracefs tracefs "$trace" 2>/dev/null
+	[ -d "$tracefs/events/kvm" ] || mount -t tracefs tracefs "$tracefs" 2>/dev/null
+	[ -d "$trace" ] || mkdir "$trace" 2>/dev/null
 	if [ -d "$trace/events/kvm" ]; then
 		echo 0 >"$trace/tracing_on"
 		echo 4096 >"$trace/buffer_size_kb"
@@ -130,7 +137,7 @@ teardown() {
 	for e in $events; do
 		echo 0 >"$trace/events/kvm/$e/enable"
 	done
-	echo 1 >"$trace/tracing_on"
+	rmdir "$trace" 2>/dev/null || true
 }
 
 here=$(pwd -P)
