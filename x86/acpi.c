@@ -502,7 +502,8 @@ static int dsdt_build(struct acpi_builder *b, const struct acpi_config *cfg,
 
 	dsdt_s5(&aml);
 	sb = aml_scope_open(&aml, "\\_SB");
-	dsdt_pci0(&aml, cfg);
+	if (!cfg->no_pci)
+		dsdt_pci0(&aml, cfg);
 	dsdt_com1(&aml);
 	if (cfg->pvpanic_port)
 		dsdt_pvpanic(&aml, cfg->pvpanic_port);

@@ -78,6 +78,7 @@ struct acpi_config {
 	u64 lapic_addr;		/* 0xfee00000 */
 	u64 ioapic_addr;	/* 0xfec00000 */
 	u8 ioapic_id;		/* any ID no CPU uses, e.g. nr_cpus */
+	bool no_pci;		/* no \_SB.PCI0 host bridge at all */
 	/* 32-bit PCI MMIO window for \_SB.PCI0; size 0 means none */
 	u64 pci_mmio_base, pci_mmio_size;
 	u16 pvpanic_port;	/* ACPI_PVPANIC_PORT, or 0 for no device */

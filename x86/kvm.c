@@ -179,8 +179,11 @@ int arch_vm_setup_devices(struct vm *vm)
 		pr_err("cannot set up the power devices: %s", strerror(-r));
 		return r;
 	}
-	/* conf1 also carries the 0xcf9 reset register. */
-	r = x86_pci_init(vm);
+	/*
+	 * conf1 also carries the 0xcf9 reset register.  With virtio-mmio
+	 * nothing would sit on the bus: leave it out, and the guest's scan.
+	 */
+	r = x86_pci_init(vm, vm->cfg.transport == VM_TRANSPORT_PCI);
 	if (r)
 		pr_err("cannot set up the PCI bus: %s", strerror(-r));
 	return r;
@@ -320,6 +323,7 @@ static int load_acpi(struct vm *vm, struct boot_layout *l)
 		.lapic_addr = LAPIC_GPA,
 		.ioapic_addr = IOAPIC_GPA,
 		.ioapic_id = vm->cfg.nr_vcpus,
+		.no_pci = !vm->pci,
 		.pci_mmio_base = PCI_MMIO_BASE,
 		.pci_mmio_size = PCI_MMIO_SIZE,
 		.pvpanic_port = PVPANIC_PORT,

@@ -26,6 +26,7 @@ struct conf1 {
 	struct pci_bus bus;
 	struct io_range range;
 	u32 addr; /* the address register; atomic */
+	bool has_bus; /* false: no PCI, only the reset register */
 };
 
 static void conf1_access(struct io_range *r, u64 offset, void *data,
@@ -34,14 +35,21 @@ static void conf1_access(struct io_range *r, u64 offset, void *data,
 	struct conf1 *c = r->opaque;
 	u32 port = CONF1_ADDR_PORT + offset, a;
 
+	if (port == ACPI_RESET_PORT && len == 1 && is_write) {
+		power_reset_write(c->vm, *(u8 *)data);
+		return;
+	}
+	if (!c->has_bus) {
+		if (!is_write)
+			memset(data, 0xff, len);
+		return;
+	}
 	if (port < CONF1_DATA_PORT) {
 		if (port == CONF1_ADDR_PORT && len == 4) {
 			if (is_write)
 				__atomic_store_n(&c->addr, *(u32 *)data, __ATOMIC_RELAXED);
 			else
 				*(u32 *)data = __atomic_load_n(&c->addr, __ATOMIC_RELAXED);
-		} else if (port == ACPI_RESET_PORT && len == 1 && is_write) {
-			power_reset_write(c->vm, *(u8 *)data);
 		} else if (!is_write) {
 			memset(data, 0, len);
 		}
@@ -108,7 +116,7 @@ static const struct vm_device_ops conf1_ops = {
 	.load = conf1_load,
 };
 
-int x86_pci_init(struct vm *vm)
+int x86_pci_init(struct vm *vm, bool bus)
 {
 	struct conf1 *c = calloc(1, sizeof(*c));
 	int r;
@@ -116,6 +124,7 @@ int x86_pci_init(struct vm *vm)
 	if (!c)
 		return -ENOMEM;
 	c->vm = vm;
+	c->has_bus = bus;
 	c->dev = (struct vm_device){ .ops = &conf1_ops, .name = "pci",
 				     .priv = c };
 	r = pci_bus_init(&c->bus, vm, PCI_MMIO_BASE, PCI_MMIO_SIZE);
@@ -131,7 +140,7 @@ int x86_pci_init(struct vm *vm)
 	}
 	c->range = (struct io_range){ CONF1_ADDR_PORT, 8, conf1_access, c };
 	r = vm_register_pio(vm, &c->range);
-	if (!r)
+	if (!r && bus)
 		vm->pci = &c->bus;
 	return r;
 }

@@ -32,6 +32,9 @@ BENCH_MIB=256
 # E2E_L1_SLACK, set before the load above: a round's L1 is up in about 10 s.
 BENCH_LIMIT=${BENCH_LIMIT:-45}
 BENCH_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
+# More options for lkvm, a lever to measure against the same QEMU:
+# BENCH_LKVM_ARGS="--virtio-transport mmio" puts the disk on virtio-mmio.
+BENCH_LKVM_ARGS=${BENCH_LKVM_ARGS:-}
 
 bench_fail() {
 	echo "bench: $*" >&2
@@ -75,7 +78,7 @@ bench_lkvm() {
 
 	e2e_run "$name" --scenario bench-blk --append "$(bench_args "$mode")" \
 		--limit "$BENCH_LIMIT" --pre "$(bench_pre)" --post "$(bench_post "$last")" \
-		-- -c 1 -m 256 --stats -d ../bench.img
+		-- -c 1 -m 256 --stats -d ../bench.img $BENCH_LKVM_ARGS
 }
 
 # The same guest under QEMU: KVM, 1 vCPU, 256 MiB, the image on a
@@ -131,6 +134,8 @@ setup_file() {
 	[[ $BENCH_REPS =~ ^[1-9][0-9]*$ ]] || bench_fail "BENCH_REPS must be a positive number, not '$BENCH_REPS'" || return
 	[[ $BENCH_PASSES =~ ^[1-9][0-9]*$ ]] || bench_fail "BENCH_PASSES must be a positive number, not '$BENCH_PASSES'" || return
 	rm -rf "$BENCH_STATE"
+	mkdir -p "$BENCH_STATE"
+	echo "${BENCH_LKVM_ARGS:-none}" >"$BENCH_STATE/lkvm-args"
 	for ((i = 1; i <= BENCH_REPS; i++)); do
 		bench_round "$i" || return
 		[[ ! -f $E2E_STATE/skip ]] || break
@@ -147,6 +152,8 @@ setup_file() {
 	mkdir -p "$BENCH_OUT"
 	bash "$BENCH_DIR/report.sh" "$BENCH_STATE"/round-* \
 		>"$BENCH_OUT/result.txt" 2>"$BENCH_OUT/report.err" || rc=$?
+	echo "lkvm's extra options (BENCH_LKVM_ARGS): $(cat "$BENCH_STATE/lkvm-args")" \
+		>>"$BENCH_OUT/result.txt"
 	cat "$BENCH_OUT/result.txt" "$BENCH_OUT/report.err"
 	return "$rc"
 }

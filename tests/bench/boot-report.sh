@@ -14,9 +14,10 @@ state=$1
 reps=$2
 res=$state/results
 # The VMMs that ran: lkvm, a second lkvm (BOOT_BASE in boot.bats) for a
-# lever's before and after, the QEMU machines (BOOT_PEERS).
+# lever's before and after, lkvm with --virtio-transport mmio, the QEMU
+# machines (BOOT_PEERS).
 vmms=
-for v in lkvm base microvm pc; do
+for v in lkvm base mmio microvm pc; do
 	[[ ! -d $res/boot-$v-1 && ! -d $res/probe-$v ]] || vmms+="${vmms:+ }$v"
 done
 rc=0
@@ -65,10 +66,29 @@ values() {
 	done
 }
 
+# paired KIND A B: A/B round by round (both good), their median and how
+# many rounds A was faster: the L1's speed swings from minute to minute,
+# a ratio within one round much less.
+paired() {
+	local kind=$1 a=$2 b=$3 i x y rs=
+
+	for ((i = 1; i <= reps; i++)); do
+		good "$kind-$a-$i" && good "$kind-$b-$i" || continue
+		x=$(guest_field "$res/$kind-$a-$i" 4)
+		y=$(guest_field "$res/$kind-$b-$i" 4)
+		rs+="$(ratio "$x" "$y") "
+	done
+	[[ $rs ]] || { echo "-"; return; }
+	printf '%s\n' $rs | sort -g | awk '{ v[NR] = $1; if ($1 < 1) f++ }
+	END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.2f (%d of %d rounds below 1)\n", m, f, NR }'
+}
+
 note_bad() {
 	local kind=$1 vmm i d why
 
 	for vmm in $vmms; do
+		[[ $kind-$vmm != loop-mmio ]] || continue
 		for ((i = 1; i <= reps; i++)); do
 			d=$res/$kind-$vmm-$i
 			good "$kind-$vmm-$i" && continue
@@ -118,6 +138,12 @@ echo
 r=$(ratio "${med[lkvm]}" "${med[microvm]}")
 echo "boot ratio lkvm/microvm: $r (goal <= 0.80); lkvm/pc: $(ratio "${med[lkvm]}" "${med[pc]}")"
 [[ $vmms != *base* ]] || echo "lever: lkvm/base (this lkvm against BOOT_BASE): $(ratio "${med[lkvm]}" "${med[base]}")"
+echo "paired by round: lkvm/microvm $(paired boot lkvm microvm)"
+[[ $vmms != *base* ]] || echo "  lkvm/base $(paired boot lkvm base)"
+if [[ $vmms == *mmio* ]]; then
+	echo "transport: mmio/lkvm (virtio-mmio against virtio-pci): $(ratio "${med[mmio]}" "${med[lkvm]}"), paired $(paired boot mmio lkvm)"
+	echo "  mmio/microvm: $(ratio "${med[mmio]}" "${med[microvm]}"), paired $(paired boot mmio microvm)"
+fi
 echo "spread lkvm ${spread[lkvm]} s, microvm ${spread[microvm]} s (goal: lkvm's no larger)"
 
 echo
@@ -136,6 +162,7 @@ if [[ -d $res/loop-lkvm-1 || -d $res/loop-microvm-1 ]]; then
 	echo
 	printf '%-9s %8s %6s %6s %7s  %12s\n' VMM median min max spread guest-uptime
 	for vmm in $vmms; do
+		[[ $vmm != mmio ]] || continue
 		read -r m lo hi sp < <(values loop "$vmm" wall | stats)
 		read -r um _ < <(values loop "$vmm" uptime | stats)
 		lmed[$vmm]=$m lsp[$vmm]=$sp
@@ -147,7 +174,7 @@ if [[ -d $res/loop-lkvm-1 || -d $res/loop-microvm-1 ]]; then
 	echo "loop ratio lkvm/min(microvm, pc): $(ratio "${lmed[lkvm]}" "${best:--}") (goal <= 0.80)"
 	[[ $vmms != *base* ]] || echo "lever: lkvm/base: $(ratio "${lmed[lkvm]}" "${lmed[base]}")"
 	echo -n "exits to userspace, whole loop run:"
-	for vmm in $vmms; do
+	for vmm in ${vmms/mmio /}; do
 		echo -n " $vmm $(total_exits "probe-loop-$vmm")"
 	done
 	echo

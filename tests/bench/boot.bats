@@ -45,7 +45,12 @@ BOOT_PEERS=${BOOT_PEERS:-microvm pc}
 # BOOT_BASE=path/to/lkvm-static: a second lkvm (say, main's) run beside
 # this one as VMM "base", for a lever's before and after in one machine.
 BOOT_BASE=${BOOT_BASE:-}
-BOOT_VMMS="lkvm ${BOOT_BASE:+base }$BOOT_PEERS"
+# BOOT_MMIO=0 leaves out "mmio", lkvm with --virtio-transport mmio (boot
+# only: the developer's kernel has no CONFIG_VIRTIO_MMIO).
+BOOT_MMIO=${BOOT_MMIO:-1}
+BOOT_LOOP_VMMS="lkvm ${BOOT_BASE:+base }$BOOT_PEERS"
+BOOT_VMMS=$BOOT_LOOP_VMMS
+[[ $BOOT_MMIO == 0 ]] || BOOT_VMMS="lkvm ${BOOT_BASE:+base }mmio $BOOT_PEERS"
 # BOOT_LOOP=0 leaves the loop out (a quicker look at a boot lever).
 BOOT_LOOP=${BOOT_LOOP:-1}
 # What this lkvm boots in the loop: vmlinux, as a developer would from
@@ -100,11 +105,12 @@ boot_run() {
 	shift 3
 	[[ $vmm != base ]] || set -- --exec ship/lkvm-base "$@"
 	if [[ $kind == boot ]]; then
-		if [[ $vmm == lkvm || $vmm == base ]]; then
+		if [[ $vmm == lkvm || $vmm == base || $vmm == mmio ]]; then
 			# shellcheck disable=SC2086 # lkvm's extra options are words
 			e2e_run "$name" --scenario boot --append "$BOOT_APPEND" \
 				--limit "$BOOT_LIMIT" "$@" -- \
-				-c "$BOOT_CPUS" -m "$BOOT_MIB" --stats $BOOT_LKVM_ARGS
+				-c "$BOOT_CPUS" -m "$BOOT_MIB" --stats $BOOT_LKVM_ARGS \
+				$([[ $vmm != mmio ]] || echo --virtio-transport mmio)
 			return
 		fi
 		# What e2e_run gives lkvm, word for word.
@@ -184,8 +190,8 @@ setup_file() {
 	done
 	BOOT_APPEND=$append
 	if ((BOOT_LOOP)); then
-		for vmm in $BOOT_VMMS; do
-			[[ $vmm != "${BOOT_VMMS##* }" ]] || last=last
+		for vmm in $BOOT_LOOP_VMMS; do
+			[[ $vmm != "${BOOT_LOOP_VMMS##* }" ]] || last=last
 			boot_run loop "$vmm" "probe-loop-$vmm" --pre "$(boot_probe_pre)" \
 				--post "$(boot_probe_post $last)"
 		done
@@ -204,7 +210,7 @@ setup_file() {
 		done
 	done
 	for ((i = 1; i <= BOOT_REPS && BOOT_LOOP; i++)); do
-		for vmm in $(boot_rotate "$i" $BOOT_VMMS); do
+		for vmm in $(boot_rotate "$i" $BOOT_LOOP_VMMS); do
 			boot_run loop "$vmm" "loop-$vmm-$i"
 		done
 	done

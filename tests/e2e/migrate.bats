@@ -8,7 +8,8 @@
 #         memory and receives datagrams (A->B->A, under load), then the
 #         guest checks itself;
 #   fail: a destination killed mid-migration, a cancelled migration, then
-#         a save to a file and a restore in a new lkvm.
+#         a save to a file and a restore in a new lkvm; its devices on
+#         virtio-mmio (--virtio-transport mmio), live's on virtio-pci.
 # migrate-host.bats does the same and more on the host's own KVM, with
 # the tiny guest.
 
@@ -53,7 +54,7 @@ setup_file() {
 			plan live live \
 				-n mode=tap,guest_mac=52:54:00:07:00:02,script=ship/migrate-ifup.sh
 		else
-			plan "$run" "$run"
+			plan "$run" "$run" --virtio-transport mmio
 		fi
 	done
 	e2e_execute
@@ -216,6 +217,13 @@ breakdown() {
 	mig "d2: status: lkvm migrate: cancelled"
 	mig "a: ticks on after d2"
 	mig "d2: exit 1"
+}
+
+@test "migrate: the live run's disk is on virtio-pci, the fail run's on virtio-mmio" {
+	e2e_result live
+	e2e_assert_console "lkvm-guest: vda transport virtio-pci"
+	e2e_result fail
+	e2e_assert_console "lkvm-guest: vda transport virtio-mmio"
 }
 
 @test "migrate: save to a file, restore in a new lkvm: the counter resumes" {

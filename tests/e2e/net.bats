@@ -2,7 +2,8 @@
 # virtio-net, as a real Debian kernel's virtio_net driver uses it: over
 # two taps (pings, 100 MiB each way checksummed on both ends, TSO both
 # ways) and in user mode through passt (DHCP, the host's loopback through
-# the gateway, a hostfwd port, passt's death).  Each run is
+# the gateway, a hostfwd port, passt's death), the latter on virtio-mmio.
+# Each run is
 # tests/e2e/net-host.sh in a network namespace of its own, in the emulated
 # L1 (one boot for the whole file) or on a host whose KVM is fast; the
 # guest's side is tests/e2e/guest/net-*.sh.  The host cases at the end
@@ -36,8 +37,11 @@ setup_file() {
 		-p "console=ttyS0 panic=-1 quiet lkvm.scenario=net-tap" \
 		-n mode=tap,tapif=lkvmtap0,script=./net-ifup.sh \
 		-n mode=tap,tapif=lkvmtap1,guest_mac=52:54:00:12:34:56,script=./net-ifup.sh
+	# User mode on the other transport, virtio-mmio: the link going down
+	# with passt is a config interrupt there (InterruptStatus bit 1).
 	e2e_run net-user --limit 120 --exec sh --raw --pre "$NET_PRE" --post 'cat net-host.out' -- \
 		ship/net-host.sh user lkvm run $L2 -m 256 --stats --name lkvm-net-user \
+		--virtio-transport mmio \
 		-p "console=ttyS0 panic=-1 quiet lkvm.scenario=net-user" \
 		-n mode=user,hostfwd=tcp::5555-:5555
 	e2e_execute
@@ -112,6 +116,11 @@ net_result() {
 	grep -qE '^  eth0: tx dropped 0 ' <<<"$e2e_stderr"
 	grep -qE '^  eth1: rx dropped 0 ' <<<"$e2e_stderr"
 	grep -qE '^  eth1: tx dropped 0 ' <<<"$e2e_stderr"
+}
+
+@test "net: user: this run's NIC is on virtio-mmio (--virtio-transport mmio)" {
+	net_result net-user
+	e2e_assert_console "lkvm-guest: eth0 transport virtio-mmio"
 }
 
 @test "net: user: the guest gets its address from passt's DHCP" {

@@ -65,6 +65,11 @@ sh ship/vsock-driver.sh v.sock vsock-echo >driver.out 2>&1 &" \
 	e2e_ship_ext4 rootfs.img 16 "$BATS_FILE_TMPDIR/rootfs"
 	e2e_run cmd-root --raw --limit 60 -- run -k kit/vmlinuz -d ship/rootfs.img,ro \
 		-p "root=/dev/vda ro" -- /selftest.sh
+	# The same over virtio-mmio: the agent's vsock and the root disk, with
+	# the virtio_mmio module lkvm adds to the agent's initramfs.
+	e2e_run cmd-mmio --raw --limit 60 -- run -k kit/vmlinuz --virtio-transport mmio \
+		-d ship/rootfs.img,ro -p "root=/dev/vda ro" -- \
+		sh -c 'cat /greeting; readlink /sys/block/vda/device/../driver; exit 42'
 
 	e2e_ship "$BATS_TEST_DIRNAME/agent-driver.sh"
 	e2e_run agent-exec --scenario vsock-idle --limit 120 \
@@ -215,6 +220,13 @@ found() {
 	e2e_result cmd-root
 	e2e_assert_status 42
 	[[ $output == "greetings from the root disk" ]] || { echo "stdout: '$output'"; return 1; }
+}
+
+@test "run -- CMD over virtio-mmio: vsock and the root disk work, and the disk is on virtio-mmio" {
+	e2e_result cmd-mmio
+	e2e_assert_status 42
+	[[ $output == "greetings from the root disk"$'\n'*"/virtio-mmio" ]] ||
+		{ echo "stdout: '$output'"; return 1; }
 }
 
 @test "run -- CMD: a command that panics the guest exits 3" {

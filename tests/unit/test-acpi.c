@@ -783,8 +783,12 @@ static void test_dsdt_virtio_mmio(void)
 	cfg.virtio_mmio_stride = 0x1000;
 	cfg.virtio_mmio_gsi = gsi;
 	cfg.nr_virtio_mmio = 2;
+	cfg.no_pci = true;
 	if (!dsdt_walk(&cfg))
 		return;
+	/* Nothing on PCI: no host bridge either. */
+	CHECK(aml_find("\\_SB_.PCI0") == NULL);
+	CHECK(aml_find("\\_SB_.COM1") != NULL);
 	CHECK(aml_find("\\_SB_.VR02") == NULL);
 	o = aml_find("\\_SB_.VR01._HID");
 	CHECK(o && o->obj[0] == 0x0d && !strcmp((char *)o->obj + 1, "LNRO0005"));

@@ -21,6 +21,8 @@
 # before it is checked.
 area=/tmp/area
 dirty=5
+# Which transport the disk is on (migrate.bats runs both).
+echo "lkvm-guest: vda transport $(basename "$(readlink /sys/block/vda/device/../driver)")"
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	lkvm.dirty=*) dirty=${arg#lkvm.dirty=} && touch /tmp/dirty-on ;;

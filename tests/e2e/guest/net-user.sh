@@ -23,6 +23,8 @@ chmod +x /tmp/dhcp.sh
 ip link set lo up
 ip link set eth0 up
 say "eth0 $(cat /sys/class/net/eth0/address) mtu $(cat /sys/class/net/eth0/mtu) carrier $(cat /sys/class/net/eth0/carrier)"
+# The transport's driver (the test runs this NIC on virtio-mmio).
+say "eth0 transport $(basename "$(readlink /sys/class/net/eth0/device/../driver)")"
 udhcpc -i eth0 -n -q -t 10 -T 1 -s /tmp/dhcp.sh >/dev/null 2>&1
 if [ -f /tmp/dhcp.env ]; then
 	. /tmp/dhcp.env
