@@ -128,11 +128,19 @@ static void vmmio_reset_done(struct virtio_dev *dev)
 
 /* ---- registers ---- */
 
+/*
+ * The selected queue's setup, for the few registers that need it: the
+ * interrupt handler's two accesses (status and ACK) stay off dev->lock.
+ */
+static bool vmmio_queue(struct virtio_mmio *vmm, struct virtio_queue_setup *q)
+{
+	return virtio_queue_get_setup(vmm->dev, vmm->queue_sel, q);
+}
+
 static u32 vmmio_read(struct virtio_mmio *vmm, u64 off)
 {
 	struct virtio_dev *dev = vmm->dev;
 	struct virtio_queue_setup q;
-	bool exists = virtio_queue_get_setup(dev, vmm->queue_sel, &q);
 
 	switch (off) {
 	case VIRTIO_MMIO_MAGIC_VALUE: return VMMIO_MAGIC;
@@ -142,8 +150,8 @@ static u32 vmmio_read(struct virtio_mmio *vmm, u64 off)
 	case VIRTIO_MMIO_DEVICE_FEATURES:
 		return virtio_get_device_features(dev, vmm->dfselect);
 	case VIRTIO_MMIO_QUEUE_NUM_MAX:
-		return exists ? dev->type->queue_max_size : 0;
-	case VIRTIO_MMIO_QUEUE_READY: return exists && q.enabled;
+		return vmmio_queue(vmm, &q) ? dev->type->queue_max_size : 0;
+	case VIRTIO_MMIO_QUEUE_READY: return vmmio_queue(vmm, &q) && q.enabled;
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
 		return __atomic_load_n(&vmm->isr, __ATOMIC_SEQ_CST);
 	case VIRTIO_MMIO_STATUS: return virtio_get_status(dev);
@@ -171,7 +179,6 @@ static void vmmio_write(struct virtio_mmio *vmm, u64 off, u32 val)
 {
 	struct virtio_dev *dev = vmm->dev;
 	struct virtio_queue_setup q;
-	bool exists = virtio_queue_get_setup(dev, vmm->queue_sel, &q);
 
 	switch (off) {
 	case VIRTIO_MMIO_DEVICE_FEATURES_SEL: vmm->dfselect = val; break;
@@ -200,19 +207,19 @@ static void vmmio_write(struct virtio_mmio *vmm, u64 off, u32 val)
 		break;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-		if (exists)
+		if (vmmio_queue(vmm, &q))
 			vmmio_set_addr(vmm, VIRTIO_QUEUE_DESC, q.desc_gpa,
 				       off == VIRTIO_MMIO_QUEUE_DESC_HIGH, val);
 		break;
 	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
 	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
-		if (exists)
+		if (vmmio_queue(vmm, &q))
 			vmmio_set_addr(vmm, VIRTIO_QUEUE_AVAIL, q.avail_gpa,
 				       off == VIRTIO_MMIO_QUEUE_AVAIL_HIGH, val);
 		break;
 	case VIRTIO_MMIO_QUEUE_USED_LOW:
 	case VIRTIO_MMIO_QUEUE_USED_HIGH:
-		if (exists)
+		if (vmmio_queue(vmm, &q))
 			vmmio_set_addr(vmm, VIRTIO_QUEUE_USED, q.used_gpa,
 				       off == VIRTIO_MMIO_QUEUE_USED_HIGH, val);
 		break;

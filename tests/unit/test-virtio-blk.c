@@ -17,17 +17,10 @@
 #include "kvm/mem.h"
 #include "virtio/blk.h"
 #include "virtio/virtio.h"
+#include "tests/unit/blk-ring.h"
 #include "tests/unit/unit.h"
 
 #define RAM_GPA 0x40000000ULL
-#define RAM_SIZE (1024 * 1024ULL)
-#define DESC_OFF 0x0
-#define AVAIL_OFF 0x1000
-#define USED_OFF 0x2000
-#define HDR_OFF 0x4000
-#define STATUS_OFF 0x4100
-#define DATA_OFF 0x10000
-#define QSIZE 16
 #define DISK_SIZE (64 * 1024ULL)
 
 static u8 *ram;

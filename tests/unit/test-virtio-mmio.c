@@ -23,6 +23,7 @@
 #include "kvm/vm.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
+#include "tests/unit/blk-ring.h"
 #include "tests/unit/unit.h"
 
 #define BASE 0xfeb00000ULL
@@ -89,14 +90,6 @@ static u64 edges(void)
 /* ---- the machine ---- */
 
 #define RAM_GPA 0x100000ULL
-#define RAM_SIZE (1024 * 1024ULL)
-#define DESC_OFF 0x0
-#define AVAIL_OFF 0x1000
-#define USED_OFF 0x2000
-#define HDR_OFF 0x4000
-#define STATUS_OFF 0x4100
-#define DATA_OFF 0x10000
-#define QSIZE 16
 
 static struct vm vm;
 static u8 *ram;
@@ -248,40 +241,14 @@ static void test_config(void)
 /* A 512-byte read of sector 0, and a kick through QueueNotify. */
 static void submit_read(void)
 {
-	struct vring_desc *d = (struct vring_desc *)(ram + DESC_OFF);
-	struct vring_avail *avail = (struct vring_avail *)(ram + AVAIL_OFF);
-	struct virtio_blk_outhdr *h = (void *)(ram + HDR_OFF);
-
-	h->type = htole32(VIRTIO_BLK_T_IN);
-	h->sector = 0;
-	ram[STATUS_OFF] = 0xff;
-	d[0] = (struct vring_desc){ htole64(RAM_GPA + HDR_OFF), htole32(16),
-				    htole16(VRING_DESC_F_NEXT), htole16(1) };
-	d[1] = (struct vring_desc){ htole64(RAM_GPA + DATA_OFF), htole32(512),
-				    htole16(VRING_DESC_F_NEXT |
-					    VRING_DESC_F_WRITE), htole16(2) };
-	d[2] = (struct vring_desc){ htole64(RAM_GPA + STATUS_OFF), htole32(1),
-				    htole16(VRING_DESC_F_WRITE), 0 };
-	/* EVENT_IDX: an interrupt on the next used entry, please. */
-	__atomic_store_n(&avail->ring[QSIZE], htole16(drv_avail_idx),
-			 __ATOMIC_RELAXED);
-	avail->ring[drv_avail_idx++ % QSIZE] = 0;
-	__atomic_store_n(&avail->idx, htole16(drv_avail_idx), __ATOMIC_RELEASE);
+	blk_ring_read(ram, RAM_GPA, &drv_avail_idx);
 	/* The stub KVM took no doorbell: the write reaches lkvm. */
 	reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, 4, 0);
 }
 
 static bool wait_used(u16 n)
 {
-	struct vring_used *used = (struct vring_used *)(ram + USED_OFF);
-	int i;
-
-	for (i = 0; i < 2000; i++) {
-		if (le16toh(__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE)) == n)
-			return true;
-		usleep(1000);
-	}
-	return false;
+	return blk_ring_wait_used(ram, n);
 }
 
 static void test_request_and_interrupt(void)

@@ -28,6 +28,7 @@
 #include "kvm/vm.h"
 #include "virtio/blk.h"
 #include "virtio/pci.h"
+#include "tests/unit/blk-ring.h"
 #include "tests/unit/unit.h"
 
 /* ---- KVM stubs ---- */
@@ -164,14 +165,6 @@ static unsigned int commits(void)
 /* ---- the machine ---- */
 
 #define RAM_GPA 0x100000ULL
-#define RAM_SIZE (1024 * 1024ULL)
-#define DESC_OFF 0x0
-#define AVAIL_OFF 0x1000
-#define USED_OFF 0x2000
-#define HDR_OFF 0x4000
-#define STATUS_OFF 0x4100
-#define DATA_OFF 0x10000
-#define QSIZE 16
 #define DEVFN (1 << 3)		/* slot 0 is the host bridge */
 #define MSI_ADDR 0xfee01000ULL
 
@@ -564,29 +557,7 @@ static void test_device_config(void)
 /* Put a 512-byte read of sector 0 on the ring. */
 static void queue_read(void)
 {
-	struct vring_desc *d = (struct vring_desc *)(ram + DESC_OFF);
-	struct vring_avail *avail = (struct vring_avail *)(ram + AVAIL_OFF);
-	struct virtio_blk_outhdr *h = (void *)(ram + HDR_OFF);
-
-	h->type = htole32(VIRTIO_BLK_T_IN);
-	h->sector = 0;
-	ram[STATUS_OFF] = 0xff;
-	d[0] = (struct vring_desc){ htole64(RAM_GPA + HDR_OFF), htole32(16),
-				    htole16(VRING_DESC_F_NEXT), htole16(1) };
-	d[1] = (struct vring_desc){ htole64(RAM_GPA + DATA_OFF), htole32(512),
-				    htole16(VRING_DESC_F_NEXT |
-					    VRING_DESC_F_WRITE), htole16(2) };
-	d[2] = (struct vring_desc){ htole64(RAM_GPA + STATUS_OFF), htole32(1),
-				    htole16(VRING_DESC_F_WRITE), 0 };
-	/*
-	 * EVENT_IDX: like Linux, ask for an interrupt on the next used entry.
-	 * The device reads used_event at any time: an atomic store, as the
-	 * driver's own barriers make it on real hardware.
-	 */
-	__atomic_store_n(&avail->ring[QSIZE], htole16(drv_avail_idx),
-			 __ATOMIC_RELAXED);
-	avail->ring[drv_avail_idx++ % QSIZE] = 0;
-	__atomic_store_n(&avail->idx, htole16(drv_avail_idx), __ATOMIC_RELEASE);
+	blk_ring_read(ram, RAM_GPA, &drv_avail_idx);
 }
 
 /* ...and ring the doorbell. */
@@ -607,15 +578,7 @@ static u16 used_idx(void)
 /* Wait (bounded) for the I/O thread to complete request number @n. */
 static bool wait_used(u16 n)
 {
-	struct vring_used *used = (struct vring_used *)(ram + USED_OFF);
-	int i;
-
-	for (i = 0; i < 2000; i++) {
-		if (le16toh(__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE)) == n)
-			return true;
-		usleep(1000);
-	}
-	return false;
+	return blk_ring_wait_used(ram, n);
 }
 
 static bool wait_msi(int n)
