@@ -30,6 +30,11 @@
  *
  * Locks.  vmm->lock serialises the selector registers.  The I/O thread
  * only touches InterruptStatus (an atomic) and the irqfd.
+ *
+ * Not implemented: stopping one queue of a live device (QueueReady 0
+ * after DRIVER_OK reads back 1; Linux writes it only after a reset),
+ * queue reset and shared memory regions (not offered), and the legacy
+ * version 1 registers.
  */
 #include <endian.h>
 #include <errno.h>
@@ -53,6 +58,8 @@
 /* One page per device; the arch spaces windows that far apart. */
 #define VMMIO_SIZE 0x1000
 #define VMMIO_CONFIG_MAX (VMMIO_SIZE - VIRTIO_MMIO_CONFIG)
+/* How long a vCPU waits at most for a reset to complete (see below). */
+#define VMMIO_RESET_WAIT_MS 2000
 
 struct vmmio_queue {
 	struct virtio_mmio *vmm;
@@ -175,6 +182,27 @@ static void vmmio_set_addr(struct virtio_mmio *vmm,
 	virtio_queue_set_addr(vmm->dev, vmm->queue_sel, area, gpa);
 }
 
+/*
+ * Status is 8 bits: a write with more is not one (and must not reset the
+ * device by its low byte).  Writing 0 resets, and Linux goes on without
+ * reading status back (its vm_reset()), so the reset must be complete
+ * when the write returns: if the I/O thread is inside the device, wait
+ * for it to leave.  It stops between requests, so that is soon; the
+ * bound keeps a stuck disk from holding a vCPU for ever.
+ */
+static void vmmio_set_status(struct virtio_mmio *vmm, u32 val)
+{
+	if (val > 0xff)
+		return;
+	if (val) {
+		virtio_set_status(vmm->dev, val);
+		return;
+	}
+	if (virtio_reset_wait(vmm->dev, VMMIO_RESET_WAIT_MS))
+		pr_warn_ratelimited("%s: reset still waits for a request after %d ms",
+				    vmm->dev->name, VMMIO_RESET_WAIT_MS);
+}
+
 static void vmmio_write(struct virtio_mmio *vmm, u64 off, u32 val)
 {
 	struct virtio_dev *dev = vmm->dev;
@@ -203,7 +231,7 @@ static void vmmio_write(struct virtio_mmio *vmm, u64 off, u32 val)
 		__atomic_and_fetch(&vmm->isr, ~val, __ATOMIC_SEQ_CST);
 		break;
 	case VIRTIO_MMIO_STATUS:
-		virtio_set_status(dev, val);
+		vmmio_set_status(vmm, val);
 		break;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH:

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kvm/log.h"
 #include "kvm/migrate-stream.h"
@@ -39,6 +40,19 @@ static void virtio_queues_clear(struct virtio_dev *dev)
 	}
 }
 
+/* virtio_reset_wait() waits on it with a monotonic deadline. */
+static int init_reset_cond(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	int r;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	r = -pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+	return r;
+}
+
 int virtio_init(struct virtio_dev *dev, const struct virtio_dev_type *type,
 		const struct guest_mem *mem, void *priv)
 {
@@ -61,6 +75,11 @@ int virtio_init(struct virtio_dev *dev, const struct virtio_dev_type *type,
 	r = -pthread_mutex_init(&dev->lock, NULL);
 	if (r)
 		goto err_free;
+	r = init_reset_cond(&dev->reset_cond);
+	if (r) {
+		pthread_mutex_destroy(&dev->lock);
+		goto err_free;
+	}
 	virtio_queues_clear(dev);
 	return 0;
 
@@ -74,6 +93,7 @@ void virtio_exit(struct virtio_dev *dev)
 {
 	if (!dev->queues)
 		return;
+	pthread_cond_destroy(&dev->reset_cond);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev->queues);
 	dev->queues = NULL;
@@ -328,6 +348,7 @@ static void virtio_do_reset(struct virtio_dev *dev)
 	virtio_queues_clear(dev);
 	if (dev->reset_done)
 		dev->reset_done(dev);
+	pthread_cond_broadcast(&dev->reset_cond);
 }
 
 void virtio_reset(struct virtio_dev *dev)
@@ -347,6 +368,27 @@ void virtio_reset(struct virtio_dev *dev)
 	else
 		virtio_do_reset(dev);
 	pthread_mutex_unlock(&dev->lock);
+}
+
+int virtio_reset_wait(struct virtio_dev *dev, unsigned int timeout_ms)
+{
+	struct timespec end;
+	int r = 0;
+
+	virtio_reset(dev);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&dev->lock);
+	while (dev->reset_pending && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&dev->reset_cond, &dev->lock, &end);
+	r = dev->reset_pending ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&dev->lock);
+	return r;
 }
 
 int virtio_set_status(struct virtio_dev *dev, u8 val)

@@ -146,6 +146,7 @@ struct virtio_dev {
 	bool dma_off;			/* the bus forbids DMA (atomic) */
 	unsigned int busy;		/* threads inside the device (enter) */
 	bool reset_pending;		/* the last one to leave resets */
+	pthread_cond_t reset_cond;	/* broadcast when a reset completes */
 	bool failure_logged;
 	struct virtio_queue *queues;	/* type->nr_queues of them */
 
@@ -224,6 +225,14 @@ int virtio_set_status(struct virtio_dev *dev, u8 status);
  * as soon as it leaves.  Never waits.
  */
 void virtio_reset(struct virtio_dev *dev);
+/*
+ * The same, for a transport whose driver does not poll status after a
+ * reset (virtio-mmio: Linux writes 0 and goes on): wait, up to
+ * @timeout_ms, for the I/O thread to leave the device (it stops between
+ * requests, so soon).  0 once the reset is complete, or -ETIMEDOUT with
+ * it still pending.
+ */
+int virtio_reset_wait(struct virtio_dev *dev, unsigned int timeout_ms);
 /*
  * May the device reach guest memory (PCI: Bus Master Enable)?  While not,
  * queues are not processed: the I/O thread stops between requests and

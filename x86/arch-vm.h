@@ -25,7 +25,7 @@ struct kvm_cpuid2;
 #define ARCH_DEFAULT_KERNEL "arch/x86/boot/bzImage"
 
 /* virtio-mmio devices: one IOAPIC pin each (x86/kvm.c lists them). */
-#define ARCH_VIRTIO_MMIO_MAX 15
+#define ARCH_VIRTIO_MMIO_MAX 14
 
 struct arch_vm {
 	u64 low_ram_end;	 /* end of RAM below the 32-bit PCI hole */

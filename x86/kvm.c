@@ -346,11 +346,13 @@ static int load_acpi(struct vm *vm, struct boot_layout *l)
 /*
  * The IOAPIC pins virtio-mmio devices get, one each: none that another
  * device of ours uses (the console has 4, the power button's GED 20), the
- * PCI-era pins first, then ISA ones no device of ours claims.  Linux
- * takes them as the DSDT says: edge-triggered, active high.
+ * PCI-era pins first, then ISA ones no device of ours claims.  Not 9: the
+ * MADT makes it the SCI's, level-triggered, and an OS that believed it
+ * would lose edges.  Linux takes them as the DSDT says: edge-triggered,
+ * active high.
  */
 static const u32 virtio_mmio_gsis[ARCH_VIRTIO_MMIO_MAX] = {
-	16, 17, 18, 19, 21, 22, 23, 5, 6, 7, 9, 10, 11, 14, 15,
+	16, 17, 18, 19, 21, 22, 23, 5, 6, 7, 10, 11, 14, 15,
 };
 
 int arch_virtio_mmio_add(struct vm *vm, u64 *base, u32 *gsi)

@@ -120,7 +120,7 @@ lkvm_stats_total() {
 }
 
 declare -A med spread
-echo "Boot: the Debian cloud kernel and the kit's initramfs (modules loaded by init), $reps runs per VMM, interleaved;"
+echo "Boot: the Debian cloud kernel and the kit's initramfs (modules loaded by init), a 1 MiB virtio-blk disk, $reps runs per VMM, interleaved;"
 echo "2 vCPUs, 512 MiB.  Guest uptime (s) at its first userspace line; kernel->init is the kernel's time stamp of"
 echo "\"Run /init\"; wall is VMM start to exit (s).  $(head -n 1 "$state/notes" 2>/dev/null)"
 echo
@@ -134,6 +134,12 @@ for vmm in $vmms; do
 	[[ $m != - ]] || rc=1
 done
 note_bad boot
+echo -n "the disk's transport (first round):"
+for vmm in $vmms; do
+	echo -n " $vmm $(tr -d '\r' <"$res/boot-$vmm-1/console" 2>/dev/null |
+		sed -n 's/^lkvm-bench: vda on //p' | head -n 1)"
+done
+echo
 echo
 r=$(ratio "${med[lkvm]}" "${med[microvm]}")
 echo "boot ratio lkvm/microvm: $r (goal <= 0.80); lkvm/pc: $(ratio "${med[lkvm]}" "${med[pc]}")"

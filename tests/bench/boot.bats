@@ -6,8 +6,10 @@
 # tests/bench/README.md, "Boot".
 #
 # - boot: the Debian cloud kernel and the kit's busybox initramfs (which
-#   loads the virtio modules); the guest's uptime at its first userspace
-#   line (scenario tests/e2e/guest/boot.sh).
+#   loads the virtio modules), with a 1 MiB read-only virtio-blk disk (so
+#   that a transport's probe is part of the boot: virtio-pci for lkvm and
+#   pc, virtio-mmio for mmio and microvm); the guest's uptime at its
+#   first userspace line (scenario tests/e2e/guest/boot.sh).
 # - loop: the kernel a kernel developer builds (tests/kit/kernel.sh:
 #   defconfig + kvm_guest.config), root on a virtio-blk ext4 disk whose
 #   /init powers off at once (tests/bench/loop-init.sh); the wall time
@@ -110,12 +112,15 @@ boot_run() {
 			e2e_run "$name" --scenario boot --append "$BOOT_APPEND" \
 				--limit "$BOOT_LIMIT" "$@" -- \
 				-c "$BOOT_CPUS" -m "$BOOT_MIB" --stats $BOOT_LKVM_ARGS \
+				-d ship/boot-disk.img,ro \
 				$([[ $vmm != mmio ]] || echo --virtio-transport mmio)
 			return
 		fi
 		# What e2e_run gives lkvm, word for word.
 		params="console=ttyS0 panic=-1 quiet lkvm.scenario=boot $BOOT_APPEND"
-		qemu=(-kernel kit/vmlinuz -initrd kit/l2-initrd.cpio -append "${params% }")
+		qemu=(-kernel kit/vmlinuz -initrd kit/l2-initrd.cpio -append "${params% }"
+			-drive file=ship/boot-disk.img,if=none,id=d0,format=raw,readonly=on
+			-device "virtio-blk-$([[ $vmm == microvm ]] && echo device || echo pci),drive=d0")
 	else
 		params="console=ttyS0 panic=-1 quiet root=/dev/vda ro init=/init $BOOT_APPEND"
 		if [[ $vmm == lkvm || $vmm == base ]]; then
@@ -166,6 +171,8 @@ setup_file() {
 	E2E_NRUNS=
 	ship_qemu $BOOT_FIRMWARE || return
 	e2e_ship "$BENCH_DIR/boot-probe.sh"
+	truncate -s 1M "$BATS_FILE_TMPDIR/boot-disk.img"
+	e2e_ship "$BATS_FILE_TMPDIR/boot-disk.img"
 	if [[ $BOOT_BASE ]]; then
 		[[ -x $BOOT_BASE ]] || boot_fail "BOOT_BASE: $BOOT_BASE is not an executable" || return
 		e2e_ship "$BOOT_BASE" lkvm-base

@@ -132,18 +132,18 @@ setup_file() {
 	[[ $stderr == *"--virtio-transport isa: use pci or mmio"* ]]
 }
 
-@test "host: a 16th virtio-mmio device is refused, saying what to do" {
+@test "host: a 15th virtio-mmio device is refused, saying what to do" {
 	local i args=()
 
 	e2e_require_kvm
-	for i in $(seq 1 16); do
+	for i in $(seq 1 15); do
 		truncate -s 1M "$BATS_TEST_TMPDIR/d$i.img"
 		args+=(-d "$BATS_TEST_TMPDIR/d$i.img")
 	done
 	e2e_host_lkvm run -k "$KIT_OUT/vmlinuz" --virtio-transport mmio "${args[@]}"
 	[ "$status" -eq 1 ]
-	[[ $stderr == *"no room for more than 15 virtio-mmio devices; use --virtio-transport pci"* ]]
-	[[ $stderr == *"d16.img: cannot attach it"* ]]
+	[[ $stderr == *"no room for more than 14 virtio-mmio devices; use --virtio-transport pci"* ]]
+	[[ $stderr == *"d15.img: cannot attach it"* ]]
 }
 
 @test "host: a bad -d option is a usage error" {

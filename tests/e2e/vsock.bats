@@ -66,10 +66,21 @@ sh ship/vsock-driver.sh v.sock vsock-echo >driver.out 2>&1 &" \
 	e2e_run cmd-root --raw --limit 60 -- run -k kit/vmlinuz -d ship/rootfs.img,ro \
 		-p "root=/dev/vda ro" -- /selftest.sh
 	# The same over virtio-mmio: the agent's vsock and the root disk, with
-	# the virtio_mmio module lkvm adds to the agent's initramfs.
-	e2e_run cmd-mmio --raw --limit 60 -- run -k kit/vmlinuz --virtio-transport mmio \
-		-d ship/rootfs.img,ro -p "root=/dev/vda ro" -- \
-		sh -c 'cat /greeting; readlink /sys/block/vda/device/../driver; exit 42'
+	# the virtio_mmio module lkvm adds to the agent's initramfs.  Seven
+	# more disks, so that the last ones and the vsock device (the ninth)
+	# get ISA pins (5, 6) rather than PCI-era ones (16-23): the guest
+	# reads the disks' partition tables and the command's output crosses
+	# the vsock, each through its interrupt.
+	local x disks=
+	for x in 1 2 3 4 5 6 7; do
+		disks+=" -d x$x.img"
+	done
+	e2e_run cmd-mmio --raw --limit 60 \
+		--pre 'for x in 1 2 3 4 5 6 7; do disk_raw x$x.img 1; done' \
+		-- run -k kit/vmlinuz --virtio-transport mmio \
+		-d ship/rootfs.img,ro $disks -p "root=/dev/vda ro" -- \
+		sh -c 'cat /greeting; readlink /sys/block/vda/device/../driver
+			ls /sys/block | grep -c "^vd"; exit 42'
 
 	e2e_ship "$BATS_TEST_DIRNAME/agent-driver.sh"
 	e2e_run agent-exec --scenario vsock-idle --limit 120 \
@@ -225,7 +236,7 @@ found() {
 @test "run -- CMD over virtio-mmio: vsock and the root disk work, and the disk is on virtio-mmio" {
 	e2e_result cmd-mmio
 	e2e_assert_status 42
-	[[ $output == "greetings from the root disk"$'\n'*"/virtio-mmio" ]] ||
+	[[ $output == "greetings from the root disk"$'\n'*"/virtio-mmio"$'\n'8 ]] ||
 		{ echo "stdout: '$output'"; return 1; }
 }
 

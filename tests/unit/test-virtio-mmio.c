@@ -11,6 +11,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <linux/virtio_blk.h>
@@ -280,15 +281,58 @@ static void test_access_width(void)
 	reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, 4, 7);
 }
 
+/* The I/O thread, inside the device for 100 ms (a request under way). */
+static int entered[2];
+
+static void *busy_io_thread(void *arg)
+{
+	struct virtio_dev *dev = arg;
+	char c = 1;
+
+	if (!virtio_enter(dev))
+		c = 0;
+	if (write(entered[1], &c, 1) != 1 || !c)
+		return NULL;
+	usleep(100000);
+	virtio_leave(dev);
+	return NULL;
+}
+
+static u64 now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000ULL + t.tv_nsec / 1000000;
+}
+
+/*
+ * Linux's vm_reset() writes 0 and never reads status back: the reset
+ * is complete when the write returns, even with the I/O thread inside the
+ * device, and the next probe's feature negotiation must work.
+ */
 static void test_reset(void)
 {
+	pthread_t t;
+	u64 t0;
+	char c = 0;
+
 	submit_read();
 	CHECK(wait_used(2));
 	usleep(10000);
 	CHECK(edges() >= 1);
 	CHECK(reg_read(VIRTIO_MMIO_INTERRUPT_STATUS, 4) & VIRTIO_MMIO_INT_VRING);
+	/* A write wider than Status's 8 bits is not a reset. */
+	reg_write(VIRTIO_MMIO_STATUS, 4, 0x100);
+	CHECK(reg_read(VIRTIO_MMIO_STATUS, 4) & VIRTIO_CONFIG_S_DRIVER_OK);
+
+	CHECK_EQ(pipe(entered), 0);
+	CHECK_EQ(pthread_create(&t, NULL, busy_io_thread, blk_dev(blk)), 0);
+	CHECK(read(entered[0], &c, 1) == 1 && c == 1);
+	t0 = now_ms();
 	/* Writing 0 resets: nothing the old device raised is pending. */
 	reg_write(VIRTIO_MMIO_STATUS, 4, 0);
+	CHECK(now_ms() - t0 >= 50);	/* it waited for the I/O thread */
 	CHECK_EQ(reg_read(VIRTIO_MMIO_STATUS, 4), 0);
 	CHECK_EQ(reg_read(VIRTIO_MMIO_INTERRUPT_STATUS, 4), 0);
 	CHECK_EQ(reg_read(VIRTIO_MMIO_QUEUE_READY, 4), 0);
@@ -296,6 +340,11 @@ static void test_reset(void)
 	submit_read();
 	usleep(20000);
 	CHECK_EQ(le16toh(((struct vring_used *)(ram + USED_OFF))->idx), 2);
+	pthread_join(t, NULL);
+	close(entered[0]);
+	close(entered[1]);
+	/* The driver probes again: its features are taken. */
+	test_negotiate();
 }
 
 /* The whole sequence shares one device: one test per step, in order. */

@@ -11,6 +11,9 @@
 read -r up _ </proc/uptime
 kinit=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] Run .* as init process.*/\1/p' | head -n 1)
 echo "lkvm-bench: boot userspace $up kernel-init ${kinit:-?}"
+# The boot bench gives every VMM a disk: which transport it came on.
+[ ! -e /sys/block/vda ] ||
+	echo "lkvm-bench: vda on $(basename "$(readlink /sys/block/vda/device/../driver)")"
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	lkvm.bench.hold=1) sleep 1 ;;
