@@ -20,7 +20,9 @@
  * is inside the device (virtio_enter()/virtio_leave()), the reset stays
  * pending, device_status keeps reading non-zero, and the I/O thread does
  * the reset as it leaves.  Devices check virtio_running() between requests
- * (and between chunks of a long one), so that comes soon.
+ * (and between chunks of a long one), so that comes soon.  The one
+ * exception is virtio-mmio, whose driver does not poll device_status after
+ * a reset: there the vCPU waits for it, bounded (virtio_reset_wait()).
  */
 #ifndef LKVM_VIRTIO_H
 #define LKVM_VIRTIO_H
