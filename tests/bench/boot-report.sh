@@ -180,7 +180,8 @@ if [[ -d $res/loop-lkvm-1 || -d $res/loop-microvm-1 ]]; then
 	echo "loop ratio lkvm/min(microvm, pc): $(ratio "${lmed[lkvm]}" "${best:--}") (goal <= 0.80)"
 	[[ $vmms != *base* ]] || echo "lever: lkvm/base: $(ratio "${lmed[lkvm]}" "${lmed[base]}")"
 	echo -n "exits to userspace, whole loop run:"
-	for vmm in ${vmms/mmio /}; do
+	for vmm in $vmms; do
+		[[ $vmm != mmio ]] || continue
 		echo -n " $vmm $(total_exits "probe-loop-$vmm")"
 	done
 	echo
