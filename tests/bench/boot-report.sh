@@ -120,6 +120,10 @@ lkvm_stats_total() {
 }
 
 declare -A med spread
+# "-" for a VMM that did not run (BOOT_PEERS=microvm has no pc).
+for v in lkvm base mmio microvm pc; do
+	med[$v]=- spread[$v]=-
+done
 echo "Boot: the Debian cloud kernel and the kit's initramfs (modules loaded by init), a 1 MiB virtio-blk disk, $reps runs per VMM, interleaved;"
 echo "2 vCPUs, 512 MiB.  Guest uptime (s) at its first userspace line; kernel->init is the kernel's time stamp of"
 echo "\"Run /init\"; wall is VMM start to exit (s).  $(head -n 1 "$state/notes" 2>/dev/null)"
@@ -161,6 +165,9 @@ echo "  exits ratio lkvm/microvm: $(ratio "$(total_exits probe-lkvm)" "$(total_e
 
 if [[ -d $res/loop-lkvm-1 || -d $res/loop-microvm-1 ]]; then
 	declare -A lmed lsp
+	for v in lkvm base microvm pc; do
+		lmed[$v]=- lsp[$v]=-
+	done
 	echo
 	echo "Loop: defconfig + kvm_guest.config (tests/kit/kernel.sh), no initramfs, root on virtio-blk, /init powers off;"
 	echo "wall s from VMM start to exit (microvm with pcie=on for the disk); guest uptime at init."
