@@ -48,6 +48,7 @@
 #include "kvm/log.h"
 #include "kvm/migrate-stream.h"
 #include "kvm/vm.h"
+#include "virtio/doorbell.h"
 #include "virtio/mmio.h"
 
 /* §4.2.2: "virt" in little-endian, and the non-legacy version. */
@@ -62,11 +63,8 @@
 #define VMMIO_RESET_WAIT_MS 2000
 
 struct vmmio_queue {
-	struct virtio_mmio *vmm;
-	unsigned int idx;
-	int fd;			/* the queue's doorbell, served by the I/O thread */
-	struct io_event *ev;
-	bool ioeventfd;		/* KVM signals fd itself on a matching write */
+	struct virtio_doorbell db;	/* served by the I/O thread */
+	bool ioeventfd;		/* KVM signals db.fd itself on a matching write */
 };
 
 struct virtio_mmio {
@@ -85,16 +83,6 @@ struct virtio_mmio {
 	u32 queue_sel;
 	u32 isr;		/* InterruptStatus; atomic */
 };
-
-/* Ring queue @q's doorbell eventfd, as KVM does on a guest write. */
-static void vmmio_doorbell(struct vmmio_queue *q)
-{
-	u64 one = 1;
-
-	if (write(q->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_warn_ratelimited("virtio-mmio: doorbell: %s",
-				    strerror(errno));
-}
 
 /* Pulse the line: an edge on the guest's interrupt controller. */
 static int vmmio_pulse(struct virtio_mmio *vmm)
@@ -225,7 +213,7 @@ static void vmmio_write(struct virtio_mmio *vmm, u64 off, u32 val)
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		/* Only reached when KVM took no ioeventfd for it. */
 		if (val < vmm->nr_queues)
-			vmmio_doorbell(&vmm->queues[val]);
+			virtio_doorbell_ring(&vmm->queues[val].db);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		__atomic_and_fetch(&vmm->isr, ~val, __ATOMIC_SEQ_CST);
@@ -293,43 +281,26 @@ static void vmmio_access(struct io_range *r, u64 off, void *data,
 
 /* ---- doorbells and the interrupt ---- */
 
-/* I/O thread: queue @q was kicked. */
-static void vmmio_kick(int fd, void *arg)
-{
-	struct vmmio_queue *q = arg;
-	u64 v;
-
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		pr_warn_ratelimited("virtio-mmio: read doorbell: %s",
-				    strerror(errno));
-	/* Work left after a batch: come back after the other events. */
-	if (virtio_queue_notify(q->vmm->dev, q->idx))
-		vmmio_doorbell(q);
-}
-
 static int vmmio_init_queues(struct virtio_mmio *vmm)
 {
 	u64 notify = vmm->range.base + VIRTIO_MMIO_QUEUE_NOTIFY;
 	struct vmmio_queue *q;
 	unsigned int i;
+	int r;
 
 	vmm->queues = calloc(vmm->nr_queues, sizeof(*vmm->queues));
 	if (!vmm->queues)
 		return -ENOMEM;
 	for (i = 0; i < vmm->nr_queues; i++)
-		vmm->queues[i].fd = -1;
+		virtio_doorbell_clear(&vmm->queues[i].db);
 	for (i = 0; i < vmm->nr_queues; i++) {
 		q = &vmm->queues[i];
-		q->vmm = vmm;
-		q->idx = i;
-		q->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (q->fd < 0)
-			return -errno;
-		q->ev = ioloop_add(&vmm->vm->loop, q->fd, vmmio_kick, q);
-		if (!q->ev)
-			return -ENOMEM;
+		r = virtio_doorbell_init(&q->db, &vmm->vm->loop, vmm->dev, i);
+		if (r)
+			return r;
 		/* Linux writes the index with writel(): 4 bytes. */
-		q->ioeventfd = !ioeventfd_add_match(vmm->vm, notify, 4, i, q->fd);
+		q->ioeventfd = !ioeventfd_add_match(vmm->vm, notify, 4, i,
+						    q->db.fd);
 		if (!q->ioeventfd)
 			pr_debug("virtio-mmio: no ioeventfd for queue %u; doorbells exit",
 				 i);
@@ -430,7 +401,7 @@ void virtio_mmio_resumed(struct virtio_mmio *vmm)
 	unsigned int i;
 
 	for (i = 0; i < vmm->nr_queues; i++)
-		vmmio_doorbell(&vmm->queues[i]);
+		virtio_doorbell_ring(&vmm->queues[i].db);
 	/* An edge in flight at the switch-over: send it again. */
 	if (virtio_get_status(vmm->dev) & VIRTIO_CONFIG_S_DRIVER_OK)
 		vmmio_notify_guest(vmm->dev, 0);
@@ -448,11 +419,8 @@ void virtio_mmio_destroy(struct virtio_mmio *vmm)
 	for (i = 0; vmm->queues && i < vmm->nr_queues; i++) {
 		q = &vmm->queues[i];
 		if (q->ioeventfd)
-			ioeventfd_del_match(vmm->vm, notify, 4, i, q->fd);
-		if (q->ev)
-			ioloop_del(&vmm->vm->loop, q->ev);
-		if (q->fd >= 0)
-			close(q->fd);
+			ioeventfd_del_match(vmm->vm, notify, 4, i, q->db.fd);
+		virtio_doorbell_fini(&q->db, &vmm->vm->loop);
 	}
 	if (vmm->irqfd)
 		irqfd_deassign(vmm->vm, vmm->irq_fd, vmm->gsi);

@@ -13,6 +13,7 @@
 #include "kvm/ioloop.h"
 #include "kvm/msix.h"
 #include "kvm/pci.h"
+#include "virtio/doorbell.h"
 #include "virtio/virtio.h"
 
 /* §4.1.4.3: virtio 1.2 appends two fields to the UAPI's 1.0 layout. */
@@ -23,11 +24,8 @@ struct vpci_common_cfg {
 };
 
 struct vpci_queue {
-	struct virtio_pci *vp;
-	unsigned int idx;
-	int fd;			/* the queue's doorbell, served by the I/O thread */
-	struct io_event *ev;
-	bool ioeventfd;		/* KVM signals fd itself on a doorbell write */
+	struct virtio_doorbell db;	/* served by the I/O thread */
+	bool ioeventfd;		/* KVM signals db.fd itself on a doorbell write */
 	u64 ioeventfd_addr;
 	u32 ioeventfd_len;
 	u16 vector;		/* MSI-X vector; atomic */

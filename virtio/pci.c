@@ -42,8 +42,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 #include <linux/pci_regs.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
@@ -124,16 +122,6 @@ static bool cfg_write_hits(u32 offset, u32 len, u32 reg16)
 	return cfg_hits(offset, len, reg16, 2);
 }
 
-/* Ring queue @q's doorbell eventfd, as KVM does on a guest write. */
-static void vpci_doorbell(struct vpci_queue *q)
-{
-	u64 one = 1;
-
-	if (write(q->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_warn_ratelimited("virtio-pci: doorbell: %s",
-				    strerror(errno));
-}
-
 /* ---- the PCI_CFG window (§4.1.4.9) ---- */
 
 #define VPCI_CFG_DATA offsetof(struct virtio_pci_cfg_cap, pci_cfg_data)
@@ -209,7 +197,7 @@ static void vpci_command_write(struct virtio_pci *vp)
 		virtio_set_dma(vp->dev, true);
 		/* Kicks that came meanwhile were dropped: ring them all. */
 		for (i = 0; i < vp->nr_queues; i++)
-			vpci_doorbell(&vp->queues[i]);
+			virtio_doorbell_ring(&vp->queues[i].db);
 	}
 }
 
@@ -269,7 +257,7 @@ static void vpci_notify_write(struct virtio_pci *vp, u64 off)
 	 * hand it to the I/O thread the same way KVM would have.
 	 */
 	if (q < vp->nr_queues)
-		vpci_doorbell(&vp->queues[q]);
+		virtio_doorbell_ring(&vp->queues[q].db);
 }
 
 static void vpci_bar_access(struct io_range *r, u64 off, void *data,
@@ -300,28 +288,12 @@ static void vpci_bar_access(struct io_range *r, u64 off, void *data,
 
 /* ---- doorbells ---- */
 
-/* I/O thread: queue @q was kicked. */
-static void vpci_kick(int fd, void *arg)
-{
-	struct vpci_queue *q = arg;
-	u64 v;
-
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		pr_warn_ratelimited("virtio-pci: read doorbell: %s",
-				    strerror(errno));
-	/*
-	 * Work left after a batch: ring our own doorbell, so the queue is
-	 * served again after the other events epoll has ready.
-	 */
-	if (virtio_queue_notify(q->vp->dev, q->idx))
-		vpci_doorbell(q);
-}
-
 static void vpci_ioeventfd_del(struct virtio_pci *vp, struct vpci_queue *q)
 {
 	if (!q->ioeventfd)
 		return;
-	ioeventfd_del(vp->vm, q->ioeventfd_addr, q->ioeventfd_len, false, q->fd);
+	ioeventfd_del(vp->vm, q->ioeventfd_addr, q->ioeventfd_len, false,
+		      q->db.fd);
 	q->ioeventfd = false;
 }
 
@@ -337,7 +309,7 @@ static void vpci_ioeventfd_add(struct virtio_pci *vp, struct vpci_queue *q,
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
-		if (ioeventfd_add(vp->vm, addr, lens[i], false, q->fd) == 0) {
+		if (ioeventfd_add(vp->vm, addr, lens[i], false, q->db.fd) == 0) {
 			q->ioeventfd = true;
 			q->ioeventfd_addr = addr;
 			q->ioeventfd_len = lens[i];
@@ -345,7 +317,7 @@ static void vpci_ioeventfd_add(struct virtio_pci *vp, struct vpci_queue *q,
 		}
 	}
 	pr_debug("virtio-pci: no ioeventfd for queue %u; doorbells exit",
-		 q->idx);
+		 q->db.qidx);
 }
 
 /* The bus mapped, moved or unmapped a BAR: doorbells follow BAR0. */
@@ -461,23 +433,19 @@ static int vpci_init_queues(struct virtio_pci *vp)
 {
 	struct vpci_queue *q;
 	unsigned int i;
+	int r;
 
 	vp->queues = calloc(vp->nr_queues, sizeof(*vp->queues));
 	if (!vp->queues)
 		return -ENOMEM;
 	for (i = 0; i < vp->nr_queues; i++)
-		vp->queues[i].fd = -1;
+		virtio_doorbell_clear(&vp->queues[i].db);
 	for (i = 0; i < vp->nr_queues; i++) {
 		q = &vp->queues[i];
-		q->vp = vp;
-		q->idx = i;
 		q->vector = VIRTIO_MSI_NO_VECTOR;
-		q->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (q->fd < 0)
-			return -errno;
-		q->ev = ioloop_add(&vp->vm->loop, q->fd, vpci_kick, q);
-		if (!q->ev)
-			return -ENOMEM;
+		r = virtio_doorbell_init(&q->db, &vp->vm->loop, vp->dev, i);
+		if (r)
+			return r;
 		virtio_queue(vp->dev, i)->transport = q;
 	}
 	return 0;
@@ -598,7 +566,7 @@ void virtio_pci_resumed(struct virtio_pci *vp)
 	u16 vec;
 
 	for (i = 0; i < vp->nr_queues; i++) {
-		vpci_doorbell(&vp->queues[i]);
+		virtio_doorbell_ring(&vp->queues[i].db);
 		vec = __atomic_load_n(&vp->queues[i].vector, __ATOMIC_RELAXED);
 		if (vec != VIRTIO_MSI_NO_VECTOR &&
 		    (virtio_get_status(vp->dev) & VIRTIO_CONFIG_S_DRIVER_OK))
@@ -616,10 +584,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	for (i = 0; vp->queues && i < vp->nr_queues; i++) {
 		q = &vp->queues[i];
 		vpci_ioeventfd_del(vp, q);
-		if (q->ev)
-			ioloop_del(&vp->vm->loop, q->ev);
-		if (q->fd >= 0)
-			close(q->fd);
+		virtio_doorbell_fini(&q->db, &vp->vm->loop);
 	}
 	free(vp->queues);
 	msix_destroy(&vp->msix);
