@@ -51,31 +51,39 @@ good() {
 }
 
 bad_runs=()
-# values KIND VMM WHAT: one number per good run (uptime, kinit or wall).
+# value DIR WHAT: a run's uptime, kinit, wall, or clock (L1's seconds
+# from the VMM's start to the line, tests/bench/boot-clock.sh).
+value() {
+	case $2 in
+	uptime) guest_field "$1" 4 ;;
+	kinit) guest_field "$1" 6 | grep -E '^[0-9.]+$' ;;
+	wall) cat "$1/time" ;;
+	clock) tr -d '\r' <"$1/console" 2>/dev/null |
+		awk '/^lkvm-bench: clock userspace-at / { print $4; exit }' ;;
+	esac
+}
+
+# values KIND VMM WHAT: one number per good run.
 values() {
-	local kind=$1 vmm=$2 what=$3 i d
+	local kind=$1 vmm=$2 what=$3 i
 
 	for ((i = 1; i <= reps; i++)); do
-		d=$res/$kind-$vmm-$i
 		good "$kind-$vmm-$i" || continue
-		case $what in
-		uptime) guest_field "$d" 4 ;;
-		kinit) guest_field "$d" 6 | grep -E '^[0-9.]+$' ;;
-		wall) cat "$d/time" ;;
-		esac
+		value "$res/$kind-$vmm-$i" "$what"
 	done
 }
 
-# paired KIND A B: A/B round by round (both good), their median and how
-# many rounds A was faster: the L1's speed swings from minute to minute,
-# a ratio within one round much less.
+# paired KIND A B [WHAT]: A/B round by round (both good), their median
+# and how many rounds A was faster: the L1's speed swings from minute to
+# minute, a ratio within one round much less.  WHAT: uptime.
 paired() {
-	local kind=$1 a=$2 b=$3 i x y rs=
+	local kind=$1 a=$2 b=$3 what=${4:-uptime} i x y rs=
 
 	for ((i = 1; i <= reps; i++)); do
 		good "$kind-$a-$i" && good "$kind-$b-$i" || continue
-		x=$(guest_field "$res/$kind-$a-$i" 4)
-		y=$(guest_field "$res/$kind-$b-$i" 4)
+		x=$(value "$res/$kind-$a-$i" "$what")
+		y=$(value "$res/$kind-$b-$i" "$what")
+		[[ $x && $y ]] || continue
 		rs+="$(ratio "$x" "$y") "
 	done
 	[[ $rs ]] || { echo "-"; return; }
@@ -119,10 +127,10 @@ lkvm_stats_total() {
 	sed -n 's/^ *total *\([0-9][0-9]*\).*/\1/p' "$res/$1/stderr" 2>/dev/null | head -n 1
 }
 
-declare -A med spread
+declare -A med spread cmed cspread
 # "-" for a VMM that did not run (BOOT_PEERS=microvm has no pc).
 for v in lkvm base mmio microvm pc; do
-	med[$v]=- spread[$v]=-
+	med[$v]=- spread[$v]=- cmed[$v]=- cspread[$v]=-
 done
 echo "Boot: the Debian cloud kernel and the kit's initramfs (modules loaded by init), a 1 MiB virtio-blk disk, $reps runs per VMM, interleaved;"
 echo "2 vCPUs, 512 MiB.  Guest uptime (s) at its first userspace line; kernel->init is the kernel's time stamp of"
@@ -144,6 +152,19 @@ for vmm in $vmms; do
 		sed -n 's/^lkvm-bench: vda on //p' | head -n 1)"
 done
 echo
+echo
+echo "The same line by the outside clock (tests/bench/boot-clock.sh): seconds from the VMM's start to the line, by"
+echo "the clock of the machine the VMM runs on.  This counts the VMM's start and the kernel's decompression, and is"
+echo "real time; a guest's uptime in the emulated L1 is not (its kvmclock stalls and jumps: tests/bench/README.md)."
+printf '%-9s %8s %6s %6s %7s\n' VMM median min max spread
+for vmm in $vmms; do
+	read -r m lo hi sp < <(values boot "$vmm" clock | stats)
+	cmed[$vmm]=$m cspread[$vmm]=$sp
+	printf '%-9s %8s %6s %6s %7s\n' "$vmm" "$m" "$lo" "$hi" "$sp"
+done
+echo "outside clock lkvm/microvm: $(ratio "${cmed[lkvm]}" "${cmed[microvm]}"), paired $(paired boot lkvm microvm clock); spread lkvm ${cspread[lkvm]} s, microvm ${cspread[microvm]} s"
+[[ $vmms != *mmio* ]] || echo "  mmio/microvm: $(ratio "${cmed[mmio]}" "${cmed[microvm]}"), paired $(paired boot mmio microvm clock); spread mmio ${cspread[mmio]} s"
+[[ $vmms != *base* ]] || echo "  lkvm/base: $(ratio "${cmed[lkvm]}" "${cmed[base]}"), paired $(paired boot lkvm base clock)"
 echo
 r=$(ratio "${med[lkvm]}" "${med[microvm]}")
 echo "boot ratio lkvm/microvm: $r (goal <= 0.80); lkvm/pc: $(ratio "${med[lkvm]}" "${med[pc]}")"

@@ -99,25 +99,26 @@ SH
 }
 
 # boot_run KIND VMM NAME [e2e_run options]: one run of the Debian kernel
-# (KIND boot) or of the developer's kernel (KIND loop) under VMM.
+# (KIND boot) or of the developer's kernel (KIND loop) under VMM.  A boot
+# run goes through boot-clock.sh, which adds L1's clock at the line.
 boot_run() {
-	local kind=$1 vmm=$2 name=$3 params machine kernel
-	local -a qemu
+	local kind=$1 vmm=$2 name=$3 params machine kernel prog=lkvm
+	local -a qemu run
 
 	shift 3
-	[[ $vmm != base ]] || set -- --exec ship/lkvm-base "$@"
+	[[ $vmm != base ]] || prog=ship/lkvm-base
 	if [[ $kind == boot ]]; then
+		params="console=ttyS0 panic=-1 quiet lkvm.scenario=boot $BOOT_APPEND"
 		if [[ $vmm == lkvm || $vmm == base || $vmm == mmio ]]; then
 			# shellcheck disable=SC2086 # lkvm's extra options are words
-			e2e_run "$name" --scenario boot --append "$BOOT_APPEND" \
-				--limit "$BOOT_LIMIT" "$@" -- \
+			e2e_run "$name" --exec sh --raw --limit "$BOOT_LIMIT" "$@" -- \
+				ship/boot-clock.sh "$prog" run -k kit/vmlinuz \
+				-i kit/l2-initrd.cpio -p "${params% }" \
 				-c "$BOOT_CPUS" -m "$BOOT_MIB" --stats $BOOT_LKVM_ARGS \
 				-d ship/boot-disk.img,ro \
 				$([[ $vmm != mmio ]] || echo --virtio-transport mmio)
 			return
 		fi
-		# What e2e_run gives lkvm, word for word.
-		params="console=ttyS0 panic=-1 quiet lkvm.scenario=boot $BOOT_APPEND"
 		qemu=(-kernel kit/vmlinuz -initrd kit/l2-initrd.cpio -append "${params% }"
 			-drive file=ship/boot-disk.img,if=none,id=d0,format=raw,readonly=on
 			-device "virtio-blk-$([[ $vmm == microvm ]] && echo device || echo pci),drive=d0")
@@ -126,6 +127,7 @@ boot_run() {
 		if [[ $vmm == lkvm || $vmm == base ]]; then
 			kernel=ship/kdev-bzImage
 			[[ $vmm == base ]] || kernel=ship/kdev-$BOOT_LOOP_KERNEL
+			[[ $vmm != base ]] || set -- --exec ship/lkvm-base "$@"
 			# shellcheck disable=SC2086
 			e2e_run "$name" --raw --limit "$BOOT_LIMIT" "$@" -- \
 				run -k "$kernel" -c "$BOOT_CPUS" -m "$BOOT_MIB" \
@@ -145,9 +147,11 @@ boot_run() {
 		;;
 	pc) qemu=(-M pc "${qemu[@]}") ;;
 	esac
+	run=(ship/qemu.sh)
+	[[ $kind != boot ]] || run=(ship/boot-clock.sh sh ship/qemu.sh)
 	# shellcheck disable=SC2086 # the common options are words
 	e2e_run "$name" --exec sh --raw --limit "$BOOT_LIMIT" "$@" -- \
-		ship/qemu.sh $BOOT_QEMU_COMMON "${qemu[@]}"
+		"${run[@]}" $BOOT_QEMU_COMMON "${qemu[@]}"
 }
 
 # boot_rotate N WORDS...: the words, starting from the ((N - 1) % count)-th.
@@ -171,6 +175,7 @@ setup_file() {
 	E2E_NRUNS=
 	ship_qemu $BOOT_FIRMWARE || return
 	e2e_ship "$BENCH_DIR/boot-probe.sh"
+	e2e_ship "$BENCH_DIR/boot-clock.sh"
 	truncate -s 1M "$BATS_FILE_TMPDIR/boot-disk.img"
 	e2e_ship "$BATS_FILE_TMPDIR/boot-disk.img"
 	if [[ $BOOT_BASE ]]; then
