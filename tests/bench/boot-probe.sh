@@ -13,6 +13,8 @@
 #   pio DIR PORT N, mmio KIND GPA N   every port and MMIO access the
 #                           guest made (trace events kvm_pio, kvm_mmio),
 #                           also those KVM served itself
+#   virq VECTOR N           interrupts KVM injected, by vector (trace
+#                           event kvm_inj_virq: timer, IPIs, devices)
 #   kvm NAME=N ...          L1 KVM's debugfs counters (all exits, also the
 #                           ones KVM handled itself; they sum the live VMs,
 #                           and L1 runs one at a time)
@@ -48,7 +50,7 @@ stats="exits io_exits mmio_exits halt_exits halt_wakeup irq_exits
 	halt_attempted_poll halt_poll_success_ns halt_poll_fail_ns halt_wait_ns
 	nested_run preemption_reported l1d_flush"
 
-events="kvm_userspace_exit kvm_pio kvm_mmio"
+events="kvm_userspace_exit kvm_pio kvm_mmio kvm_inj_virq"
 
 cpu_line() { sed -n 's/^cpu  *//p' /proc/stat; }
 
@@ -121,6 +123,9 @@ count_trace() {
 	/ kvm_pio: / { for (i = 1; i < NF; i++) if ($i ~ /^pio_/) break
 		       n["pio " $i " " after("at")]++ }
 	/ kvm_mmio: / { n["mmio " after("mmio") " " after("gpa")]++ }
+	/ kvm_inj_virq: / { for (i = NF; i > 1 && $i !~ /^(0x)?[0-9a-f]+$/; i--)
+			;
+			    n["virq " $i]++ }
 	END { for (k in n) print k " " n[k] }' "$trace/trace" | sort
 }
 

@@ -247,6 +247,14 @@ for vmm in $vmms; do
 	echo "  $vmm: $(awk '/^(pio|mmio) / { print $NF, $1 "-" $2 "@" $3 }' "$f" |
 		sort -rn | head -n 12 | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')"
 done
+echo
+echo "Interrupts injected up to the boot line (probe runs, L1's kvm_inj_virq), total and the most frequent vectors:"
+for vmm in $vmms; do
+	f=$res/probe-$vmm/post.out
+	[[ -f $f ]] || continue
+	echo "  $vmm: $(awk '/^virq / { t += $3; print $3, $2 } END { print t, "total" }' "$f" |
+		sort -rn | head -n 9 | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')"
+done
 
 if ((${#bad_runs[@]})); then
 	echo
