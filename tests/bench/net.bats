@@ -48,6 +48,7 @@ ship_tools() {
 	iperf=$(command -v iperf3) || net_fail "iperf3 is not installed (apt-get install iperf3)" || return
 	ship_with_libs "$iperf"
 	e2e_ship "$BENCH_DIR/sampler.sh"
+	e2e_ship "$BENCH_DIR/l1-scrub.sh"
 	e2e_ship "$E2E_ROOT/tests/e2e/net-host.sh"
 }
 
@@ -68,10 +69,13 @@ ship_guest_iperf() {
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$d/net-iperf.cpio"
 }
 
-# Before each boot: the guest's initramfs, the console's path for
-# net-host.sh, tracing set up while no guest runs, the sampler beside.
+# Before each boot: L1's free memory written (tests/bench/l1-scrub.sh:
+# no run pays for the one before), the guest's initramfs, the console's
+# path for net-host.sh, tracing set up while no guest runs, the sampler
+# beside.
 net_pre() {
 	cat <<EOF
+sh ship/l1-scrub.sh
 cat kit/l2-initrd.cpio ship/net-iperf.cpio >l2.cpio
 echo "\$E2E_OUT" >e2e-out
 sh ship/sampler.sh --setup samples.txt
