@@ -11,11 +11,12 @@
 # the time from this script's start to that line by the clock of the
 # machine the VMM runs on (L1's, in the emulated L1).
 #
-# Why: the guest's own uptime is not real time there.  L1's KVM has no
-# stable TSC under TCG, so it stops a vCPU's TSC while the vCPU thread is
-# off its CPU and catches kvmclock up later: a guest's clock stalls and
-# jumps, and its uptime at the line came out 1.3 to 3.9 s short of L1's
-# clock in six lkvm boots of the same guest (tests/bench/README.md).
+# Why: the guest's own uptime is not real time there, and leaves out
+# the VMM's start and the kernel's decompression.  L1 has no stable TSC
+# under TCG, so its KVM stops a vCPU's TSC while the vCPU is out of guest
+# mode and catches kvmclock up later: a guest's clock stalls and jumps.
+# Over six lkvm boots of the same guest, L1's time beside the guest's
+# uptime ranged from 1.3 to 3.9 s (tests/bench/README.md).
 #
 # The VMM is exec'd, so it keeps this script's pid (the harness signals
 # and waits for it; boot-probe.sh finds it by its executable); the

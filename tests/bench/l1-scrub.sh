@@ -1,4 +1,5 @@
-# Before each boot-bench run in the emulated L1 (tests/bench/boot.bats):
+# Before each run of the boot and net benchmarks in the emulated L1
+# (tests/bench/boot.bats, net.bats):
 #
 #   sh ship/l1-scrub.sh
 #
@@ -15,7 +16,7 @@
 # nothing in the first run after L1's boot.  A VMM that allocates and
 # writes more memory at its start (QEMU) paid it before its guest's
 # clock started.  Writing the free memory here pays it outside every
-# run (tests/bench/README.md, "The guest's clock in the emulated L1").
+# run (tests/bench/README.md, "What the previous run leaves in L1").
 #
 # On a host with a fast KVM there is no TCG: nothing to do.
 grep -q 'lkvm\.l1=' /proc/cmdline 2>/dev/null || exit 0
