@@ -256,6 +256,14 @@ for vmm in $vmms; do
 		sort -rn | head -n 9 | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')"
 done
 
+# Boots with BOOT_APPEND="initcall_debug lkvm.bench.dmesg=1" carry the
+# kernel's log: where their uptime went.
+if grep -qs 'lkvm-dmesg: .*initcall .* returned' "$res"/boot-*-1/console; then
+	echo
+	echo "Where the uptime went, by the kernel's log (s, medians; initcall_debug; tests/bench/boot-phases.sh):"
+	bash "$(dirname "$0")/boot-phases.sh" "$res" $vmms | sed 's/^/  /'
+fi
+
 if ((${#bad_runs[@]})); then
 	echo
 	echo "Runs left out:"
