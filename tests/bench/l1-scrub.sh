@@ -1,5 +1,5 @@
 # Before each run of the boot and net benchmarks in the emulated L1
-# (tests/bench/boot.bats, net.bats):
+# (tests/bench/boot.bats, net.bats, migrate.bats):
 #
 #   sh ship/l1-scrub.sh
 #

@@ -9,8 +9,13 @@
 # does one boot; the table goes to tests/kit/out/bench/migrate.txt.
 #
 # BENCH_MIGRATE_SIZES (default "256 512 1024") MiB.  One L1 boot for all.
+# Each run starts from a scrubbed L1 (tests/bench/l1-scrub.sh), and so
+# does each restore (migrate-bench.sh).
 
 E2E_L1_SLACK=${E2E_L1_SLACK:-60}
+# Room in L1 for a 1 GiB source and its destination side by side (each
+# touches only the pages its guest wrote), and the scrub's file.
+L1_MEM=${L1_MEM:-3072}
 load ../lib/e2e
 load ship
 
@@ -24,11 +29,13 @@ setup_file() {
 
 	ship_qemu $BENCH_FIRMWARE || echo "no QEMU: its rows will be empty" >&3
 	e2e_ship "$BENCH_DIR/migrate-bench.sh"
+	e2e_ship "$BENCH_DIR/l1-scrub.sh"
 	for size in $BENCH_MIGRATE_SIZES; do
 		for mode in idle dirty; do
 			for vmm in lkvm qemu; do
 				port=$((port + 1))
 				e2e_run "$vmm-$size-$mode" --limit 300 --exec sh \
+					--pre 'sh ship/l1-scrub.sh' \
 					--raw -- ship/migrate-bench.sh "$vmm" "$size" \
 					"$mode" "$port"
 			done
