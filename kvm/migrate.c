@@ -28,7 +28,9 @@
  *      (--downtime, 300 ms by default), stop iterating, unless the pass
  *      halved what was left: then one more is cheap and shortens the
  *      pause (an idle guest stops with a few pages to send, not with all
- *      it wrote during the first, long pass).
+ *      it wrote during the first, long pass).  An idle guest also dirties
+ *      in bursts (a timer, a fork): a pass that did not halve what was
+ *      left may have met one, so up to two of those are tried again.
  *
  *      It converges when the guest dirties pages slower than the link
  *      carries them: each pass is shorter than the one before.  A guest
@@ -93,6 +95,12 @@
 #define MAX_PASSES 30
 /* So few pages left that another pass would not shorten the pause. */
 #define FEW_PAGES 16
+/*
+ * Passes that fit but did not halve what was left, tried before stopping
+ * anyway: an idle guest dirties in bursts (a timer, a fork), and a pass
+ * that met one is often followed by a short one that meets none.
+ */
+#define RETRIES 2
 #define THROTTLE_PERIOD_MS 100
 /* A destination that takes no byte for this long has gone away. */
 #define IDLE_TIMEOUT_MS 30000
@@ -345,12 +353,14 @@ static void account(struct migration *m, struct mig_chan *c, u64 dt_ns,
  * fits, go on while each pass still halves what is left: such a pass is
  * short, and the guest's pause is only what the last one leaves (an idle
  * guest's few pages rather than all it wrote during the first, long one).
+ * A pass that fits without halving may have met a burst: up to RETRIES
+ * of those are tried again before we stop with what is left.
  */
 static int iterate(struct migration *m, struct mig_ram *ram,
 		   struct mig_chan *c, char *why)
 {
 	u64 t0, sent0, dirty, before = ram->nr_pages;
-	unsigned int pass;
+	unsigned int pass, stalls = 0;
 	bool fits;
 	int r;
 
@@ -380,7 +390,9 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 		account(m, c, mig_now_ns() - t0, c->sent - sent0, dirty);
 
 		fits = m->expected_ms <= m->p.downtime_ms;
-		if (fits && (dirty <= FEW_PAGES || 2 * dirty > before ||
+		if (fits && 2 * dirty > before)
+			stalls++;
+		if (fits && (dirty <= FEW_PAGES || stalls > RETRIES ||
 			     pass >= MAX_PASSES))
 			return 0;	/* it fits: stop and copy */
 		before = dirty;
