@@ -8,7 +8,9 @@
 # a restore (time until the guest runs again).  tests/bench/migrate-bench.sh
 # does one boot; the table goes to tests/kit/out/bench/migrate.txt.
 #
-# BENCH_MIGRATE_SIZES (default "256 512 1024") MiB.  One L1 boot for all.
+# BENCH_MIGRATE_SIZES (default "256 512 1024") MiB; BENCH_MIGRATE_REPS
+# (default 3) rounds of all of them, interleaved, and the medians.  One L1
+# boot for all.
 # Each run starts from a scrubbed L1 (tests/bench/l1-scrub.sh), and so
 # does each restore (migrate-bench.sh).
 
@@ -22,22 +24,25 @@ load ship
 BENCH_DIR=$E2E_ROOT/tests/bench
 BENCH_OUT=$KIT_OUT/bench
 BENCH_MIGRATE_SIZES=${BENCH_MIGRATE_SIZES:-256 512 1024}
+BENCH_MIGRATE_REPS=${BENCH_MIGRATE_REPS:-3}
 BENCH_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
 
 setup_file() {
-	local size mode vmm port=4500
+	local size mode vmm rep port=4500
 
 	ship_qemu $BENCH_FIRMWARE || echo "no QEMU: its rows will be empty" >&3
 	e2e_ship "$BENCH_DIR/migrate-bench.sh"
 	e2e_ship "$BENCH_DIR/l1-scrub.sh"
-	for size in $BENCH_MIGRATE_SIZES; do
-		for mode in idle dirty; do
-			for vmm in lkvm qemu; do
-				port=$((port + 1))
-				e2e_run "$vmm-$size-$mode" --limit 300 --exec sh \
-					--pre 'sh ship/l1-scrub.sh' \
-					--raw -- ship/migrate-bench.sh "$vmm" "$size" \
-					"$mode" "$port"
+	for rep in $(seq "$BENCH_MIGRATE_REPS"); do
+		for size in $BENCH_MIGRATE_SIZES; do
+			for mode in idle dirty; do
+				for vmm in lkvm qemu; do
+					port=$((port + 1))
+					e2e_run "$vmm-$size-$mode-$rep" --limit 300 \
+						--exec sh --pre 'sh ship/l1-scrub.sh' \
+						--raw -- ship/migrate-bench.sh "$vmm" \
+						"$size" "$mode" "$port"
+				done
 			done
 		done
 	done
@@ -48,6 +53,20 @@ setup_file() {
 val() {
 	sed -n "s/^bench: $2 \([^ ]*\).*/\1/p" \
 		"$E2E_STATE/results/$1/console" 2>/dev/null | tail -n 1
+}
+
+# med KEY VMM-SIZE-MODE: "median (min-max)" of KEY over the rounds.
+med() {
+	local rep
+
+	for rep in $(seq "$BENCH_MIGRATE_REPS"); do
+		val "$2-$rep" "$1"
+	done | grep -E '^[0-9]+$' | sort -n | awk '{ v[NR] = $1 }
+	END {
+		if (!NR) { print "-"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%g (%d-%d)\n", m, v[1], v[NR]
+	}'
 }
 
 row() {
@@ -71,10 +90,25 @@ row() {
 		echo "live: tcp between two processes; save: to a file; restore: process start to guest running"
 		printf '%-22s %-10s %9s %9s %8s %7s %12s %12s %10s\n' run live \
 			total_ms downtime mib passes save_ms restore_ms load_ms
+		for rep in $(seq "$BENCH_MIGRATE_REPS"); do
+			for size in $BENCH_MIGRATE_SIZES; do
+				for mode in idle dirty; do
+					for vmm in lkvm qemu; do
+						row "$vmm-$size-$mode-$rep"
+					done
+				done
+			done
+		done
+		echo
+		echo "Medians over $BENCH_MIGRATE_REPS rounds (min-max), ms:"
+		printf '%-16s %-20s %-20s %-20s\n' run downtime total restore
 		for size in $BENCH_MIGRATE_SIZES; do
 			for mode in idle dirty; do
 				for vmm in lkvm qemu; do
-					row "$vmm-$size-$mode"
+					printf '%-16s %-20s %-20s %-20s\n' "$vmm-$size-$mode" \
+						"$(med "live downtime_ms" "$vmm-$size-$mode")" \
+						"$(med "live total_ms" "$vmm-$size-$mode")" \
+						"$(med "restore running_ms" "$vmm-$size-$mode")"
 				done
 			done
 		done
@@ -89,7 +123,7 @@ row() {
 	} >"$BENCH_OUT/migrate.txt"
 	cat "$BENCH_OUT/migrate.txt"
 	for size in $BENCH_MIGRATE_SIZES; do
-		[[ $(val "lkvm-$size-idle" "live status") == completed ]] && ok=1
+		[[ $(val "lkvm-$size-idle-1" "live status") == completed ]] && ok=1
 	done
 	((ok))
 }
