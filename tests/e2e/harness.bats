@@ -183,13 +183,13 @@ ran_in() {
 	ran_in second 0 2
 }
 
-@test "harness: L1's kernel dying in lkvm's task, with no trace on the console, is a wedge; the retry passes" {
+@test "harness: L1's kernel dying in lkvm's vCPU thread, with no trace on the console, is a wedge; the retry passes" {
 	fake_l1
 	e2e_run first --append fake.exit=0
 	e2e_run second --append "fake.wedge.1=vmm-oops fake.exit=0"
 	fake_l1_execute
 	[ "$(boots)" -eq 2 ]
-	grep -E "^try 1: L1 wedged: its kernel died running an L2 \(in lkvm's task: BUG: TASK stack guard page was hit at .*\) \(run second: started\)$" "$E2E_STATE/wedges"
+	grep -E "^try 1: L1 wedged: its kernel died running an L2 \(in lkvm-vcpu0's task: BUG: TASK stack guard page was hit at .*\) \(run second: started\)$" "$E2E_STATE/wedges"
 	ran_in first 0 1
 	ran_in second 0 2
 }

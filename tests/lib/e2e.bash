@@ -561,7 +561,8 @@ e2e_l1_wedge_evidence() {
 }
 
 # e2e_l1_vmm_death LOG: if L1 panicked of an oops in an L2's VMM (its
-# "Comm:" line names lkvm or qemu-system-*) or with svm_vcpu_enter_exit
+# "Comm:" line names lkvm, one of lkvm's threads, lkvm-vcpu0 and the
+# like, or qemu-system-*) or with svm_vcpu_enter_exit
 # in the trace, which of the two, then the oops's first line (or else
 # the panic line). The trace may not reach the console before the
 # panic; the Comm: line comes first. The task is the last one named
@@ -575,7 +576,8 @@ e2e_l1_vmm_death() {
 	comm=$(sed '/^Kernel panic - not syncing/q' <<<"$text" |
 		grep -a -oE '^CPU: [0-9]+ (UID: [0-9]+ )?PID: [0-9]+ Comm: [^ ]+' |
 		tail -n 1 | sed 's/.* Comm: //' || true)
-	[[ $comm == lkvm || $comm == qemu-system-* ]] && why="in $comm's task"
+	[[ $comm == lkvm || $comm == lkvm-* || $comm == qemu-system-* ]] &&
+		why="in $comm's task"
 	if grep -aq 'svm_vcpu_enter_exit+' <<<"$text"; then
 		why+="${why:+, }svm_vcpu_enter_exit in the trace"
 	fi

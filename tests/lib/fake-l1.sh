@@ -15,8 +15,9 @@
 #   reset       L1's CPU triple-faults: no word, QEMU exits 0
 #   vmexit-oops L1's kernel dies in svm_vcpu_enter_exit, as after a bad
 #               #VMEXIT: an oops with that in its trace, then a panic
-#   vmm-oops    L1's kernel dies in lkvm's task before any trace reaches
-#               the console: the oops's first lines, then a panic
+#   vmm-oops    L1's kernel dies in lkvm's vCPU thread before any trace
+#               reaches the console: the oops's first lines, then a panic
+#               (thread names: lkvm-vcpu0, lkvm-io, ...)
 #   crash       an L1 kernel panic that is no wedge (in another task,
 #               in 6.12's format, after a warning in lkvm's task)
 # FAKE_L1_BOOT_WEDGE="N ..." makes those boots wedge silently while
@@ -108,8 +109,8 @@ wedge() {
 		;;
 	vmm-oops)
 		printf '%s\n' "[  153.031881] BUG: TASK stack guard page was hit at 0000000013e13df4 (stack is 00000000427f3bfc..0000000054a41c7f)" \
-			"[  153.031881] CPU: 0 PID: 1518 Comm: lkvm Not tainted 6.1.0-57-cloud-amd64 #1  Debian 6.1.192-3" \
-			"[  153.031881] RIP: 0010:exc_page_fault+0x15/0x170" \
+			"[  153.031881] CPU: 0 PID: 1518 Comm: lkvm-vcpu0 Not tainted 6.1.0-57-cloud-amd64 #1  Debian 6.1.192-3" \
+			"[  153.031881] RIP: 0010:asm_exc_page_fault+0x4/0x30" \
 			"[  153.144235] Kernel panic - not syncing: corrupted stack end detected inside scheduler"
 		exit 0
 		;;
