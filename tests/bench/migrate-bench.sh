@@ -53,6 +53,9 @@ end() {
 	for p in $pids; do
 		kill -9 "$p" 2>/dev/null
 	done
+	# The saved guest (up to its RAM's size) stays in L1's tmpfs with the
+	# run's directory: a plan of rounds would fill it.
+	rm -f state.bin disk.img
 	say done
 	exit 0
 }

@@ -81,7 +81,7 @@ row() {
 }
 
 @test "bench: lkvm migrate against QEMU; the table is in tests/kit/out/bench/migrate.txt" {
-	local size mode vmm ok=0
+	local size mode vmm rep missing ok=0
 
 	[[ ! -f $E2E_STATE/skip ]] || skip "$(cat "$E2E_STATE/skip")"
 	mkdir -p "$BENCH_OUT"
@@ -117,6 +117,17 @@ row() {
 		grep -H "bench: error\|bench: live dirtied\|bench: live phases" \
 			"$E2E_STATE"/results/*/console 2>/dev/null |
 			sed 's|^.*/results/\([^/]*\)/console:bench: |\1: |'
+		missing=$(for rep in $(seq "$BENCH_MIGRATE_REPS"); do
+			for size in $BENCH_MIGRATE_SIZES; do
+				for mode in idle dirty; do
+					for vmm in lkvm qemu; do
+						[[ $(val "$vmm-$size-$mode-$rep" "live status") ]] ||
+							echo -n " $vmm-$size-$mode-$rep"
+					done
+				done
+			done
+		done)
+		[[ -z $missing ]] || echo "runs without a result:$missing"
 		# The harness reran what a wedged L1 left (tests/lib/e2e.bash).
 		[[ ! -f $E2E_STATE/wedges ]] || sed 's/^/L1 wedged, /' "$E2E_STATE/wedges"
 		[[ ! -f $E2E_STATE/wedged ]] || echo "lost: $(cat "$E2E_STATE/wedged")"
