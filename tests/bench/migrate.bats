@@ -27,24 +27,41 @@ BENCH_MIGRATE_SIZES=${BENCH_MIGRATE_SIZES:-256 512 1024}
 BENCH_MIGRATE_REPS=${BENCH_MIGRATE_REPS:-3}
 BENCH_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
 
+# configs: each configuration, VMM-SIZE-MODE, in a round's order.
+configs() {
+	local size mode vmm
+
+	for size in $BENCH_MIGRATE_SIZES; do
+		for mode in idle dirty; do
+			for vmm in lkvm qemu; do
+				echo "$vmm-$size-$mode"
+			done
+		done
+	done
+}
+
+# runs: every run's name, VMM-SIZE-MODE-ROUND, in the plan's order.
+runs() {
+	local rep c
+
+	for rep in $(seq "$BENCH_MIGRATE_REPS"); do
+		for c in $(configs); do
+			echo "$c-$rep"
+		done
+	done
+}
+
 setup_file() {
-	local size mode vmm rep port=4500
+	local run vmm size mode port=4500
 
 	ship_qemu $BENCH_FIRMWARE || echo "no QEMU: its rows will be empty" >&3
 	e2e_ship "$BENCH_DIR/migrate-bench.sh"
 	e2e_ship "$BENCH_DIR/l1-scrub.sh"
-	for rep in $(seq "$BENCH_MIGRATE_REPS"); do
-		for size in $BENCH_MIGRATE_SIZES; do
-			for mode in idle dirty; do
-				for vmm in lkvm qemu; do
-					port=$((port + 1))
-					e2e_run "$vmm-$size-$mode-$rep" --limit 300 \
-						--exec sh --pre 'sh ship/l1-scrub.sh' \
-						--raw -- ship/migrate-bench.sh "$vmm" \
-						"$size" "$mode" "$port"
-				done
-			done
-		done
+	for run in $(runs); do
+		IFS=- read -r vmm size mode _ <<<"$run"
+		port=$((port + 1))
+		e2e_run "$run" --limit 300 --exec sh --pre 'sh ship/l1-scrub.sh' \
+			--raw -- ship/migrate-bench.sh "$vmm" "$size" "$mode" "$port"
 	done
 	e2e_execute
 }
@@ -81,7 +98,7 @@ row() {
 }
 
 @test "bench: lkvm migrate against QEMU; the table is in tests/kit/out/bench/migrate.txt" {
-	local size mode vmm rep missing ok=0
+	local run c size missing ok=0
 
 	[[ ! -f $E2E_STATE/skip ]] || skip "$(cat "$E2E_STATE/skip")"
 	mkdir -p "$BENCH_OUT"
@@ -90,42 +107,25 @@ row() {
 		echo "live: tcp between two processes; save: to a file; restore: process start to guest running"
 		printf '%-22s %-10s %9s %9s %8s %7s %12s %12s %10s\n' run live \
 			total_ms downtime mib passes save_ms restore_ms load_ms
-		for rep in $(seq "$BENCH_MIGRATE_REPS"); do
-			for size in $BENCH_MIGRATE_SIZES; do
-				for mode in idle dirty; do
-					for vmm in lkvm qemu; do
-						row "$vmm-$size-$mode-$rep"
-					done
-				done
-			done
+		for run in $(runs); do
+			row "$run"
 		done
 		echo
 		echo "Medians over $BENCH_MIGRATE_REPS rounds (min-max), ms:"
 		printf '%-16s %-20s %-20s %-20s\n' run downtime total restore
-		for size in $BENCH_MIGRATE_SIZES; do
-			for mode in idle dirty; do
-				for vmm in lkvm qemu; do
-					printf '%-16s %-20s %-20s %-20s\n' "$vmm-$size-$mode" \
-						"$(med "live downtime_ms" "$vmm-$size-$mode")" \
-						"$(med "live total_ms" "$vmm-$size-$mode")" \
-						"$(med "restore running_ms" "$vmm-$size-$mode")"
-				done
-			done
+		for c in $(configs); do
+			printf '%-16s %-20s %-20s %-20s\n' "$c" \
+				"$(med "live downtime_ms" "$c")" \
+				"$(med "live total_ms" "$c")" \
+				"$(med "restore running_ms" "$c")"
 		done
 		echo "(QEMU 7.2 has no file: migration: its save is migrate \"exec:cat > FILE\" of a"
 		echo " stopped guest, its restore -incoming \"exec:cat FILE\" then cont)"
 		grep -H "bench: error\|bench: live dirtied\|bench: live phases" \
 			"$E2E_STATE"/results/*/console 2>/dev/null |
 			sed 's|^.*/results/\([^/]*\)/console:bench: |\1: |'
-		missing=$(for rep in $(seq "$BENCH_MIGRATE_REPS"); do
-			for size in $BENCH_MIGRATE_SIZES; do
-				for mode in idle dirty; do
-					for vmm in lkvm qemu; do
-						[[ $(val "$vmm-$size-$mode-$rep" "live status") ]] ||
-							echo -n " $vmm-$size-$mode-$rep"
-					done
-				done
-			done
+		missing=$(for run in $(runs); do
+			[[ $(val "$run" "live status") ]] || echo -n " $run"
 		done)
 		[[ -z $missing ]] || echo "runs without a result:$missing"
 		# The harness reran what a wedged L1 left (tests/lib/e2e.bash).
