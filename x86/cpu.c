@@ -16,6 +16,7 @@
 #include "x86/boot.h"
 #include "x86/cpuid.h"
 #include "x86/layout.h"
+#include "x86/vcpu-debug.h"
 
 #define X86_CR0_PE (1ULL << 0)
 #define X86_CR0_ET (1ULL << 4)
@@ -149,16 +150,17 @@ int arch_vcpu_handle_exit(struct vcpu *vcpu)
 }
 
 /* Read guest code at a virtual address through the vCPU's page tables. */
-static int read_code(struct vcpu *vcpu, u64 gva, u8 *buf, unsigned int len)
+static int read_code(struct vcpu *vcpu, const struct kvm_sregs *s, u64 gva,
+		     u8 *buf, unsigned int len)
 {
-	struct kvm_translation tr = { .linear_address = gva };
 	void *hva;
+	u64 gpa;
 
-	if (kvm_ioctl(vcpu->fd, KVM_TRANSLATE, &tr) || !tr.valid)
+	if (x86_vcpu_translate(vcpu, s, gva, &gpa))
 		return -EFAULT;
 	/* Stay within the page: the next one may map elsewhere. */
 	len = MIN(len, 4096 - (gva & 4095));
-	hva = gpa_to_hva(&vcpu->vm->mem, tr.physical_address, len);
+	hva = gpa_to_hva(&vcpu->vm->mem, gpa, len);
 	if (!hva)
 		return -ENXIO;
 	memcpy(buf, hva, len);
@@ -212,7 +214,8 @@ void arch_vcpu_describe(struct vcpu *vcpu, char *buf, size_t len)
 		     regs.rip, regs.rsp, regs.rflags, regs.rax, regs.rbx,
 		     regs.rcx, regs.rdx, sregs.cr0, sregs.cr3, sregs.cr4,
 		     sregs.efer, sregs.cs.selector);
-	got = read_code(vcpu, rip_linear(&sregs, regs.rip), code, sizeof(code));
+	got = read_code(vcpu, &sregs, rip_linear(&sregs, regs.rip), code,
+			sizeof(code));
 	for (i = 0; i < got && n > 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - n, " %02x", code[i]);
 	if (got < 0 && n > 0 && (size_t)n < len)
@@ -298,7 +301,7 @@ int arch_vcpu_dump(struct vcpu *vcpu, char *buf, size_t len)
 	OUT("  GDT base %016llx limit %04x  IDT base %016llx limit %04x\n",
 	    s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
 	OUT("  code at RIP:");
-	got = read_code(vcpu, rip_linear(&s, r.rip), code, sizeof(code));
+	got = read_code(vcpu, &s, rip_linear(&s, r.rip), code, sizeof(code));
 	for (i = 0; i < got; i++)
 		OUT(" %02x", code[i]);
 	OUT("%s\n", code_missing(got));

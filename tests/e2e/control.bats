@@ -191,6 +191,19 @@ mem_matches() {
 	ctl_line "ctl: walk pc:   -> ${wres[1]}"
 }
 
+@test "control: a vCPU paused in user mode shows its code and its walk" {
+	local n
+	e2e_result ticker
+	dump_parse user
+	for n in "${!dpl[@]}"; do
+		[[ ${dpl[n]} == 3 ]] || continue
+		vcpu_ok "$n"
+		return
+	done
+	echo "no pause found a vCPU in user mode"
+	false
+}
+
 @test "control: debug --mem reads guest memory; outside RAM is an error" {
 	e2e_result ticker
 	# The ACPI RSDP that lkvm put at 0xe0000.

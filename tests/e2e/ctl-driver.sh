@@ -67,8 +67,8 @@ rip=$(sed -n 's/.*RIP \([0-9a-f]*\) .*/\1/p' regs.out | head -n 1)
 say "default debug rc $?"
 sed 's/^/ctl: dflt: /' dflt.out
 # The guest memory at each walk's result, to hold against "code at RIP"
-# (which lkvm reads through KVM's own translation): up to 16 bytes, not
-# past the page.
+# (which the dump read itself, through its own translation): up to 16
+# bytes, not past the page.
 awk '/^vCPU [0-9]+ / { c = $2 } /^ *-> gpa 0x/ { print c, $3 }' dflt.out |
 	while read -r c gpa; do
 		len=$((4096 - (gpa & 4095)))
@@ -85,6 +85,19 @@ say "mem outside RAM rc $? $(cat bad.err)"
 say "resume rc $?"
 t3=$(ticks)
 wait_for 30 ticking $((t3 + 3)) && say "ticking again"
+
+# A vCPU paused in user mode: the guest's spinner (guest/ticker.sh) is
+# there about half the time, so a few pauses find it; up to 30.
+n=0
+while [ $n -lt 30 ]; do
+	"$LKVM" pause --name "$name" || break
+	"$LKVM" debug --name "$name" >user.out 2>&1
+	"$LKVM" resume --name "$name"
+	grep -q '^  CS .* dpl 3$' user.out && break
+	n=$((n + 1))
+done
+say "user mode after $n more pauses"
+sed 's/^/ctl: user: /' user.out
 
 "$LKVM" debug --name "$name" --sysrq m >/dev/null
 say "sysrq rc $?"
