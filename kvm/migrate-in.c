@@ -18,11 +18,15 @@
  *   END         then the disk locks are taken (the source let go of them
  *               just before END); if that fails we say so and stop.
  *
- * vm_run() then starts the devices and the I/O thread, lets the devices
- * announce the move (DEV_HANDOVER_RESUMED), tells a kvmclock guest it
- * was stopped, starts the vCPUs, and only then calls
+ * vm_run() started the devices before the stream came (that is no work
+ * for the downtime); it then starts the I/O thread, tells a kvmclock
+ * guest it was stopped, starts the vCPUs, and only then calls
  * migrate_incoming_done(), which confirms to the source: from that
- * moment the guest is here, and the source ends.
+ * moment the guest is here, and the source ends.  Only then do the
+ * devices announce the move (DEV_HANDOVER_RESUMED: a kick for every
+ * queue, the interrupt that may have been in flight, the NIC's
+ * announcement, vsock's reset event), as they would for any running
+ * guest: the guest need not wait for them, nor the source.
  *
  * Anything wrong in the stream (truncated, corrupt, out of order, values
  * KVM or a device refuses) ends this lkvm with one line saying what, and
@@ -308,10 +312,6 @@ int migrate_incoming_control(struct vm *vm)
 
 void migrate_incoming_resume(struct vm *vm)
 {
-	char why[MIG_WHY_MAX];
-
-	if (mig_handover(vm, DEV_HANDOVER_RESUMED, why, sizeof(why)))
-		pr_warn("incoming: %s", why);
 	vm_kvmclock_ctrl(vm);
 }
 
@@ -326,7 +326,7 @@ void migrate_incoming_done(struct vm *vm)
 {
 	struct mig_incoming *in = vm->incoming;
 	u64 now = mig_now_ns();
-	char said[160], a[24], b[24], c[24];
+	char said[160], a[24], b[24], c[24], why[MIG_WHY_MAX];
 
 	ms1(a, sizeof(a), in->t_end - in->t_state);
 	ms1(b, sizeof(b), in->t_loaded - in->t_end);
@@ -339,6 +339,8 @@ void migrate_incoming_done(struct vm *vm)
 			in->c.why);
 	mig_uri_finish(&in->e, true, (char[MIG_WHY_MAX]){ 0 }, MIG_WHY_MAX);
 	in->loading = false;
+	if (mig_handover(vm, DEV_HANDOVER_RESUMED, why, sizeof(why)))
+		pr_warn("incoming: %s", why);
 	pr_info("incoming: guest running, %llu ms after the stream opened (%llu ms to load; %llu MiB read, %llu MiB mapped)",
 		(unsigned long long)((now - in->t_open) / 1000000),
 		(unsigned long long)((in->t_loaded - in->t_open) / 1000000),

@@ -57,9 +57,10 @@ int migrate_list_state(struct vm *vm);
  * under a temporary name while the source on this host still has ours.
  * migrate_incoming() reads the stream at vm->cfg.incoming, up to the
  * point where the guest can run here; it says why on error.  Before the
- * vCPUs start, migrate_incoming_resume() lets the devices announce the
- * move; once they run, migrate_incoming_done() tells the source (and
- * says how long it all took).
+ * vCPUs start, migrate_incoming_resume() tells a kvmclock guest it was
+ * stopped; once they run, migrate_incoming_done() tells the source (and
+ * says how long it all took), and then lets the devices announce the
+ * move.
  */
 int migrate_incoming_control(struct vm *vm);
 int migrate_incoming(struct vm *vm);

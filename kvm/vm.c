@@ -228,7 +228,7 @@ static void run_vcpus(struct vm *vm, void (*wait)(struct vm *, void *),
 	unsigned int i;
 	int r;
 
-	/* A migrated guest: devices announce it, kvmclock learns of the pause. */
+	/* A migrated guest: kvmclock learns of the pause. */
 	if (vm->cfg.incoming)
 		migrate_incoming_resume(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
@@ -239,7 +239,7 @@ static void run_vcpus(struct vm *vm, void (*wait)(struct vm *, void *),
 			break;
 		}
 	}
-	/* It runs here now: the source may let go. */
+	/* It runs here now: the source may let go, the devices announce it. */
 	if (vm->cfg.incoming && !r)
 		migrate_incoming_done(vm);
 	wait(vm, arg);
@@ -250,6 +250,7 @@ static void run_vcpus(struct vm *vm, void (*wait)(struct vm *, void *),
 
 int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg)
 {
+	bool stopped = false;
 	int r;
 
 	/* An incoming guest comes from the stream, not from a kernel. */
@@ -258,21 +259,27 @@ int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg)
 		r = create_vcpus(vm);
 	if (!r)
 		r = start_control(vm);
+	if (r)
+		return r;
+	/*
+	 * The devices start before an incoming stream is read, not in the
+	 * downtime: none of them runs before the I/O thread does.
+	 */
+	r = start_devices(vm);
 	if (!r && vm->cfg.incoming) {
 		r = migrate_incoming(vm);
 		/* Stopped while waiting (a signal, lkvm stop): the fate says. */
-		if (r && vm_exiting(vm))
-			return 0;
+		if (r && vm_exiting(vm)) {
+			stopped = true;
+			r = 0;
+		}
 	}
-	if (r)
-		return r;
-	r = start_devices(vm);
-	if (!r) {
+	if (!r && !stopped) {
 		r = ioloop_start(&vm->loop);
 		if (r)
 			pr_err("cannot start the I/O thread: %s", strerror(-r));
 	}
-	if (!r) {
+	if (!r && !stopped) {
 		run_vcpus(vm, wait, arg);
 		/* A migration's thread may hold the I/O thread at its gate. */
 		migrate_stop(vm);

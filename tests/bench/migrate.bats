@@ -10,7 +10,9 @@
 #
 # BENCH_MIGRATE_SIZES (default "256 512 1024") MiB; BENCH_MIGRATE_REPS
 # (default 3) rounds of all of them, interleaved, and the medians.  One L1
-# boot for all.
+# boot for all.  BENCH_MIGRATE_MODES (default "idle dirty") and
+# BENCH_MIGRATE_VMMS (default "lkvm qemu") narrow a plan, for a change
+# that only one row can show; a full plan is what the README reports.
 # Each run starts from a scrubbed L1 (tests/bench/l1-scrub.sh), and so
 # does each restore (migrate-bench.sh).
 
@@ -25,6 +27,8 @@ BENCH_DIR=$E2E_ROOT/tests/bench
 BENCH_OUT=$KIT_OUT/bench
 BENCH_MIGRATE_SIZES=${BENCH_MIGRATE_SIZES:-256 512 1024}
 BENCH_MIGRATE_REPS=${BENCH_MIGRATE_REPS:-3}
+BENCH_MIGRATE_MODES=${BENCH_MIGRATE_MODES:-idle dirty}
+BENCH_MIGRATE_VMMS=${BENCH_MIGRATE_VMMS:-lkvm qemu}
 BENCH_FIRMWARE="bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin"
 
 # configs: each configuration, VMM-SIZE-MODE, in a round's order.
@@ -32,8 +36,8 @@ configs() {
 	local size mode vmm
 
 	for size in $BENCH_MIGRATE_SIZES; do
-		for mode in idle dirty; do
-			for vmm in lkvm qemu; do
+		for mode in $BENCH_MIGRATE_MODES; do
+			for vmm in $BENCH_MIGRATE_VMMS; do
 				echo "$vmm-$size-$mode"
 			done
 		done
@@ -133,8 +137,10 @@ row() {
 		[[ ! -f $E2E_STATE/wedged ]] || echo "lost: $(cat "$E2E_STATE/wedged")"
 	} >"$BENCH_OUT/migrate.txt"
 	cat "$BENCH_OUT/migrate.txt"
-	for size in $BENCH_MIGRATE_SIZES; do
-		[[ $(val "lkvm-$size-idle-1" "live status") == completed ]] && ok=1
+	# The bench measured something: one of lkvm's migrations completed.
+	for run in $(runs); do
+		[[ $run != lkvm-* || $(val "$run" "live status") != completed ]] ||
+			ok=1
 	done
 	((ok))
 }
