@@ -30,7 +30,8 @@
  *      pause (an idle guest stops with a few pages to send, not with all
  *      it wrote during the first, long pass).  An idle guest also dirties
  *      in bursts (a timer, a fork): a pass that did not halve what was
- *      left may have met one, so up to two of those are tried again.
+ *      left may have met one, so such passes are tried again, for up to
+ *      STALL_MS of them.
  *
  *      It converges when the guest dirties pages slower than the link
  *      carries them: each pass is shorter than the one before.  A guest
@@ -96,11 +97,15 @@
 /* So few pages left that another pass would not shorten the pause. */
 #define FEW_PAGES 16
 /*
- * Passes that fit but did not halve what was left, tried before stopping
- * anyway: an idle guest dirties in bursts (a timer, a fork), and a pass
- * that met one is often followed by a short one that meets none.
+ * How long passes that fit but did not halve what was left are tried
+ * again before stopping anyway (ms, all such passes together).  An idle
+ * guest dirties in bursts (a timer's work, a fork and exec), and a pass
+ * that met one is often followed by one that meets none; but a burst
+ * can outlast several short passes, so a count of tries would often
+ * stop inside it, with the burst's pages to send in the pause.  A guest
+ * that dirties all the time spends this in a few long passes.
  */
-#define RETRIES 2
+#define STALL_MS 150
 #define THROTTLE_PERIOD_MS 100
 /* A destination that takes no byte for this long has gone away. */
 #define IDLE_TIMEOUT_MS 30000
@@ -353,14 +358,14 @@ static void account(struct migration *m, struct mig_chan *c, u64 dt_ns,
  * fits, go on while each pass still halves what is left: such a pass is
  * short, and the guest's pause is only what the last one leaves (an idle
  * guest's few pages rather than all it wrote during the first, long one).
- * A pass that fits without halving may have met a burst: up to RETRIES
- * of those are tried again before we stop with what is left.
+ * A pass that fits without halving may have met a burst: those are
+ * tried again for up to STALL_MS before we stop with what is left.
  */
 static int iterate(struct migration *m, struct mig_ram *ram,
 		   struct mig_chan *c, char *why)
 {
-	u64 t0, sent0, dirty, before = ram->nr_pages;
-	unsigned int pass, stalls = 0;
+	u64 t0, dt, sent0, dirty, before = ram->nr_pages, stalled = 0;
+	unsigned int pass;
 	bool fits;
 	int r;
 
@@ -387,12 +392,14 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 				 strerror(-r));
 			return r;
 		}
-		account(m, c, mig_now_ns() - t0, c->sent - sent0, dirty);
+		dt = mig_now_ns() - t0;
+		account(m, c, dt, c->sent - sent0, dirty);
 
 		fits = m->expected_ms <= m->p.downtime_ms;
 		if (fits && 2 * dirty > before)
-			stalls++;
-		if (fits && (dirty <= FEW_PAGES || stalls > RETRIES ||
+			stalled += dt;
+		if (fits && (dirty <= FEW_PAGES ||
+			     stalled > STALL_MS * 1000000ULL ||
 			     pass >= MAX_PASSES))
 			return 0;	/* it fits: stop and copy */
 		before = dirty;
