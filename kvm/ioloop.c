@@ -32,6 +32,7 @@ int ioloop_init(struct ioloop *l)
 
 	memset(l, 0, sizeof(*l));
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->released, NULL);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
 		return -errno;
@@ -199,9 +200,18 @@ static void *ioloop_thread(void *arg)
 {
 	struct ioloop *l = arg;
 	struct epoll_event evs[32];
+	bool held;
 	int i, n;
 
 	current_loop = l;
+	pthread_mutex_lock(&l->lock);
+	while (l->held && !l->stop)
+		pthread_cond_wait(&l->released, &l->lock);
+	held = l->held;
+	pthread_mutex_unlock(&l->lock);
+	/* Stopped before the release: it served nothing, and it never will. */
+	if (held)
+		goto out;
 	for (;;) {
 		n = epoll_wait(l->epfd, evs, ARRAY_SIZE(evs), -1);
 		if (n < 0 && errno != EINTR) {
@@ -239,12 +249,32 @@ int ioloop_start(struct ioloop *l)
 	return r;
 }
 
+int ioloop_start_held(struct ioloop *l)
+{
+	int r;
+
+	l->held = true;
+	r = ioloop_start(l);
+	if (r)
+		l->held = false;
+	return r;
+}
+
+void ioloop_release(struct ioloop *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->held = false;
+	pthread_cond_broadcast(&l->released);
+	pthread_mutex_unlock(&l->lock);
+}
+
 void ioloop_stop(struct ioloop *l)
 {
 	if (!l->running)
 		return;
 	pthread_mutex_lock(&l->lock);
 	l->stop = true;
+	pthread_cond_broadcast(&l->released);
 	wake(l);
 	pthread_mutex_unlock(&l->lock);
 	pthread_join(l->thread, NULL);
@@ -257,9 +287,18 @@ void ioloop_fini(struct ioloop *l)
 		return;
 	ioloop_stop(l);
 	bury_deleted(l);
+	/* Calls nobody ran (the loop never started, or never was released). */
+	while (l->calls) {
+		struct ioloop_call *c = l->calls;
+
+		l->calls = c->next;
+		if (!c->wait)
+			free(c);
+	}
 	l->ready = false;
 	close(l->wakefd);
 	close(l->epfd);
 	l->epfd = l->wakefd = -1;
+	pthread_cond_destroy(&l->released);
 	pthread_mutex_destroy(&l->lock);
 }

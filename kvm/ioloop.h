@@ -36,7 +36,9 @@ struct ioloop {
 	bool ready; /* ioloop_init succeeded and ioloop_fini has not run */
 	bool running;
 	bool stop;
-	pthread_mutex_t lock; /* protects calls and stop */
+	bool held; /* ioloop_start_held(): nothing served until released */
+	pthread_mutex_t lock; /* protects calls, stop and held */
+	pthread_cond_t released;
 	struct ioloop_call *calls;
 	struct io_event *graveyard; /* freed after the current epoll batch */
 };
@@ -47,6 +49,16 @@ void ioloop_del(struct ioloop *l, struct io_event *ev);
 /* Run fn(arg) on the I/O thread; with wait, return after it ran. */
 int ioloop_call(struct ioloop *l, ioloop_call_fn *fn, void *arg, bool wait);
 int ioloop_start(struct ioloop *l);
+/*
+ * Start the thread, but let it serve nothing, no fd and no call, until
+ * ioloop_release().  A migration's destination starts it before the
+ * guest's state comes, so that creating a thread is not part of the
+ * downtime, while no device may run before its state is loaded.  A
+ * call that waits would wait for the release; one that does not runs
+ * after it, or never if the loop is stopped first.
+ */
+int ioloop_start_held(struct ioloop *l);
+void ioloop_release(struct ioloop *l);
 /*
  * Stop the thread (if it was started).  ioloop_del() still works after
  * this: devices are torn down after the loop stops.

@@ -18,8 +18,9 @@
  *   END         then the disk locks are taken (the source let go of them
  *               just before END); if that fails we say so and stop.
  *
- * vm_run() started the devices before the stream came (that is no work
- * for the downtime); it then starts the I/O thread, tells a kvmclock
+ * vm_run() started the devices and the I/O thread before the stream
+ * came (that is no work for the downtime; the thread is held until the
+ * state is loaded); it then releases the I/O thread, tells a kvmclock
  * guest it was stopped, starts the vCPUs, and only then calls
  * migrate_incoming_done(), which confirms to the source: from that
  * moment the guest is here, and the source ends.  Only then do the

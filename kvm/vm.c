@@ -262,10 +262,17 @@ int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg)
 	if (r)
 		return r;
 	/*
-	 * The devices start before an incoming stream is read, not in the
-	 * downtime: none of them runs before the I/O thread does.
+	 * For an incoming guest, the devices and the I/O thread start before
+	 * the stream is read, not in the downtime; the thread serves nothing
+	 * until the guest's state is loaded.
 	 */
 	r = start_devices(vm);
+	if (!r) {
+		r = vm->cfg.incoming ? ioloop_start_held(&vm->loop) :
+				       ioloop_start(&vm->loop);
+		if (r)
+			pr_err("cannot start the I/O thread: %s", strerror(-r));
+	}
 	if (!r && vm->cfg.incoming) {
 		r = migrate_incoming(vm);
 		/* Stopped while waiting (a signal, lkvm stop): the fate says. */
@@ -273,18 +280,15 @@ int vm_run(struct vm *vm, void (*wait)(struct vm *vm, void *arg), void *arg)
 			stopped = true;
 			r = 0;
 		}
-	}
-	if (!r && !stopped) {
-		r = ioloop_start(&vm->loop);
-		if (r)
-			pr_err("cannot start the I/O thread: %s", strerror(-r));
+		if (!r && !stopped)
+			ioloop_release(&vm->loop);
 	}
 	if (!r && !stopped) {
 		run_vcpus(vm, wait, arg);
 		/* A migration's thread may hold the I/O thread at its gate. */
 		migrate_stop(vm);
-		ioloop_stop(&vm->loop);
 	}
+	ioloop_stop(&vm->loop);
 	stop_devices(vm);
 	vm_control_stop(vm);
 	return r;

@@ -2,7 +2,8 @@
 /*
  * The I/O loop's life cycle: events added before the start, calls handed
  * over from other threads, and events deleted after the loop stopped (as
- * virtio_pci_destroy() does at VM teardown) or on a loop that never ran.
+ * virtio_pci_destroy() does at VM teardown) or on a loop that never ran,
+ * and a loop started held (a migration's destination).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -139,7 +140,70 @@ static void test_fini_without_start(void)
 	close(fd);
 }
 
+static void count_call(void *arg)
+{
+	__atomic_add_fetch(&fired, 1, __ATOMIC_SEQ_CST);
+}
+
+static void wait_fired(int n)
+{
+	int i;
+
+	for (i = 0; i < 2000 && __atomic_load_n(&fired, __ATOMIC_SEQ_CST) < n;
+	     i++)
+		usleep(1000);
+}
+
+/*
+ * A migration's destination: the thread exists, but neither an fd that
+ * is ready nor a call runs until the release; then both do.
+ */
+static void test_held_until_released(void)
+{
+	struct ioloop l;
+	struct io_event *e;
+	int fd = eventfd(0, EFD_NONBLOCK);
+
+	CHECK_EQ(ioloop_init(&l), 0);
+	e = ioloop_add(&l, fd, count_fd, NULL);
+	CHECK(e != NULL);
+	fired = 0;
+	poke(fd);
+	CHECK_EQ(ioloop_start_held(&l), 0);
+	CHECK_EQ(ioloop_call(&l, count_call, NULL, false), 0);
+	usleep(50 * 1000);
+	CHECK_EQ(__atomic_load_n(&fired, __ATOMIC_SEQ_CST), 0);
+	ioloop_release(&l);
+	wait_fired(2);
+	CHECK_EQ(__atomic_load_n(&fired, __ATOMIC_SEQ_CST), 2);
+	ioloop_stop(&l);
+	ioloop_del(&l, e);
+	ioloop_fini(&l);
+	close(fd);
+}
+
+/* A destination whose stream failed stops a loop it never released. */
+static void test_stop_while_held(void)
+{
+	struct ioloop l;
+	struct io_event *e;
+	int fd = eventfd(0, EFD_NONBLOCK);
+
+	CHECK_EQ(ioloop_init(&l), 0);
+	e = ioloop_add(&l, fd, count_fd, NULL);
+	fired = 0;
+	poke(fd);
+	CHECK_EQ(ioloop_start_held(&l), 0);
+	ioloop_stop(&l);
+	CHECK(!l.running);
+	ioloop_del(&l, e);
+	ioloop_fini(&l);
+	close(fd);
+}
+
 UNIT_MAIN("ioloop",
 	  UNIT_TEST(test_run_and_call),
 	  UNIT_TEST(test_del_after_stop),
-	  UNIT_TEST(test_fini_without_start))
+	  UNIT_TEST(test_fini_without_start),
+	  UNIT_TEST(test_held_until_released),
+	  UNIT_TEST(test_stop_while_held))
