@@ -30,8 +30,8 @@
  *      pause (an idle guest stops with a few pages to send, not with all
  *      it wrote during the first, long pass).  An idle guest also dirties
  *      in bursts (a timer, a fork): a pass that did not halve what was
- *      left may have met one, so such passes are tried again, for up to
- *      STALL_MS of them.
+ *      left may have met one, so such passes are tried again, each after
+ *      a quiet moment of the guest's, for up to STALL_MS in all.
  *
  *      It converges when the guest dirties pages slower than the link
  *      carries them: each pass is shorter than the one before.  A guest
@@ -83,6 +83,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kvm/control.h"
 #include "kvm/log.h"
@@ -103,9 +104,23 @@
  * that met one is often followed by one that meets none; but a burst
  * can outlast several short passes, so a count of tries would often
  * stop inside it, with the burst's pages to send in the pause.  A guest
- * that dirties all the time spends this in a few long passes.
+ * that dirties all the time spends this in a few long passes, but never
+ * in fewer than STALL_MIN: one long pass that met a burst is no reason to
+ * stop with all it found.
  */
 #define STALL_MS 150
+#define STALL_MIN 3	/* and at least this many of them */
+/*
+ * After such a pass, the next one waits (up to QUIET_MAX_MS) for a quiet
+ * moment: two reads of the dirty log QUIET_POLL_MS apart that find at
+ * most QUIET_PAGES new pages.  A pass begun in the middle of a burst
+ * ends in it too; one begun after it usually leaves almost nothing.
+ * The wait counts against STALL_MS, so a guest that is never quiet costs
+ * no more than before.
+ */
+#define QUIET_POLL_MS 2
+#define QUIET_MAX_MS 50
+#define QUIET_PAGES 4
 #define THROTTLE_PERIOD_MS 100
 /* A destination that takes no byte for this long has gone away. */
 #define IDLE_TIMEOUT_MS 30000
@@ -359,14 +374,30 @@ static void account(struct migration *m, struct mig_chan *c, u64 dt_ns,
  * short, and the guest's pause is only what the last one leaves (an idle
  * guest's few pages rather than all it wrote during the first, long one).
  * A pass that fits without halving may have met a burst: those are
- * tried again for up to STALL_MS before we stop with what is left.
+ * tried again, each after a quiet moment, for up to STALL_MS before we
+ * stop with what is left.
  */
+static int await_quiet(struct mig_ram *ram, u64 *dirty)
+{
+	u64 end = mig_now_ns() + QUIET_MAX_MS * 1000000ULL, was;
+	int r;
+
+	do {
+		was = *dirty;
+		usleep(QUIET_POLL_MS * 1000);
+		r = mig_ram_harvest(ram, dirty);
+		if (r)
+			return r;
+	} while (*dirty - was > QUIET_PAGES && mig_now_ns() < end);
+	return 0;
+}
+
 static int iterate(struct migration *m, struct mig_ram *ram,
 		   struct mig_chan *c, char *why)
 {
 	u64 t0, dt, sent0, dirty, before = ram->nr_pages, stalled = 0;
-	unsigned int pass;
-	bool fits;
+	unsigned int pass, stalls = 0;
+	bool fits, stall;
 	int r;
 
 	for (pass = 1;; pass++) {
@@ -396,13 +427,16 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 		account(m, c, dt, c->sent - sent0, dirty);
 
 		fits = m->expected_ms <= m->p.downtime_ms;
-		if (fits && 2 * dirty > before)
+		stall = fits && 2 * dirty > before;
+		if (stall) {
 			stalled += dt;
+			stalls++;
+		}
 		if (fits && (dirty <= FEW_PAGES ||
-			     stalled > STALL_MS * 1000000ULL ||
+			     (stalls >= STALL_MIN &&
+			      stalled > STALL_MS * 1000000ULL) ||
 			     pass >= MAX_PASSES))
 			return 0;	/* it fits: stop and copy */
-		before = dirty;
 		if (pass >= MAX_PASSES) {
 			snprintf(why, MIG_WHY_MAX,
 				 "did not converge in %u passes: the guest dirties %llu MiB/s, the link carries %llu MiB/s (raise --downtime, or --speed)",
@@ -412,6 +446,18 @@ static int iterate(struct migration *m, struct mig_ram *ram,
 		}
 		if (!fits && pass >= THROTTLE_FROM)
 			throttle_up(m);
+		if (stall) {
+			t0 = mig_now_ns();
+			r = await_quiet(ram, &dirty);
+			if (r) {
+				snprintf(why, MIG_WHY_MAX,
+					 "reading the dirty log: %s",
+					 strerror(-r));
+				return r;
+			}
+			stalled += mig_now_ns() - t0;
+		}
+		before = dirty;
 	}
 }
 
