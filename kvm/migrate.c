@@ -115,8 +115,8 @@
  * moment: two reads of the dirty log QUIET_POLL_MS apart that find at
  * most QUIET_PAGES new pages.  A pass begun in the middle of a burst
  * ends in it too; one begun after it usually leaves almost nothing.
- * The wait counts against STALL_MS, so a guest that is never quiet costs
- * no more than before.
+ * The wait counts against STALL_MS: a guest that is never quiet still
+ * stops after STALL_MIN such passes, each begun up to QUIET_MAX_MS later.
  */
 #define QUIET_POLL_MS 2
 #define QUIET_MAX_MS 50
@@ -369,13 +369,8 @@ static void account(struct migration *m, struct mig_chan *c, u64 dt_ns,
 }
 
 /*
- * Step 3: pass after pass, until what is left fits the downtime.  Once it
- * fits, go on while each pass still halves what is left: such a pass is
- * short, and the guest's pause is only what the last one leaves (an idle
- * guest's few pages rather than all it wrote during the first, long one).
- * A pass that fits without halving may have met a burst: those are
- * tried again, each after a quiet moment, for up to STALL_MS before we
- * stop with what is left.
+ * Wait for a quiet moment of the guest's (QUIET_*): *dirty, the pages
+ * pending, grows by what the guest dirties meanwhile.
  */
 static int await_quiet(struct mig_ram *ram, u64 *dirty)
 {
@@ -392,6 +387,15 @@ static int await_quiet(struct mig_ram *ram, u64 *dirty)
 	return 0;
 }
 
+/*
+ * Step 3: pass after pass, until what is left fits the downtime.  Once it
+ * fits, go on while each pass still halves what is left: such a pass is
+ * short, and the guest's pause is only what the last one leaves (an idle
+ * guest's few pages rather than all it wrote during the first, long one).
+ * A pass that fits without halving may have met a burst: those are
+ * tried again, each after a quiet moment, for up to STALL_MS (and at
+ * least STALL_MIN of them) before we stop with what is left.
+ */
 static int iterate(struct migration *m, struct mig_ram *ram,
 		   struct mig_chan *c, char *why)
 {
