@@ -37,6 +37,12 @@ struct state_in;
  * saving and loading its state (see handover below).
  */
 enum dev_handover {
+	/*
+	 * Source, the guest still running, about to be paused: do now what
+	 * the pause would otherwise wait for (a disk flushes what was
+	 * written since its last flush).  Its errors come back in the save.
+	 */
+	DEV_HANDOVER_PREPARE,
 	/* Source, all state sent: let go of what the destination takes. */
 	DEV_HANDOVER_RELEASE,
 	/* Source, the migration failed after RELEASE: take it back. */
@@ -44,9 +50,10 @@ enum dev_handover {
 	/* Destination, all state loaded: take it; failing refuses it all. */
 	DEV_HANDOVER_CLAIM,
 	/*
-	 * Destination, devices started, vCPUs about to run: tell the guest
-	 * and the world (a NIC announces itself, vsock resets connections,
-	 * virtio re-kicks its queues and re-raises its interrupts).
+	 * Destination, the vCPUs running and the source told: tell the
+	 * guest and the world (a NIC announces itself, vsock resets
+	 * connections, virtio re-kicks its queues and re-raises its
+	 * interrupts).
 	 */
 	DEV_HANDOVER_RESUMED,
 };

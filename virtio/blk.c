@@ -473,6 +473,9 @@ static int blk_handover(struct virtio_dev *dev, enum dev_handover step)
 	struct virtio_blk *blk = dev->priv;
 
 	switch (step) {
+	case DEV_HANDOVER_PREPARE:
+		/* The save's own flush then usually has nothing to do. */
+		return disk_flush_if_written(blk->disk);
 	case DEV_HANDOVER_RELEASE:
 		disk_unlock(blk->disk);
 		return 0;
