@@ -311,11 +311,6 @@ int migrate_incoming_control(struct vm *vm)
 	return control_start(vm->control, in->tmp_name);
 }
 
-void migrate_incoming_resume(struct vm *vm)
-{
-	vm_kvmclock_ctrl(vm);
-}
-
 /* ns as "ms.d": the destination's part of the downtime, for the source. */
 static void ms1(char *buf, size_t len, u64 ns)
 {

@@ -56,15 +56,13 @@ int migrate_list_state(struct vm *vm);
  * Destination.  migrate_incoming_control() starts the control server,
  * under a temporary name while the source on this host still has ours.
  * migrate_incoming() reads the stream at vm->cfg.incoming, up to the
- * point where the guest can run here; it says why on error.  Before the
- * vCPUs start, migrate_incoming_resume() tells a kvmclock guest it was
- * stopped; once they run, migrate_incoming_done() tells the source (and
- * says how long it all took), and then lets the devices announce the
- * move.
+ * point where the guest can run here; it says why on error.  Once the
+ * vCPUs run (vm_run() told a kvmclock guest of its pause before),
+ * migrate_incoming_done() tells the source (and says how long it all
+ * took), and then lets the devices announce the move.
  */
 int migrate_incoming_control(struct vm *vm);
 int migrate_incoming(struct vm *vm);
-void migrate_incoming_resume(struct vm *vm);
 void migrate_incoming_done(struct vm *vm);
 bool migrate_incoming_loading(struct vm *vm);
 void migrate_incoming_stop(struct vm *vm);

@@ -230,7 +230,7 @@ static void run_vcpus(struct vm *vm, void (*wait)(struct vm *, void *),
 
 	/* A migrated guest: kvmclock learns of the pause. */
 	if (vm->cfg.incoming)
-		migrate_incoming_resume(vm);
+		vm_kvmclock_ctrl(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		r = vcpu_start(&vm->vcpus[i]);
 		if (r) {

@@ -102,7 +102,7 @@ row() {
 }
 
 @test "bench: lkvm migrate against QEMU; the table is in tests/kit/out/bench/migrate.txt" {
-	local run c size missing ok=0
+	local run c missing ok=0
 
 	[[ ! -f $E2E_STATE/skip ]] || skip "$(cat "$E2E_STATE/skip")"
 	mkdir -p "$BENCH_OUT"

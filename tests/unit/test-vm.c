@@ -78,7 +78,6 @@ void migrate_stop(struct vm *v) {}
 void migrate_free(struct vm *v) {}
 int migrate_incoming_control(struct vm *v) { return 0; }
 int migrate_incoming(struct vm *v) { return -ENOSYS; }
-void migrate_incoming_resume(struct vm *v) {}
 void migrate_incoming_done(struct vm *v) {}
 void migrate_incoming_free(struct vm *v) {}
 void migrate_incoming_stop(struct vm *v) {}
